@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make run` (sample quarter) and `make test` (whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench sample clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/incentcalc run --config configs/program.yaml --period 2026Q3 --out out/2026Q3 --force
+
+lint: $(STAMP)
+	$(BIN)/ruff check incentcalc tests bench
+	$(BIN)/ruff format --check incentcalc tests bench
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -n 2
+
+sample: $(STAMP)
+	$(BIN)/incentcalc sample-data --out sample_data --partners 200 --seed 7 --period 2026Q3 --config-out configs/program.yaml
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) out bench/data bench/results.json

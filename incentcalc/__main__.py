@@ -1,0 +1,5 @@
+"""Allow `python -m incentcalc`."""
+
+from incentcalc.cli import main
+
+main()

@@ -1,0 +1,208 @@
+"""The one path from config and data to a calculated quarter. The CLI, `diff`, `explain`
+and the tests all go through here.
+
+Stages (each a module with one job): scope -> FX -> integrity -> KPI values -> scores ->
+composite and tier -> teams -> bonus and cap -> budget -> payable -> lines and exceptions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import polars as pl
+
+from incentcalc.config import Action, ProgramConfig, SourceName, load_config
+from incentcalc.exceptions import build_exceptions
+from incentcalc.fx import convert, period_rates
+from incentcalc.inputs import Inputs
+from incentcalc.integrity import compute_integrity_hits
+from incentcalc.kpis import compute_metric_values, in_period
+from incentcalc.lines import build_deal_lines, build_nps_lines, build_renewal_lines
+from incentcalc.money import MONEY
+from incentcalc.payouts import apply_budget, compute_bonuses, compute_payable
+from incentcalc.periods import Period, parse_period
+from incentcalc.result import KPI_COLUMNS, PAYOUT_COLUMNS, QuarterResult, Status
+from incentcalc.scope import compute_scope
+from incentcalc.scoring import compute_kpi_scores, tiers_table
+from incentcalc.tiers import assign_team_tiers, assign_tiers, compute_composites
+from incentcalc.validation import load_inputs
+
+
+class Timings(dict[str, float]):
+    """Seconds per stage, for the manifest and the benchmark."""
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = round(self.get(name, 0.0) + time.perf_counter() - started, 4)
+
+
+def load_program(config_path: Path, period_label: str) -> tuple[ProgramConfig, Period]:
+    """The config and the period it names, in the config's fiscal calendar."""
+    config = load_config(config_path)
+    return config, parse_period(period_label, config.program.fiscal_year_start_month)
+
+
+def run_quarter(
+    config_path: Path, period_label: str, *, quarantine: bool = False
+) -> QuarterResult:
+    """Load, validate and calculate one quarter; nothing is written."""
+    timings = Timings()
+    config, period = load_program(config_path, period_label)
+    with timings.stage("read_validate"):
+        inputs = load_inputs(config, period, quarantine=quarantine)
+    return calculate_quarter(config, period, inputs, timings=timings)
+
+
+def _held_by_rules(hits: pl.DataFrame) -> pl.DataFrame:
+    """partner_id -> the first `hold` rule that hit one of its deals."""
+    return (
+        hits.filter(pl.col("action") == Action.HOLD)
+        .group_by("partner_id", maintain_order=True)
+        .agg(pl.col("rule").first().alias("hold_rule"))
+    )
+
+
+def _deals_with_flags(
+    inputs: Inputs, config: ProgramConfig, period: Period, rates: pl.DataFrame, scope: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """In-scope partners' deals with amount_base and `counted`, and the integrity hits."""
+    deals = inputs[SourceName.DEALS].join(scope.select("partner_id"), on="partner_id", how="semi")
+    deals = convert(
+        deals,
+        rates,
+        {"amount": "amount_base"},
+        config.program.rounding,
+        when=in_period("close_date", period),
+    )
+    hits = compute_integrity_hits(deals, period, config.integrity)
+    excluded = hits.filter(pl.col("action") == Action.EXCLUDE).select("deal_id")
+    counted = (
+        (pl.col("stage") == "closed_won")
+        & in_period("close_date", period)
+        & ~pl.col("deal_id").is_in(excluded["deal_id"].implode())
+    )
+    return deals.with_columns(counted.alias("counted")), hits
+
+
+def calculate_quarter(
+    config: ProgramConfig,
+    period: Period,
+    inputs: Inputs,
+    *,
+    timings: Timings | None = None,
+) -> QuarterResult:
+    """Calculate every in-scope partner's payout for `period` (RULES.md 1-10). Pure."""
+    timings = timings if timings is not None else Timings()
+    base_currency, mode = config.program.base_currency, config.program.rounding
+    scope = compute_scope(inputs[SourceName.PARTNERS], period, base_currency)
+    rates = period_rates(inputs[SourceName.FX_RATES], period, base_currency)
+
+    with timings.stage("integrity"):
+        deals, hits = _deals_with_flags(inputs, config, period, rates, scope)
+    with timings.stage("kpis"):
+        renewals = convert(
+            inputs[SourceName.RENEWALS].join(scope.select("partner_id"), on="partner_id", how="semi"),
+            rates,
+            {"original_amount": "original_base", "renewed_amount": "renewed_base"},
+            mode,
+            when=in_period("due_date", period),
+        )
+        nps = inputs[SourceName.NPS].join(scope.select("partner_id"), on="partner_id", how="semi")
+        metrics = compute_metric_values(scope["partner_id"], deals, nps, renewals, period)
+        kpi_rows = compute_kpi_scores(scope, metrics, inputs[SourceName.TARGETS], config, period)
+    with timings.stage("payouts"):
+        payouts, budget = _payouts(config, period, inputs, scope, kpi_rows, hits, rates)
+    with timings.stage("lines"):
+        exceptions = build_exceptions(
+            hits,
+            inputs[SourceName.ADJUSTMENTS],
+            renewals,
+            inputs.rejected,
+            scope,
+            period,
+        )
+        result = QuarterResult(
+            config=config,
+            period=period,
+            inputs=inputs,
+            payouts=payouts,
+            kpis=_kpi_output(kpi_rows, period),
+            exceptions=exceptions,
+            deal_lines=build_deal_lines(deals, hits, period),
+            nps_lines=build_nps_lines(nps, period),
+            renewal_lines=build_renewal_lines(renewals, period),
+            budget=budget,
+            timings=timings,
+            warnings=_warnings(scope, deals),
+        )
+    return result
+
+
+def _payouts(
+    config: ProgramConfig,
+    period: Period,
+    inputs: Inputs,
+    scope: pl.DataFrame,
+    kpi_rows: pl.DataFrame,
+    hits: pl.DataFrame,
+    rates: pl.DataFrame,
+) -> tuple[pl.DataFrame, object]:
+    mode = config.program.rounding
+    base = kpi_rows.filter(pl.col("kpi") == config.payout.base).select(
+        "partner_id", pl.col("num").cast(MONEY).alias("bonus_base")
+    )
+    composites = compute_composites(kpi_rows)
+    tiers = assign_tiers(composites, kpi_rows, config)
+    held = _held_by_rules(hits)
+    partners = (
+        scope.join(composites, on="partner_id")
+        .join(tiers, on="partner_id")
+        .join(base, on="partner_id")
+        .join(held, on="partner_id", how="left")
+        .with_columns(
+            pl.when(pl.col("scope_status").is_null() & pl.col("hold_rule").is_not_null())
+            .then(pl.lit(Status.HELD.value))
+            .otherwise(pl.col("scope_status"))
+            .alias("scope_status"),
+            pl.when(pl.col("scope_status").is_null() & pl.col("hold_rule").is_not_null())
+            .then(pl.col("hold_rule"))
+            .otherwise(pl.col("scope_reason"))
+            .alias("reason"),
+        )
+    )
+    partners = assign_team_tiers(partners, config)
+    table = tiers_table(config)
+    bonuses = compute_bonuses(partners, table, config.payout, mode)
+    budgeted, budget = apply_budget(bonuses, config.payout.budget)
+    adjustments = (
+        inputs[SourceName.ADJUSTMENTS]
+        .filter(pl.col("period") == period.label)
+        .group_by("partner_id")
+        .agg(pl.col("amount").sum().cast(MONEY).alias("adjustments"))
+    )
+    with_rates = budgeted.join(
+        rates.rename({"currency": "payout_currency", "rate_to_base": "fx_rate"}),
+        on="payout_currency",
+        how="left",
+    )
+    payable = compute_payable(with_rates, adjustments, config.payout, mode)
+    payouts = payable.with_columns(pl.lit(period.label).alias("period")).select(PAYOUT_COLUMNS)
+    return payouts.sort("partner_id"), budget
+
+
+def _kpi_output(kpi_rows: pl.DataFrame, period: Period) -> pl.DataFrame:
+    return kpi_rows.with_columns(pl.lit(period.label).alias("period")).select(KPI_COLUMNS)
+
+
+def _warnings(scope: pl.DataFrame, deals: pl.DataFrame) -> tuple[str, ...]:
+    warnings = []
+    if scope.is_empty():
+        warnings.append("No partner is in scope for this period: the payout files are empty.")
+    return tuple(warnings)

@@ -1,0 +1,114 @@
+"""Typer commands only: parse options, call `api`, render with `report`, map errors to exit
+codes. No calculation happens here."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from incentcalc.errors import ExitCode, IncentcalcError
+
+app = typer.Typer(
+    name="incentcalc",
+    help="Exact, auditable quarterly payouts for channel-partner incentive programs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+)
+
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", "-c", help="Program config YAML.", dir_okay=False)
+]
+PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="Quarter, e.g. 2026Q3.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")]
+LogOpt = Annotated[
+    Path | None, typer.Option("--log-file", help="Append errors and the summary to this file.")
+]
+DEFAULT_CONFIG = Path("configs/program.yaml")
+
+
+def stdout_console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def emit_json(document: dict[str, Any]) -> None:
+    """Write the one JSON document a `--json` command prints."""
+    sys.stdout.write(json.dumps(document, indent=2, default=str, sort_keys=False) + "\n")
+
+
+def _log(log_file: Path | None, text: str) -> None:
+    if log_file is not None:
+        with log_file.open("a", encoding="utf-8") as handle:
+            handle.write(text.rstrip("\n") + "\n")
+
+
+@contextmanager
+def guarded(
+    command: str, *, as_json: bool, debug: bool, log_file: Path | None = None
+) -> Iterator[None]:
+    """Turn every failure into its exit code and one readable paragraph.
+
+    Known errors print their message; anything else is a bug (exit 4) whose traceback goes
+    to a log file named in the message, unless `--debug` shows it directly.
+    """
+    try:
+        yield
+    except IncentcalcError as exc:
+        code = int(exc.exit_code)
+        _log(log_file, f"{command}: exit {code}: {exc}")
+        if as_json:
+            emit_json({"command": command, "status": "error", "exit_code": code,
+                       "error": str(exc)})  # fmt: skip
+        else:
+            stderr_console().print(f"[bold red]Error:[/] {exc}", markup=True)
+        if debug:
+            traceback.print_exc()
+        raise typer.Exit(code) from None
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        with tempfile.NamedTemporaryFile(
+            "w", prefix="incentcalc-crash-", suffix=".log", delete=False
+        ) as handle:
+            traceback.print_exc(file=handle)
+        message = (
+            f"Internal error in `{command}` ({type(exc).__name__}). This is a bug in incentcalc, "
+            f"not in your data. The traceback is in {handle.name}; rerun with --debug to see it."
+        )
+        _log(log_file, message)
+        if as_json:
+            emit_json({"command": command, "status": "error",
+                       "exit_code": int(ExitCode.INTERNAL), "error": message})  # fmt: skip
+        else:
+            stderr_console().print(f"[bold red]Error:[/] {message}", markup=True)
+        raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+
+def command(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Register a command on the app (kept as a function so modules can add commands)."""
+    return app.command()(func)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from incentcalc import commands  # noqa: F401  (registers every command)
+
+    app()

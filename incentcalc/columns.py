@@ -1,0 +1,155 @@
+"""The canonical input columns of DATA.md: names, kinds and whether they may be absent.
+
+This is the contract between readers (which map exports onto these names and parse them)
+and everything downstream. Money is ``Decimal(38, 2)``, FX rates ``Decimal(38, 6)`` and
+targets ``Decimal(38, 6)``: exact, never float.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import polars as pl
+
+from incentcalc.config import SourceName
+
+ROW = "_row"
+"""Extra column on every canonical frame: the row number a person sees in the file (header = 1)."""
+
+MONEY = pl.Decimal(38, 2)
+RATE = pl.Decimal(38, 6)
+TARGET = pl.Decimal(38, 6)
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    CODE = "currency code"
+    DATE = "date"
+    MONEY = "amount"
+    SIGNED_MONEY = "signed amount"
+    RATE = "rate"
+    TARGET = "target"
+    INTEGER = "integer"
+    PERIOD = "period label"
+
+
+DTYPES: dict[Kind, pl.DataType] = {
+    Kind.TEXT: pl.String(),
+    Kind.CODE: pl.String(),
+    Kind.DATE: pl.Date(),
+    Kind.MONEY: MONEY,
+    Kind.SIGNED_MONEY: MONEY,
+    Kind.RATE: RATE,
+    Kind.TARGET: TARGET,
+    Kind.INTEGER: pl.Int64(),
+    Kind.PERIOD: pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    optional: bool = False
+
+    @property
+    def dtype(self) -> pl.DataType:
+        return DTYPES[self.kind]
+
+
+T, C, D = Kind.TEXT, Kind.CODE, Kind.DATE
+
+SOURCE_COLUMNS: dict[SourceName, tuple[Column, ...]] = {
+    SourceName.PARTNERS: (
+        Column("partner_id", T),
+        Column("partner_name", T),
+        Column("segment", T),
+        Column("region", T, optional=True),
+        Column("team_id", T, optional=True),
+        Column("payout_currency", C, optional=True),
+        Column("joined_on", D),
+        Column("left_on", D, optional=True),
+        Column("status", T),
+    ),
+    SourceName.DEALS: (
+        Column("deal_id", T),
+        Column("partner_id", T),
+        Column("customer_id", T),
+        Column("stage", T),
+        Column("close_date", D, optional=True),
+        Column("amount", Kind.MONEY),
+        Column("currency", C),
+        Column("deal_type", T, optional=True),
+        Column("registered_on", D, optional=True),
+        Column("product", T, optional=True),
+    ),
+    SourceName.NPS: (
+        Column("response_id", T),
+        Column("partner_id", T),
+        Column("customer_id", T, optional=True),
+        Column("responded_on", D),
+        Column("score", Kind.INTEGER),
+    ),
+    SourceName.RENEWALS: (
+        Column("contract_id", T),
+        Column("partner_id", T),
+        Column("customer_id", T),
+        Column("due_date", D),
+        Column("original_amount", Kind.MONEY),
+        Column("renewed_amount", Kind.MONEY, optional=True),
+        Column("currency", C),
+        Column("status", T),
+    ),
+    SourceName.TARGETS: (
+        Column("partner_id", T),
+        Column("period", Kind.PERIOD),
+        Column("kpi", T),
+        Column("target", Kind.TARGET),
+    ),
+    SourceName.FX_RATES: (
+        Column("period", Kind.PERIOD),
+        Column("currency", C),
+        Column("rate_to_base", Kind.RATE),
+    ),
+    SourceName.ADJUSTMENTS: (
+        Column("adjustment_id", T),
+        Column("partner_id", T),
+        Column("period", Kind.PERIOD),
+        Column("amount", Kind.SIGNED_MONEY),
+        Column("reason", T),
+        Column("approved_by", T),
+    ),
+}
+
+REQUIRED_SOURCES = (SourceName.PARTNERS, SourceName.DEALS, SourceName.NPS, SourceName.RENEWALS)
+
+
+def canonical_schema(source: SourceName) -> dict[str, pl.DataType]:
+    """Column name -> dtype of a parsed canonical frame, `_row` first."""
+    return {ROW: pl.Int64(), **{c.name: c.dtype for c in SOURCE_COLUMNS[source]}}
+
+
+class PartnerStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+
+
+class Stage(StrEnum):
+    CLOSED_WON = "closed_won"
+    CLOSED_LOST = "closed_lost"
+    OPEN = "open"
+    CANCELLED = "cancelled"
+
+
+class DealType(StrEnum):
+    NEW = "new"
+    EXPANSION = "expansion"
+    RENEWAL = "renewal"
+
+
+class RenewalStatus(StrEnum):
+    RENEWED = "renewed"
+    CHURNED = "churned"
+    PENDING = "pending"

@@ -1,0 +1,447 @@
+"""The program config (CONFIG.md) as frozen pydantic models, and its loader.
+
+Numbers are exact `Decimal`s taken from their written form: the YAML loader never builds a
+binary float, so ``0.035`` is 35/1000. Every config error names the key path, the value and
+what is allowed, and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from incentcalc.errors import ConfigError
+
+MAX_CONFIG_PLACES = 6
+"""Decimal places allowed for rates, shares, weights and thresholds in the config."""
+
+MAX_MONEY_PLACES = 2
+
+
+class Rounding(StrEnum):
+    HALF_UP = "half_up"
+    HALF_EVEN = "half_even"
+
+
+class Metric(StrEnum):
+    REVENUE = "revenue"
+    EXPANSION_REVENUE = "expansion_revenue"
+    WON_DEALS = "won_deals"
+    NEW_LOGOS = "new_logos"
+    WIN_RATE = "win_rate"
+    AVG_DEAL_SIZE = "avg_deal_size"
+    NPS = "nps"
+    GROSS_RENEWAL_RATE = "gross_renewal_rate"
+    NET_REVENUE_RETENTION = "net_revenue_retention"
+    LOGO_RETENTION = "logo_retention"
+
+
+ADDITIVE_METRICS = frozenset(
+    {Metric.REVENUE, Metric.EXPANSION_REVENUE, Metric.WON_DEALS, Metric.NEW_LOGOS}
+)
+"""Metrics whose attainment target is prorated for partners active part of the quarter."""
+
+MONEY_METRICS = frozenset({Metric.REVENUE, Metric.EXPANSION_REVENUE})
+"""Metrics that can serve as `payout.base`."""
+
+
+class WhenMissing(StrEnum):
+    NEUTRAL = "neutral"
+    ZERO = "zero"
+
+
+class Action(StrEnum):
+    EXCLUDE = "exclude"
+    HOLD = "hold"
+    FLAG = "flag"
+
+
+def _to_decimal(value: Any) -> Any:
+    """Accept YAML numbers and numeric strings; never go through a binary float."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a boolean")
+    if isinstance(value, int | str):
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(f"expected a number, got {value!r}") from None
+        if not number.is_finite():
+            raise ValueError(f"expected a finite number, got {value!r}")
+        return number
+    return value
+
+
+def _places(limit: int) -> Any:
+    def check(value: Decimal) -> Decimal:
+        exponent = value.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > limit:
+            raise ValueError(f"at most {limit} decimal places allowed, got {value}")
+        return value
+
+    return BeforeValidator(check)
+
+
+Number = Annotated[Decimal, _places(MAX_CONFIG_PLACES), BeforeValidator(_to_decimal)]
+Money = Annotated[Decimal, Field(ge=0), _places(MAX_MONEY_PLACES), BeforeValidator(_to_decimal)]
+Share = Annotated[Decimal, Field(ge=0, le=1), _places(MAX_CONFIG_PLACES), BeforeValidator(_to_decimal)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProgramInfo(_Model):
+    name: str = Field(min_length=1)
+    base_currency: Currency
+    fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+    rounding: Rounding = Rounding.HALF_UP
+
+
+class SourceName(StrEnum):
+    PARTNERS = "partners"
+    DEALS = "deals"
+    NPS = "nps"
+    RENEWALS = "renewals"
+    TARGETS = "targets"
+    FX_RATES = "fx_rates"
+    ADJUSTMENTS = "adjustments"
+
+
+class Source(_Model):
+    """Where one canonical source comes from and how its export maps onto it (DATA.md)."""
+
+    path: Path
+    columns: dict[str, str] = Field(default_factory=dict)
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    date_format: str | None = None
+    skip_rows: int = Field(default=0, ge=0)
+    defaults: dict[str, str] = Field(default_factory=dict)
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    encoding: str = "utf-8"
+    sheet: str | int | None = None
+    thousands_separator: str | None = Field(default=None, max_length=1)
+    currency_symbols: list[str] = Field(default_factory=list)
+    null_values: list[str] = Field(default_factory=list)
+
+    @field_validator("defaults", mode="before")
+    @classmethod
+    def _defaults_as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: str(item) for key, item in value.items()}
+        return value
+
+
+class Sources(_Model):
+    partners: Source
+    deals: Source
+    nps: Source
+    renewals: Source
+    targets: Source | None = None
+    fx_rates: Source | None = None
+    adjustments: Source | None = None
+
+    def items(self) -> list[tuple[SourceName, Source]]:
+        """The configured sources in canonical order."""
+        found = [(name, getattr(self, name.value)) for name in SourceName]
+        return [(name, source) for name, source in found if source is not None]
+
+
+class AttainmentCurve(_Model):
+    threshold: Number = Decimal(0)
+    cap: Number | None = None
+
+
+class LinearCurve(_Model):
+    floor: Number = Decimal(0)
+    target: Number
+    cap: Number | None = None
+
+    @model_validator(mode="after")
+    def _target_above_floor(self) -> LinearCurve:
+        if self.target <= self.floor:
+            raise ValueError(f"target ({self.target}) must be greater than floor ({self.floor})")
+        return self
+
+
+class ScoreCurve(_Model):
+    """Exactly one of the three curves of RULES.md 5."""
+
+    attainment: AttainmentCurve | None = None
+    linear: LinearCurve | None = None
+    steps: list[tuple[Number, Number]] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ScoreCurve:
+        chosen = [n for n in ("attainment", "linear", "steps") if getattr(self, n) is not None]
+        if len(chosen) != 1:
+            raise ValueError(
+                f"give exactly one of attainment, linear, steps (got {chosen or 'none'})"
+            )
+        if self.steps is not None:
+            if not self.steps:
+                raise ValueError("steps must list at least one [min_value, score] pair")
+            bounds = [step[0] for step in self.steps]
+            if any(b >= a for a, b in zip(bounds[1:], bounds, strict=False)):
+                raise ValueError(f"steps must be strictly ascending by min_value, got {bounds}")
+        return self
+
+
+class Kpi(_Model):
+    metric: Metric
+    score: ScoreCurve
+    min_responses: int = Field(default=1, ge=1)
+    when_missing: WhenMissing = WhenMissing.NEUTRAL
+
+
+class Segment(_Model):
+    weights: dict[str, Number]
+    targets: dict[str, Annotated[Decimal, Field(gt=0), BeforeValidator(_to_decimal)]] = Field(
+        default_factory=dict
+    )
+
+
+class Tier(_Model):
+    name: str = Field(min_length=1)
+    min_score: Number
+    rate: Number = Decimal(0)
+    fixed: Money = Decimal(0)
+    perks: list[str] = Field(default_factory=list)
+    requires: dict[str, Number] = Field(default_factory=dict)
+
+
+class Cap(_Model):
+    amount: Money | None = None
+    pct_of_base: Number | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Cap:
+        if self.amount is None and self.pct_of_base is None:
+            raise ValueError("set amount, pct_of_base or both")
+        return self
+
+
+class Payout(_Model):
+    base: str = "revenue"
+    individual_share: Share = Decimal(1)
+    team_share: Share = Decimal(0)
+    cap: Cap | None = None
+    budget: Money | None = None
+    holdback_pct: Share = Decimal(0)
+    min_payout: Money = Decimal(0)
+
+    @model_validator(mode="after")
+    def _shares_sum_to_one(self) -> Payout:
+        total = self.individual_share + self.team_share
+        if total != 1:
+            raise ValueError(
+                f"individual_share + team_share must be 1, got {self.individual_share} + "
+                f"{self.team_share} = {total}"
+            )
+        return self
+
+
+class DuplicateRule(_Model):
+    action: Action = Action.EXCLUDE
+
+
+class RegistrationRule(_Model):
+    required: bool = True
+    action: Action = Action.EXCLUDE
+
+
+class SpikeRule(_Model):
+    last_days: int = Field(ge=1)
+    max_share: Share
+    action: Action = Action.FLAG
+
+
+class ReversalRule(_Model):
+    within_days: int = Field(ge=0)
+    action: Action = Action.EXCLUDE
+
+
+class Integrity(_Model):
+    duplicate_deals: DuplicateRule | None = None
+    registration: RegistrationRule | None = None
+    quarter_end_spike: SpikeRule | None = None
+    reversal: ReversalRule | None = None
+
+
+class ProgramConfig(_Model):
+    """A whole incentive program. Cross-field rules live in `_consistent`."""
+
+    program: ProgramInfo
+    sources: Sources
+    kpis: dict[str, Kpi] = Field(min_length=1)
+    segments: dict[str, Segment] = Field(min_length=1)
+    tiers: list[Tier] = Field(min_length=1)
+    payout: Payout = Payout()
+    integrity: Integrity = Integrity()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProgramConfig:
+        problems = [
+            *self._segment_problems(),
+            *self._tier_problems(),
+            *self._payout_problems(),
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _unknown_kpi(self, where: str, name: str) -> str | None:
+        if name in self.kpis:
+            return None
+        return f"{where}: {name!r} is not a KPI of `kpis` (known: {', '.join(self.kpis)})"
+
+    def _segment_problems(self) -> list[str]:
+        problems: list[str] = []
+        for seg_name, segment in self.segments.items():
+            for kpi in [*segment.weights, *segment.targets]:
+                problem = self._unknown_kpi(f"segments.{seg_name}", kpi)
+                if problem:
+                    problems.append(problem)
+            total = sum(segment.weights.values(), Decimal(0))
+            if total != 1:
+                problems.append(
+                    f"segments.{seg_name}.weights must sum to 1, got {total} "
+                    f"({dict((k, str(v)) for k, v in segment.weights.items())})"
+                )
+            if any(weight < 0 for weight in segment.weights.values()):
+                problems.append(f"segments.{seg_name}.weights must not be negative")
+        return problems
+
+    def _tier_problems(self) -> list[str]:
+        problems: list[str] = []
+        first = self.tiers[0]
+        if first.min_score != 0 or first.requires:
+            problems.append(
+                f"tiers.0 ({first.name}) must have min_score 0 and no `requires` gates, "
+                f"got min_score {first.min_score}"
+            )
+        scores = [tier.min_score for tier in self.tiers]
+        if any(b <= a for a, b in zip(scores, scores[1:], strict=False)):
+            problems.append(f"tiers must be in strictly ascending min_score, got {scores}")
+        names = [tier.name for tier in self.tiers]
+        if len(set(names)) != len(names):
+            problems.append(f"tier names must be unique, got {names}")
+        for index, tier in enumerate(self.tiers):
+            for kpi in tier.requires:
+                problem = self._unknown_kpi(f"tiers.{index}.requires", kpi)
+                if problem:
+                    problems.append(problem)
+        return problems
+
+    def _payout_problems(self) -> list[str]:
+        base = self.payout.base
+        if base not in self.kpis:
+            return [f"payout.base: {base!r} is not a KPI of `kpis`"]
+        if self.kpis[base].metric not in MONEY_METRICS:
+            return [
+                f"payout.base: KPI {base!r} has metric {self.kpis[base].metric}; it must be "
+                "revenue or expansion_revenue"
+            ]
+        return []
+
+    def kpi_target_names(self) -> list[str]:
+        """KPIs scored by attainment, which need a target per partner."""
+        return [n for n, k in self.kpis.items() if k.score.attainment is not None]
+
+
+class _DecimalLoader(yaml.SafeLoader):
+    """SafeLoader whose floats are exact Decimals (data only: no tags that run code)."""
+
+
+def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
+    try:
+        return Decimal(text.replace("_", ""))
+    except InvalidOperation:
+        return text
+
+
+_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+
+
+def read_config_text(path: Path) -> str:
+    """The config file's text, or a ConfigError naming the path."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError.missing_file("Config", path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read config {path}: {exc}. Save it as UTF-8 text.") from None
+
+
+def parse_config(text: str, origin: Path) -> ProgramConfig:
+    """Parse YAML text into a ProgramConfig; source paths resolve against `origin`'s folder."""
+    try:
+        raw = yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Config {origin} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"Config {origin} must be a YAML mapping with a `program` section.")
+    try:
+        config = ProgramConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(origin, exc)) from None
+    return resolve_paths(config, origin.parent)
+
+
+def resolve_paths(config: ProgramConfig, folder: Path) -> ProgramConfig:
+    """Copy of `config` whose source paths are absolute, relative ones taken from `folder`."""
+    resolved = {
+        name.value: source.model_copy(update={"path": (folder / source.path).resolve()})
+        for name, source in config.sources.items()
+    }
+    return config.model_copy(update={"sources": config.sources.model_copy(update=resolved)})
+
+
+def load_config(path: Path) -> ProgramConfig:
+    """Read and check a program config file."""
+    return parse_config(read_config_text(path), path.resolve())
+
+
+def config_sha256(path: Path) -> str:
+    """Hash of the config file's bytes, for the manifest."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def describe_validation_error(origin: Path, exc: ValidationError) -> str:
+    """One readable line per problem: key path, offending value, what is allowed."""
+    lines = [f"Config {origin} has {exc.error_count()} problem(s):"]
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"] if not _is_union_tag(part))
+        value = error.get("input")
+        message = re.sub(r"^Value error, ", "", error["msg"])
+        shown = "" if isinstance(value, dict | list) else f" (value: {value!r})"
+        lines.append(f"  - {where or '(top level)'}: {message}{shown}")
+    return "\n".join(lines)
+
+
+def _is_union_tag(part: object) -> bool:
+    return isinstance(part, str) and part in {"function-after[_to_decimal()]", "tuple"}
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the config format, for editors."""
+    schema = ProgramConfig.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "incentcalc program config"
+    return schema

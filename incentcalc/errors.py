@@ -1,0 +1,108 @@
+"""Every failure incentcalc reports on purpose, each mapped to one exit code.
+
+The tree (exit code in brackets)::
+
+    IncentcalcError                 [4] base; a bare one is a bug
+    ├── UsageError                  [2] bad command-line use (unknown period label, bad option)
+    ├── ConfigError                 [2] the program YAML is wrong, or a file it names is missing
+    ├── DataError                   [1] input rows failed validation (carries the failures)
+    └── RefusedError                [3] we will not run: output exists, or the folder is locked
+        ├── OutputExistsError
+        └── LockHeldError
+
+Messages are one paragraph: what is wrong, where, and how to fix it. Errors are built by the
+named constructors below so the hint is never forgotten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+class ExitCode(IntEnum):
+    """Process exit codes of CLI.md."""
+
+    OK = 0
+    DATA = 1
+    USAGE = 2
+    REFUSED = 3
+    INTERNAL = 4
+
+
+@dataclass
+class IncentcalcError(Exception):
+    """Base class: a message a person can act on."""
+
+    message: str
+    exit_code: ClassVar[ExitCode] = ExitCode.INTERNAL
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(IncentcalcError):
+    """The command line asked for something impossible."""
+
+    exit_code = ExitCode.USAGE
+
+    @classmethod
+    def bad_period(cls, label: str) -> UsageError:
+        return cls(
+            f"Period {label!r} is not a quarter label. Write it as 2026Q3 (2026-Q3 and 2026q3 "
+            "are accepted too; quarters are 1 to 4)."
+        )
+
+
+class ConfigError(IncentcalcError):
+    """The program config (or a file it points at) is wrong."""
+
+    exit_code = ExitCode.USAGE
+
+    @classmethod
+    def missing_file(cls, what: str, path: Path) -> ConfigError:
+        return cls(
+            f"{what} file not found: {path}. Check the path in the config "
+            "(paths are relative to the config file's folder)."
+        )
+
+
+@dataclass
+class DataError(IncentcalcError):
+    """Input rows broke the data contract; `failures` holds every one of them."""
+
+    failures: pl.DataFrame | None = field(default=None, repr=False)
+    exit_code = ExitCode.DATA
+
+
+class RefusedError(IncentcalcError):
+    """incentcalc will not run, to protect what is already there."""
+
+    exit_code = ExitCode.REFUSED
+
+
+class OutputExistsError(RefusedError):
+    """The output folder already holds a run."""
+
+    @classmethod
+    def at(cls, path: Path) -> OutputExistsError:
+        return cls(
+            f"Output folder {path} already exists. Nothing was changed. Pass --force to "
+            "replace it, or choose another folder with --out."
+        )
+
+
+class LockHeldError(RefusedError):
+    """Another live run holds the output folder's lock."""
+
+    @classmethod
+    def held_by(cls, path: Path, holder: str) -> LockHeldError:
+        return cls(
+            f"Another incentcalc run holds the lock on {path} ({holder}). Wait for it to "
+            "finish; if no such process exists, the lock is taken over automatically."
+        )

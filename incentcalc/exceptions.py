@@ -1,0 +1,110 @@
+"""The exceptions output: everything finance should look at besides the payouts themselves
+(integrity hits, ignored adjustments, pending renewals, quarantined rows)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from incentcalc.columns import RenewalStatus
+from incentcalc.kpis import in_period
+from incentcalc.periods import Period
+from incentcalc.result import EXCEPTION_COLUMNS, ExceptionKind, Status
+
+_SCHEMA = dict.fromkeys(EXCEPTION_COLUMNS, pl.String())
+
+
+def _shape(frame: pl.DataFrame, kind: ExceptionKind) -> pl.DataFrame:
+    """Fill the exceptions columns a frame does not have with nulls, in the fixed order."""
+    return frame.with_columns(pl.lit(kind.value).alias("kind")).select(
+        [
+            (pl.col(c) if c in frame.columns or c == "kind" else pl.lit(None)).cast(pl.String).alias(c)
+            for c in EXCEPTION_COLUMNS
+        ]
+    )
+
+
+def _adjustment_exceptions(
+    adjustments: pl.DataFrame, scope: pl.DataFrame, period: Period
+) -> list[pl.DataFrame]:
+    current = adjustments.filter(pl.col("period") == period.label).join(
+        scope.select("partner_id", "scope_status", "scope_reason"), on="partner_id", how="left"
+    )
+    amount = pl.col("amount").cast(pl.String)
+    ignored = current.filter(pl.col("scope_status") == Status.INELIGIBLE).select(
+        "partner_id",
+        pl.col("adjustment_id").alias("record_id"),
+        pl.lit("ineligible partner").alias("rule"),
+        pl.lit("ignored").alias("action"),
+        pl.format("{} not applied ({}): {}", amount, "scope_reason", "reason").alias("detail"),
+    )
+    unscoped = current.join(scope.select("partner_id"), on="partner_id", how="anti").select(
+        "partner_id",
+        pl.col("adjustment_id").alias("record_id"),
+        pl.lit("partner not in scope").alias("rule"),
+        pl.lit("ignored").alias("action"),
+        pl.format("{} not applied: partner not in the program this period: {}", amount, "reason")
+        .alias("detail"),
+    )
+    return [
+        _shape(ignored, ExceptionKind.ADJUSTMENT_IGNORED),
+        _shape(unscoped, ExceptionKind.OUT_OF_SCOPE),
+    ]
+
+
+def _pending_renewals(renewals: pl.DataFrame, scope: pl.DataFrame, period: Period) -> pl.DataFrame:
+    pending = renewals.filter(
+        in_period("due_date", period) & (pl.col("status") == RenewalStatus.PENDING)
+    ).join(scope.select("partner_id"), on="partner_id", how="semi")
+    return _shape(
+        pending.select(
+            "partner_id",
+            pl.col("contract_id").alias("record_id"),
+            pl.lit("pending renewal").alias("rule"),
+            pl.lit("not counted").alias("action"),
+            pl.format(
+                "due {}, original {} {}: not decided, left out of renewal KPIs",
+                "due_date",
+                "original_amount",
+                "currency",
+            ).alias("detail"),
+        ),
+        ExceptionKind.RENEWAL_PENDING,
+    )
+
+
+def _quarantined(rejected: pl.DataFrame) -> pl.DataFrame:
+    summary = (
+        rejected.group_by("file", "column", "rule")
+        .agg(pl.len().alias("rows"), pl.col("row").min().alias("first_row"))
+        .select(
+            pl.format("{}:{}", "file", "column").alias("record_id"),
+            pl.col("rule"),
+            pl.lit("quarantined").alias("action"),
+            pl.format("{} row(s) left out, first at row {}", "rows", "first_row").alias("detail"),
+        )
+    )
+    return _shape(summary, ExceptionKind.QUARANTINED)
+
+
+def build_exceptions(
+    hits: pl.DataFrame,
+    adjustments: pl.DataFrame,
+    renewals: pl.DataFrame,
+    rejected: pl.DataFrame,
+    scope: pl.DataFrame,
+    period: Period,
+) -> pl.DataFrame:
+    """All exception rows, in EXCEPTION_COLUMNS order, sorted for byte-stable output."""
+    parts = [
+        _shape(hits, ExceptionKind.INTEGRITY),
+        *_adjustment_exceptions(adjustments, scope, period),
+        _pending_renewals(renewals, scope, period),
+        _quarantined(rejected),
+    ]
+    order = {kind.value: i for i, kind in enumerate(ExceptionKind)}
+    return (
+        pl.concat([pl.DataFrame(schema=_SCHEMA), *parts])
+        .with_columns(pl.col("kind").replace_strict(order, return_dtype=pl.Int64).alias("_k"))
+        .sort("_k", "partner_id", "deal_id", "record_id", "rule", nulls_last=True)
+        .drop("_k")
+    )

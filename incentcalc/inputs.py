@@ -1,0 +1,55 @@
+"""The loaded, validated inputs of one run: canonical frames plus where they came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from incentcalc.columns import canonical_schema
+from incentcalc.config import SourceName
+
+FAILURE_SCHEMA: dict[str, pl.DataType] = {
+    "file": pl.String(),
+    "row": pl.Int64(),
+    "column": pl.String(),
+    "value": pl.String(),
+    "rule": pl.String(),
+}
+"""One validation failure per row: the file, the row as a person sees it (header = 1), the
+canonical column, the offending value as written, and the rule in plain words."""
+
+
+def empty_failures() -> pl.DataFrame:
+    return pl.DataFrame(schema=FAILURE_SCHEMA)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """Audit facts about one input file, for the manifest."""
+
+    name: SourceName
+    path: Path
+    sha256: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Canonical, validated frames of every source (an absent optional source is empty).
+
+    Each frame has the columns of `columns.SOURCE_COLUMNS` with their canonical dtypes and
+    a leading `_row` column. Periods (targets, fx_rates, adjustments) are canonical labels.
+    `rejected` holds the rows quarantined with `--quarantine` (FAILURE_SCHEMA columns).
+    """
+
+    frames: dict[SourceName, pl.DataFrame]
+    files: tuple[SourceFile, ...] = ()
+    rejected: pl.DataFrame = field(default_factory=empty_failures)
+
+    def __getitem__(self, name: SourceName) -> pl.DataFrame:
+        frame = self.frames.get(name)
+        if frame is None:
+            return pl.DataFrame(schema=canonical_schema(name))
+        return frame

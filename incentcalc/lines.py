@@ -1,0 +1,108 @@
+"""The rows behind each partner's numbers, each marked counted or not and why, for
+statements and `explain` (deals, NPS responses, renewals)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+
+from incentcalc.columns import RenewalStatus, Stage
+from incentcalc.kpis import decided_renewal, in_period
+from incentcalc.periods import Period
+from incentcalc.result import DEAL_LINE_COLUMNS, NPS_LINE_COLUMNS, RENEWAL_LINE_COLUMNS
+
+NEIGHBOURHOOD = timedelta(days=31)
+"""Rows this close to the period are listed too (marked out of period) so a partner sees
+why a deal that closed on the 30th of the previous month did not count."""
+
+
+def _near(column: str, period: Period) -> pl.Expr:
+    return pl.col(column).is_between(
+        pl.lit(period.start - NEIGHBOURHOOD), pl.lit(period.end + NEIGHBOURHOOD)
+    )
+
+
+def _outside(column: str) -> pl.Expr:
+    return pl.format("{} {}: outside the period", pl.lit(column.replace("_", " ")), pl.col(column))
+
+
+def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """Deals of in-scope partners closed in or near the period, or still open.
+
+    `deals` needs `counted`, `amount_base`, `fx_rate`; `hits` are the integrity hits.
+    """
+    notes = hits.group_by("deal_id").agg(
+        pl.format("{} ({}): {}", "rule", "action", "detail").str.join("; ").alias("hit_note")
+    )
+    stage = pl.col("stage")
+    note = (
+        pl.when(pl.col("counted"))
+        .then(pl.lit("counted"))
+        .when(pl.col("hit_note").is_not_null() & in_period("close_date", period))
+        .then(pl.lit("excluded"))
+        .when(stage == Stage.OPEN)
+        .then(pl.lit("open: not closed yet"))
+        .when(~in_period("close_date", period))
+        .then(_outside("close_date"))
+        .when(stage == Stage.CLOSED_LOST)
+        .then(pl.lit("lost: counts toward win rate only"))
+        .when(stage == Stage.CANCELLED)
+        .then(pl.lit("cancelled"))
+        .otherwise(pl.lit("not counted"))
+    )
+    return (
+        deals.filter(_near("close_date", period) | pl.col("close_date").is_null())
+        .join(notes, on="deal_id", how="left")
+        .with_columns(
+            pl.when(pl.col("hit_note").is_not_null())
+            .then(pl.format("{}; {}", note, "hit_note"))
+            .otherwise(note)
+            .alias("note")
+        )
+        .select(DEAL_LINE_COLUMNS)
+        .sort("partner_id", "deal_id")
+    )
+
+
+def build_nps_lines(nps: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """Responses in or near the period; counted ones say promoter, passive or detractor."""
+    score = pl.col("score")
+    counted = in_period("responded_on", period)
+    kind = (
+        pl.when(score >= 9)
+        .then(pl.lit("promoter"))
+        .when(score <= 6)
+        .then(pl.lit("detractor"))
+        .otherwise(pl.lit("passive"))
+    )
+    return (
+        nps.filter(_near("responded_on", period))
+        .with_columns(
+            counted.alias("counted"),
+            pl.when(counted).then(kind).otherwise(_outside("responded_on")).alias("note"),
+        )
+        .select(NPS_LINE_COLUMNS)
+        .sort("partner_id", "response_id")
+    )
+
+
+def build_renewal_lines(renewals: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """Renewals due in or near the period; decided ones in the period count."""
+    status = pl.col("status")
+    counted = decided_renewal(period)
+    note = (
+        pl.when(~in_period("due_date", period))
+        .then(_outside("due_date"))
+        .when(status == RenewalStatus.PENDING)
+        .then(pl.lit("pending: not decided yet"))
+        .when(status == RenewalStatus.CHURNED)
+        .then(pl.lit("churned: renewed amount counts as 0"))
+        .otherwise(pl.lit("renewed"))
+    )
+    return (
+        renewals.filter(_near("due_date", period))
+        .with_columns(counted.alias("counted"), note.alias("note"))
+        .select(RENEWAL_LINE_COLUMNS)
+        .sort("partner_id", "contract_id", "due_date")
+    )

@@ -1,0 +1,90 @@
+"""Exact decimal arithmetic on Polars expressions: the only place money and scores are rounded.
+
+Polars Decimal products keep the larger input scale and division rounds half-even at the
+result scale, so neither can be trusted for a rule like "round half up to 4 places". Here:
+- `exact()` lifts an expression to a scale wide enough that products of config numbers
+  (at most 6 places) and money (2 places) lose nothing;
+- `round_money()` rounds a product to cents in the program's rounding mode;
+- `round_quotient()` rounds num/den exactly, by floor division and the remainder, never by
+  an inexact intermediate quotient.
+
+>>> # 12,345.00 / 100,000 = 0.12345 exactly, which half up makes 0.1235 (a float says 0.1234)
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from incentcalc.config import Rounding
+
+WORK = pl.Decimal(38, 18)
+"""Scale for exact products: 6 (rate) + 6 (share) + 2 (money) places fit with room to spare."""
+
+QUOTIENT = pl.Decimal(38, 12)
+"""Scale of numerators and denominators handed to `round_quotient` (keeps i128 headroom)."""
+
+MONEY = pl.Decimal(38, 2)
+SCORE = pl.Decimal(38, 4)
+FACTOR = pl.Decimal(38, 6)
+
+_POLARS_MODE = {Rounding.HALF_UP: "half_away_from_zero", Rounding.HALF_EVEN: "half_to_even"}
+
+
+def exact(expr: pl.Expr) -> pl.Expr:
+    """`expr` at the working scale, so that multiplying by it keeps every digit."""
+    return expr.cast(WORK)
+
+
+def round_money(expr: pl.Expr, mode: Rounding) -> pl.Expr:
+    """RULES.md's round(): 2 places in the program's mode (half up = away from zero).
+
+    >>> # 2098.74 * 0.1 = 209.874 -> 209.87; 1459.99 * 0.1 = 145.999 -> 146.00
+    """
+    return exact(expr).round(2, mode=_POLARS_MODE[mode]).cast(MONEY)  # type: ignore[arg-type]
+
+
+def _nonzero(den: pl.Expr) -> pl.Expr:
+    """`den` with 0 turned into null: Polars evaluates every when/then branch, so a guarded
+    division by zero would still raise."""
+    return pl.when(den != 0).then(den.cast(QUOTIENT))
+
+
+def round_quotient(num: pl.Expr, den: pl.Expr, places: int, mode: Rounding) -> pl.Expr:
+    """num / den rounded to `places` exactly (den > 0), in `mode`; null if den is 0 or null.
+
+    Works on |num| and restores the sign, so half up rounds ties away from zero like
+    Python's ROUND_HALF_UP. Example: 368750 / 345000 = 1.06884... -> 1.0688.
+    """
+    unit = 10**places
+    scaled = num.cast(QUOTIENT).abs() * unit
+    divisor = _nonzero(den)
+    floor = scaled // divisor
+    twice_rest = (scaled - floor * divisor) * 2
+    if mode is Rounding.HALF_UP:
+        bump = twice_rest >= divisor
+    else:
+        bump = (twice_rest > divisor) | ((twice_rest == divisor) & ((floor % 2) == 1))
+    magnitude = floor + bump.cast(pl.Int64)
+    signed = pl.when(num < 0).then(-magnitude).otherwise(magnitude)
+    return (signed / unit).cast(pl.Decimal(38, places))
+
+
+def round_score(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    """A score or composite: num / den to 4 places, half up (RULES.md 5), whatever the
+    program's money rounding mode."""
+    return round_quotient(num, den, 4, Rounding.HALF_UP)
+
+
+def floor_cents(num: pl.Expr, den: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(whole cents of num/den cut toward zero, the remainder num*100 - cents*den); num >= 0.
+
+    Used by the budget's largest-remainder allocation (RULES.md 8.6).
+    """
+    scaled = num.cast(QUOTIENT) * 100
+    divisor = _nonzero(den)
+    cents = scaled // divisor
+    return cents, scaled - cents * divisor
+
+
+def zero_money() -> pl.Expr:
+    return pl.lit(0).cast(MONEY)

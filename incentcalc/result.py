@@ -1,0 +1,106 @@
+"""What one calculated quarter is: the frames every output (CSV, workbooks, explain, diff)
+is rendered from. Column orders are constants so outputs never drift."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+import polars as pl
+
+from incentcalc.config import ProgramConfig
+from incentcalc.inputs import Inputs
+from incentcalc.periods import Period
+
+
+class Status(StrEnum):
+    PAYABLE = "payable"
+    BELOW_MINIMUM = "below_minimum"
+    NEGATIVE = "negative"
+    HELD = "held"
+    INELIGIBLE = "ineligible"
+
+
+PAYOUT_COLUMNS = (
+    "period", "partner_id", "partner_name", "segment", "region", "team_id", "status", "reason",
+    "tier", "team_tier", "composite_score", "team_score", "bonus_base", "individual_bonus",
+    "team_bonus", "fixed_bonus", "gross_uncapped", "cap_applied", "gross_capped",
+    "budget_factor", "gross", "holdback", "adjustments", "net", "payable", "carried_forward",
+    "payout_currency", "fx_rate", "payable_local",
+)  # fmt: skip
+"""payouts.csv / payouts.parquet, in CLI.md's order."""
+
+MONEY_COLUMNS = (
+    "bonus_base", "individual_bonus", "team_bonus", "fixed_bonus", "gross_uncapped",
+    "gross_capped", "gross", "holdback", "adjustments", "net", "payable", "carried_forward",
+    "payable_local",
+)  # fmt: skip
+"""Payout columns holding money (Decimal scale 2, written with exactly 2 decimals)."""
+
+KPI_COLUMNS = (
+    "period", "partner_id", "kpi", "metric", "value", "target", "attainment", "score",
+    "weight", "weight_used", "contribution", "missing", "missing_reason",
+)  # fmt: skip
+"""kpis.csv: one row per (partner, KPI). `value` is the exact metric value rounded to 6
+places for display; `target` is the (prorated) target of an attainment KPI; `weight` the
+segment's weight and `weight_used` the weight after renormalisation (0 when dropped);
+`contribution` = weight_used * score."""
+
+EXCEPTION_COLUMNS = ("kind", "partner_id", "deal_id", "record_id", "rule", "action", "detail")
+"""exceptions.csv. `kind` is one of ExceptionKind; integrity hits fill deal_id, other kinds
+fill record_id (adjustment_id, contract_id, source row)."""
+
+
+class ExceptionKind(StrEnum):
+    INTEGRITY = "integrity"
+    ADJUSTMENT_IGNORED = "adjustment_ignored"
+    RENEWAL_PENDING = "renewal_pending"
+    OUT_OF_SCOPE = "out_of_scope"
+    QUARANTINED = "quarantined"
+
+
+DEAL_LINE_COLUMNS = (
+    "partner_id", "deal_id", "customer_id", "stage", "close_date", "amount", "currency",
+    "fx_rate", "amount_base", "deal_type", "registered_on", "product", "counted", "note",
+)  # fmt: skip
+"""Deals behind the numbers, for statements and explain: every deal of an in-scope partner
+that closed in the period (or is open/cancelled), `counted` true when it counts toward revenue,
+and `note` saying why not (lost, open, out of period, excluded by an integrity rule)."""
+
+NPS_LINE_COLUMNS = (
+    "partner_id", "response_id", "customer_id", "responded_on", "score", "counted", "note",
+)  # fmt: skip
+
+RENEWAL_LINE_COLUMNS = (
+    "partner_id", "contract_id", "customer_id", "due_date", "original_amount", "renewed_amount",
+    "currency", "original_base", "renewed_base", "status", "counted", "note",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BudgetUse:
+    """How the budget (RULES.md 8.6) was applied."""
+
+    budget: Decimal | None
+    total_capped: Decimal
+    factor: Decimal
+    scaled: bool
+
+
+@dataclass(frozen=True)
+class QuarterResult:
+    """Everything one `run` calculated. Frames are sorted by partner_id (then record id)."""
+
+    config: ProgramConfig
+    period: Period
+    inputs: Inputs
+    payouts: pl.DataFrame
+    kpis: pl.DataFrame
+    exceptions: pl.DataFrame
+    deal_lines: pl.DataFrame
+    nps_lines: pl.DataFrame
+    renewal_lines: pl.DataFrame
+    budget: BudgetUse
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()

@@ -1,0 +1,243 @@
+"""From metric values to KPI scores, composites, tiers and team tiers (RULES.md 5-7).
+
+All comparisons are made on exact rationals (`num / den` with den > 0): a value v passes a
+threshold t when num >= t * den, so no quotient is ever rounded before RULES.md says so.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from incentcalc.config import ADDITIVE_METRICS, Metric, ProgramConfig, Rounding, WhenMissing
+from incentcalc.money import QUOTIENT, SCORE, exact, round_quotient, round_score
+from incentcalc.periods import Period
+
+_NUMBER = pl.Decimal(38, 6)
+
+MISSING_REASONS = {
+    Metric.WIN_RATE: "no counted and no lost deal in the period",
+    Metric.AVG_DEAL_SIZE: "no counted deal in the period",
+    Metric.GROSS_RENEWAL_RATE: "no decided renewal (or their original amounts sum to 0)",
+    Metric.NET_REVENUE_RETENTION: "no decided renewal (or their original amounts sum to 0)",
+    Metric.LOGO_RETENTION: "no decided renewal in the period",
+}
+
+
+def _kpi_table(config: ProgramConfig) -> pl.DataFrame:
+    """One row per configured KPI with its curve parameters as columns."""
+    rows = []
+    for order, (name, kpi) in enumerate(config.kpis.items()):
+        curve = kpi.score
+        attainment, linear = curve.attainment, curve.linear
+        rows.append(
+            {
+                "kpi": name,
+                "kpi_order": order,
+                "metric": kpi.metric.value,
+                "curve": "attainment" if attainment else "linear" if linear else "steps",
+                "threshold": attainment.threshold if attainment else None,
+                "cap": (attainment.cap if attainment else linear.cap if linear else None),
+                "floor": linear.floor if linear else None,
+                "linear_target": linear.target if linear else None,
+                "min_responses": kpi.min_responses,
+                "when_missing": kpi.when_missing.value,
+                "additive": kpi.metric in ADDITIVE_METRICS,
+            }
+        )
+    number = {k: _NUMBER for k in ("threshold", "cap", "floor", "linear_target")}
+    return pl.DataFrame(rows, schema_overrides=number)
+
+
+def _steps_table(config: ProgramConfig) -> pl.DataFrame:
+    rows = [
+        {"kpi": name, "min_value": bound, "step_score": score}
+        for name, kpi in config.kpis.items()
+        for bound, score in (kpi.score.steps or [])
+    ]
+    schema = {"kpi": pl.String(), "min_value": _NUMBER, "step_score": _NUMBER}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _weights_table(config: ProgramConfig) -> pl.DataFrame:
+    rows = [
+        {"segment": seg, "kpi": kpi, "weight": weight}
+        for seg, segment in config.segments.items()
+        for kpi, weight in segment.weights.items()
+    ]
+    return pl.DataFrame(rows, schema={"segment": pl.String(), "kpi": pl.String(), "weight": _NUMBER})
+
+
+def _segment_targets(config: ProgramConfig) -> pl.DataFrame:
+    rows = [
+        {"segment": seg, "kpi": kpi, "segment_target": target}
+        for seg, segment in config.segments.items()
+        for kpi, target in segment.targets.items()
+    ]
+    schema = {"segment": pl.String(), "kpi": pl.String(), "segment_target": _NUMBER}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def tiers_table(config: ProgramConfig) -> pl.DataFrame:
+    """Tiers as a frame: tier_index, tier, min_score, rate, fixed (ascending)."""
+    rows = [
+        {"tier_index": i, "tier": t.name, "min_score": t.min_score, "rate": t.rate, "fixed": t.fixed}
+        for i, t in enumerate(config.tiers)
+    ]
+    schema = {
+        "tier_index": pl.Int64(),
+        "tier": pl.String(),
+        "min_score": _NUMBER,
+        "rate": _NUMBER,
+        "fixed": pl.Decimal(38, 2),
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def gates_table(config: ProgramConfig) -> pl.DataFrame:
+    rows = [
+        {"tier_index": i, "tier": t.name, "kpi": kpi, "minimum": minimum}
+        for i, t in enumerate(config.tiers)
+        for kpi, minimum in t.requires.items()
+    ]
+    schema = {"tier_index": pl.Int64(), "tier": pl.String(), "kpi": pl.String(), "minimum": _NUMBER}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _attainment_score(a_num: pl.Expr, a_den: pl.Expr) -> pl.Expr:
+    """score = 0 if a < threshold else min(a, cap), a = a_num / a_den."""
+    cap = pl.col("cap")
+    capped = pl.when(cap.is_not_null() & (a_num >= exact(cap) * a_den)).then(exact(cap) * a_den)
+    return (
+        pl.when(a_num < exact(pl.col("threshold")) * a_den)
+        .then(pl.lit(0).cast(SCORE))
+        .otherwise(round_score(capped.otherwise(a_num), a_den))
+    )
+
+
+def _linear_score() -> pl.Expr:
+    """clamp((v - floor) / (target - floor), 0, cap) with v = num / den."""
+    x_num = exact(pl.col("num")) - exact(pl.col("floor")) * pl.col("den")
+    x_den = exact(pl.col("den")) * (exact(pl.col("linear_target")) - pl.col("floor"))
+    cap = pl.col("cap")
+    capped = pl.when(cap.is_not_null() & (x_num >= exact(cap) * x_den)).then(exact(cap) * x_den)
+    return (
+        pl.when(x_num <= 0)
+        .then(pl.lit(0).cast(SCORE))
+        .otherwise(round_score(capped.otherwise(x_num), x_den))
+    )
+
+
+def _step_scores(rows: pl.DataFrame, steps: pl.DataFrame) -> pl.DataFrame:
+    """(partner_id, kpi) -> score of the last step whose min_value <= value."""
+    return (
+        rows.filter(pl.col("curve") == "steps")
+        .select("partner_id", "kpi", "num", "den")
+        .join(steps, on="kpi")
+        .filter(exact(pl.col("num")) >= exact(pl.col("min_value")) * pl.col("den"))
+        .group_by("partner_id", "kpi")
+        .agg(pl.col("step_score").sort_by("min_value").last())
+        .with_columns(round_score(pl.col("step_score"), pl.lit(1)).alias("step_score"))
+    )
+
+
+def compute_kpi_scores(
+    scope: pl.DataFrame,
+    metrics: pl.DataFrame,
+    targets: pl.DataFrame,
+    config: ProgramConfig,
+    period: Period,
+) -> pl.DataFrame:
+    """One row per (in-scope partner, KPI): value, target, attainment, score, weights.
+
+    Attainment targets come from the targets file row for (partner, period, kpi), else the
+    segment default; for additive metrics they are prorated by active days. Example: revenue
+    40,000 against 100,000 * 46/92 = 50,000 scores 0.8.
+    """
+    kpis = _kpi_table(config)
+    file_targets = targets.filter(pl.col("period") == period.label).select(
+        "partner_id", "kpi", pl.col("target").cast(_NUMBER).alias("file_target")
+    )
+    rows = (
+        scope.select("partner_id", "segment", "active_days")
+        .join(kpis, how="cross")
+        .join(metrics, on=["partner_id", "metric"], how="left")
+        .join(file_targets, on=["partner_id", "kpi"], how="left")
+        .join(_segment_targets(config), on=["segment", "kpi"], how="left")
+        .join(_weights_table(config), on=["segment", "kpi"], how="left")
+        .with_columns(
+            pl.col("weight").fill_null(0),
+            pl.coalesce("file_target", "segment_target").alias("base_target"),
+            (pl.col("additive") & (pl.col("active_days") < period.days)).alias("prorated"),
+        )
+    )
+    prorate = pl.col("prorated")
+    days, active = pl.lit(period.days), pl.col("active_days")
+    a_num = exact(pl.col("num")) * pl.when(prorate).then(days).otherwise(1)
+    a_den = (
+        exact(pl.col("den"))
+        * pl.col("base_target")
+        * pl.when(prorate).then(active).otherwise(1)
+    )
+    too_few = (pl.col("metric") == Metric.NPS) & (pl.col("responses") < pl.col("min_responses"))
+    missing = ~pl.col("available") | too_few
+    rows = rows.with_columns(
+        missing.alias("missing"),
+        pl.when(too_few)
+        .then(pl.format("{} responses, fewer than min_responses {}", "responses", "min_responses"))
+        .when(~pl.col("available"))
+        .then(pl.col("metric").replace_strict(MISSING_REASONS, default="no data in the period"))
+        .alias("missing_reason"),
+        pl.when(pl.col("curve") == "attainment")
+        .then(
+            round_quotient(
+                exact(pl.col("base_target")) * pl.when(prorate).then(active).otherwise(1),
+                pl.when(prorate).then(days).otherwise(1),
+                4,
+                Rounding.HALF_UP,
+            )
+        )
+        .alias("target"),
+        pl.when((pl.col("curve") == "attainment") & pl.col("available"))
+        .then(round_score(a_num, a_den))
+        .alias("attainment"),
+        pl.when(pl.col("curve") == "attainment")
+        .then(_attainment_score(a_num, a_den))
+        .when(pl.col("curve") == "linear")
+        .then(_linear_score())
+        .alias("curve_score"),
+    )
+    rows = rows.join(
+        _step_scores(rows, _steps_table(config)), on=["partner_id", "kpi"], how="left"
+    ).with_columns(
+        pl.when(pl.col("missing"))
+        .then(pl.when(pl.col("when_missing") == WhenMissing.ZERO).then(pl.lit(0).cast(SCORE)))
+        .when(pl.col("curve") == "steps")
+        .then(pl.col("step_score").fill_null(0).cast(SCORE))
+        .otherwise(pl.col("curve_score").cast(SCORE))
+        .alias("score"),
+        round_quotient(pl.col("num"), pl.col("den"), 4, Rounding.HALF_UP).alias("value"),
+    )
+    return _with_weights(rows)
+
+
+def _with_weights(rows: pl.DataFrame) -> pl.DataFrame:
+    """Renormalise weights over KPIs that are not dropped (neutral + missing) and add the
+    composite's parts: weight_used and contribution."""
+    dropped = pl.col("missing") & (pl.col("when_missing") == WhenMissing.NEUTRAL)
+    included = (pl.col("weight") > 0) & ~dropped
+    rows = rows.with_columns(
+        pl.when(included).then(pl.col("weight")).otherwise(0).alias("counted_weight"),
+    ).with_columns(pl.col("counted_weight").sum().over("partner_id").alias("weight_total"))
+    total = pl.col("weight_total")
+    return rows.with_columns(
+        pl.when(total > 0)
+        .then(round_quotient(pl.col("counted_weight"), total, 6, Rounding.HALF_UP))
+        .otherwise(0)
+        .cast(_NUMBER)
+        .alias("weight_used"),
+        pl.when((total > 0) & included)
+        .then(round_quotient(exact(pl.col("counted_weight")) * pl.col("score"), total, 4, Rounding.HALF_UP))
+        .otherwise(0)
+        .cast(SCORE)
+        .alias("contribution"),
+    ).sort("partner_id", "kpi_order")
