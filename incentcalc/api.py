@@ -7,9 +7,6 @@ composite and tier -> teams -> bonus and cap -> budget -> payable -> lines and e
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -24,23 +21,18 @@ from incentcalc.lines import build_deal_lines, build_nps_lines, build_renewal_li
 from incentcalc.money import MONEY
 from incentcalc.payouts import apply_budget, compute_bonuses, compute_payable
 from incentcalc.periods import Period, parse_period
-from incentcalc.result import KPI_COLUMNS, PAYOUT_COLUMNS, QuarterResult, Status
+from incentcalc.result import (
+    KPI_COLUMNS,
+    PAYOUT_COLUMNS,
+    BudgetUse,
+    QuarterResult,
+    Status,
+    Timings,
+)
 from incentcalc.scope import compute_scope
 from incentcalc.scoring import compute_kpi_scores, tiers_table
 from incentcalc.tiers import assign_team_tiers, assign_tiers, compute_composites
 from incentcalc.validation import load_inputs
-
-
-class Timings(dict[str, float]):
-    """Seconds per stage, for the manifest and the benchmark."""
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self[name] = round(self.get(name, 0.0) + time.perf_counter() - started, 4)
 
 
 def load_program(config_path: Path, period_label: str) -> tuple[ProgramConfig, Period]:
@@ -49,12 +41,17 @@ def load_program(config_path: Path, period_label: str) -> tuple[ProgramConfig, P
     return config, parse_period(period_label, config.program.fiscal_year_start_month)
 
 
-def run_quarter(
-    config_path: Path, period_label: str, *, quarantine: bool = False
-) -> QuarterResult:
+def run_quarter(config_path: Path, period_label: str, *, quarantine: bool = False) -> QuarterResult:
     """Load, validate and calculate one quarter; nothing is written."""
-    timings = Timings()
     config, period = load_program(config_path, period_label)
+    return compute_quarter(config, period, quarantine=quarantine)
+
+
+def compute_quarter(
+    config: ProgramConfig, period: Period, *, quarantine: bool = False
+) -> QuarterResult:
+    """Read and validate the config's sources, then calculate; nothing is written."""
+    timings = Timings()
     with timings.stage("read_validate"):
         inputs = load_inputs(config, period, quarantine=quarantine)
     return calculate_quarter(config, period, inputs, timings=timings)
@@ -108,7 +105,9 @@ def calculate_quarter(
         deals, hits = _deals_with_flags(inputs, config, period, rates, scope)
     with timings.stage("kpis"):
         renewals = convert(
-            inputs[SourceName.RENEWALS].join(scope.select("partner_id"), on="partner_id", how="semi"),
+            inputs[SourceName.RENEWALS].join(
+                scope.select("partner_id"), on="partner_id", how="semi"
+            ),
             rates,
             {"original_amount": "original_base", "renewed_amount": "renewed_base"},
             mode,
@@ -118,7 +117,7 @@ def calculate_quarter(
         metrics = compute_metric_values(scope["partner_id"], deals, nps, renewals, period)
         kpi_rows = compute_kpi_scores(scope, metrics, inputs[SourceName.TARGETS], config, period)
     with timings.stage("payouts"):
-        payouts, budget = _payouts(config, period, inputs, scope, kpi_rows, hits, rates)
+        payouts, details, budget = _payouts(config, period, inputs, scope, kpi_rows, hits, rates)
     with timings.stage("lines"):
         exceptions = build_exceptions(
             hits,
@@ -139,6 +138,7 @@ def calculate_quarter(
             nps_lines=build_nps_lines(nps, period),
             renewal_lines=build_renewal_lines(renewals, period),
             budget=budget,
+            details=details,
             timings=timings,
             warnings=_warnings(scope, deals),
         )
@@ -153,7 +153,7 @@ def _payouts(
     kpi_rows: pl.DataFrame,
     hits: pl.DataFrame,
     rates: pl.DataFrame,
-) -> tuple[pl.DataFrame, object]:
+) -> tuple[pl.DataFrame, pl.DataFrame, BudgetUse]:
     mode = config.program.rounding
     base = kpi_rows.filter(pl.col("kpi") == config.payout.base).select(
         "partner_id", pl.col("num").cast(MONEY).alias("bonus_base")
@@ -194,7 +194,16 @@ def _payouts(
     )
     payable = compute_payable(with_rates, adjustments, config.payout, mode)
     payouts = payable.with_columns(pl.lit(period.label).alias("period")).select(PAYOUT_COLUMNS)
-    return payouts.sort("partner_id"), budget
+    details = partners.select(
+        "partner_id",
+        "joined_on",
+        "left_on",
+        pl.col("status").alias("partner_status"),
+        "active_days",
+        pl.lit(period.days).alias("period_days"),
+        "blocked_by",
+    )
+    return payouts.sort("partner_id"), details.sort("partner_id"), budget
 
 
 def _kpi_output(kpi_rows: pl.DataFrame, period: Period) -> pl.DataFrame:

@@ -11,6 +11,7 @@ import hashlib
 import re
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -98,7 +99,9 @@ def _places(limit: int) -> Any:
 
 Number = Annotated[Decimal, _places(MAX_CONFIG_PLACES), BeforeValidator(_to_decimal)]
 Money = Annotated[Decimal, Field(ge=0), _places(MAX_MONEY_PLACES), BeforeValidator(_to_decimal)]
-Share = Annotated[Decimal, Field(ge=0, le=1), _places(MAX_CONFIG_PLACES), BeforeValidator(_to_decimal)]
+Share = Annotated[
+    Decimal, Field(ge=0, le=1), _places(MAX_CONFIG_PLACES), BeforeValidator(_to_decimal)
+]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
 
@@ -197,7 +200,7 @@ class ScoreCurve(_Model):
             if not self.steps:
                 raise ValueError("steps must list at least one [min_value, score] pair")
             bounds = [step[0] for step in self.steps]
-            if any(b >= a for a, b in zip(bounds[1:], bounds, strict=False)):
+            if any(b <= a for a, b in pairwise(bounds)):
                 raise ValueError(f"steps must be strictly ascending by min_value, got {bounds}")
         return self
 
@@ -336,7 +339,7 @@ class ProgramConfig(_Model):
                 f"got min_score {first.min_score}"
             )
         scores = [tier.min_score for tier in self.tiers]
-        if any(b <= a for a, b in zip(scores, scores[1:], strict=False)):
+        if any(b <= a for a, b in pairwise(scores)):
             problems.append(f"tiers must be in strictly ascending min_score, got {scores}")
         names = [tier.name for tier in self.tiers]
         if len(set(names)) != len(names):
@@ -392,7 +395,7 @@ def read_config_text(path: Path) -> str:
 def parse_config(text: str, origin: Path) -> ProgramConfig:
     """Parse YAML text into a ProgramConfig; source paths resolve against `origin`'s folder."""
     try:
-        raw = yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - SafeLoader subclass
+        raw = yaml.load(text, Loader=_DecimalLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"Config {origin} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):

@@ -17,7 +17,9 @@ def _shape(frame: pl.DataFrame, kind: ExceptionKind) -> pl.DataFrame:
     """Fill the exceptions columns a frame does not have with nulls, in the fixed order."""
     return frame.with_columns(pl.lit(kind.value).alias("kind")).select(
         [
-            (pl.col(c) if c in frame.columns or c == "kind" else pl.lit(None)).cast(pl.String).alias(c)
+            (pl.col(c) if c in frame.columns or c == "kind" else pl.lit(None))
+            .cast(pl.String)
+            .alias(c)
             for c in EXCEPTION_COLUMNS
         ]
     )
@@ -42,8 +44,9 @@ def _adjustment_exceptions(
         pl.col("adjustment_id").alias("record_id"),
         pl.lit("partner not in scope").alias("rule"),
         pl.lit("ignored").alias("action"),
-        pl.format("{} not applied: partner not in the program this period: {}", amount, "reason")
-        .alias("detail"),
+        pl.format(
+            "{} not applied: partner not in the program this period: {}", amount, "reason"
+        ).alias("detail"),
     )
     return [
         _shape(ignored, ExceptionKind.ADJUSTMENT_IGNORED),

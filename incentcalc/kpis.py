@@ -58,9 +58,7 @@ def _nps_totals(nps: pl.DataFrame, period: Period) -> pl.DataFrame:
 
 def _renewal_totals(renewals: pl.DataFrame, period: Period) -> pl.DataFrame:
     renewed_base = (
-        pl.when(pl.col("status") == RenewalStatus.RENEWED)
-        .then(pl.col("renewed_base"))
-        .otherwise(0)
+        pl.when(pl.col("status") == RenewalStatus.RENEWED).then(pl.col("renewed_base")).otherwise(0)
     )
     return (
         renewals.filter(decided_renewal(period))

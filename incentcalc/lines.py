@@ -24,7 +24,7 @@ def _near(column: str, period: Period) -> pl.Expr:
 
 
 def _outside(column: str) -> pl.Expr:
-    return pl.format("{} {}: outside the period", pl.lit(column.replace("_", " ")), pl.col(column))
+    return pl.format("outside the period: {} {}", pl.lit(column.replace("_", " ")), pl.col(column))
 
 
 def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) -> pl.DataFrame:

@@ -52,10 +52,14 @@ def compute_bonuses(
         return frame.with_columns(
             pl.lit(False).alias("cap_applied"), pl.col("gross_uncapped").alias("gross_capped")
         )
-    return frame.with_columns(cap.alias("cap_limit")).with_columns(
-        (pl.col("gross_uncapped") > pl.col("cap_limit")).alias("cap_applied"),
-        pl.min_horizontal("gross_uncapped", "cap_limit").cast(MONEY).alias("gross_capped"),
-    ).drop("cap_limit")
+    return (
+        frame.with_columns(cap.alias("cap_limit"))
+        .with_columns(
+            (pl.col("gross_uncapped") > pl.col("cap_limit")).alias("cap_applied"),
+            pl.min_horizontal("gross_uncapped", "cap_limit").cast(MONEY).alias("gross_capped"),
+        )
+        .drop("cap_limit")
+    )
 
 
 def _cap_expr(payout: Payout, mode: Rounding) -> pl.Expr | None:
@@ -66,7 +70,9 @@ def _cap_expr(payout: Payout, mode: Rounding) -> pl.Expr | None:
     if payout.cap.amount is not None:
         limits.append(pl.lit(payout.cap.amount).cast(MONEY))
     if payout.cap.pct_of_base is not None:
-        limits.append(round_money(exact(pl.col("bonus_base")) * pl.lit(payout.cap.pct_of_base), mode))
+        limits.append(
+            round_money(exact(pl.col("bonus_base")) * pl.lit(payout.cap.pct_of_base), mode)
+        )
     return pl.min_horizontal(limits).cast(MONEY)
 
 
@@ -90,7 +96,9 @@ def apply_budget(frame: pl.DataFrame, budget: Decimal | None) -> tuple[pl.DataFr
     share_num = exact(pl.col("gross_capped")) * pl.lit(budget)
     cents, rest = floor_cents(share_num, pl.lit(total))
     with_cents = frame.with_columns(cents.alias("_cents"), rest.alias("_rest"))
-    leftover = int(budget * 100) - int(with_cents.filter(eligible).select(pl.col("_cents").sum()).item())
+    leftover = int(budget * 100) - int(
+        with_cents.filter(eligible).select(pl.col("_cents").sum()).item()
+    )
     ranked = (
         with_cents.filter(eligible)
         .sort(["_rest", "partner_id"], descending=[True, False])
@@ -105,7 +113,11 @@ def apply_budget(frame: pl.DataFrame, budget: Decimal | None) -> tuple[pl.DataFr
             .then(((pl.col("_cents") + pl.col("_bump").cast(pl.Int64)) / 100).cast(MONEY))
             .otherwise(pl.col("gross_capped"))
             .alias("gross"),
-            pl.when(eligible).then(factor_value).otherwise(pl.lit(1)).cast(FACTOR).alias("budget_factor"),
+            pl.when(eligible)
+            .then(factor_value)
+            .otherwise(pl.lit(1))
+            .cast(FACTOR)
+            .alias("budget_factor"),
         )
         .drop("_cents", "_rest", "_bump")
     )

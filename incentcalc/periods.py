@@ -74,9 +74,12 @@ def parse_period(label: str, fiscal_year_start_month: int = 1) -> Period:
 
 def canonical_label_expr(column: str) -> pl.Expr:
     """Polars expression turning any accepted label form into ``YYYYQn`` (null if not a label)."""
-    parts = pl.col(column).str.strip_chars().str.to_uppercase().str.extract_groups(
-        r"^(?:FY)?(\d{4})\s*-?\s*Q([1-4])$"
+    parts = (
+        pl.col(column)
+        .str.strip_chars()
+        .str.to_uppercase()
+        .str.extract_groups(r"^(?:FY)?(\d{4})\s*-?\s*Q([1-4])$")
     )
-    return pl.concat_str(
-        [parts.struct.field("1"), pl.lit("Q"), parts.struct.field("2")]
-    ).alias(column)
+    return pl.concat_str([parts.struct.field("1"), pl.lit("Q"), parts.struct.field("2")]).alias(
+        column
+    )

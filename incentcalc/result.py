@@ -3,6 +3,9 @@ is rendered from. Column orders are constants so outputs never drift."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -78,6 +81,19 @@ RENEWAL_LINE_COLUMNS = (
 )  # fmt: skip
 
 
+class Timings(dict[str, float]):
+    """Seconds per stage (read_validate, integrity, kpis, payouts, write, statements...), for
+    the manifest and the benchmark."""
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = round(self.get(name, 0.0) + time.perf_counter() - started, 4)
+
+
 @dataclass(frozen=True)
 class BudgetUse:
     """How the budget (RULES.md 8.6) was applied."""
@@ -86,6 +102,14 @@ class BudgetUse:
     total_capped: Decimal
     factor: Decimal
     scaled: bool
+
+
+DETAIL_COLUMNS = (
+    "partner_id", "joined_on", "left_on", "partner_status", "active_days", "period_days",
+    "blocked_by",
+)  # fmt: skip
+"""Per-partner facts behind the payout row: activity for proration and the tier gates that
+blocked a higher tier (e.g. "Gold requires nps >= 30 (value missing)")."""
 
 
 @dataclass(frozen=True)
@@ -102,5 +126,8 @@ class QuarterResult:
     nps_lines: pl.DataFrame
     renewal_lines: pl.DataFrame
     budget: BudgetUse
-    timings: dict[str, float] = field(default_factory=dict)
+    details: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=dict.fromkeys(DETAIL_COLUMNS))
+    )
+    timings: Timings = field(default_factory=Timings)
     warnings: tuple[str, ...] = ()

@@ -26,7 +26,8 @@ def compute_scope(partners: pl.DataFrame, period: Period, base_currency: str) ->
     left_inside = pl.col("left_on").is_between(start, end)
     return (
         partners.filter(
-            (pl.col("joined_on") <= end) & (pl.col("left_on").is_null() | (pl.col("left_on") >= start))
+            (pl.col("joined_on") <= end)
+            & (pl.col("left_on").is_null() | (pl.col("left_on") >= start))
         )
         .with_columns(
             pl.col("payout_currency").fill_null(base_currency),

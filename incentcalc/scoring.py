@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from incentcalc.config import ADDITIVE_METRICS, Metric, ProgramConfig, Rounding, WhenMissing
-from incentcalc.money import QUOTIENT, SCORE, exact, round_quotient, round_score
+from incentcalc.money import SCORE, exact, round_quotient, round_score
 from incentcalc.periods import Period
 
 _NUMBER = pl.Decimal(38, 6)
@@ -64,7 +64,9 @@ def _weights_table(config: ProgramConfig) -> pl.DataFrame:
         for seg, segment in config.segments.items()
         for kpi, weight in segment.weights.items()
     ]
-    return pl.DataFrame(rows, schema={"segment": pl.String(), "kpi": pl.String(), "weight": _NUMBER})
+    return pl.DataFrame(
+        rows, schema={"segment": pl.String(), "kpi": pl.String(), "weight": _NUMBER}
+    )
 
 
 def _segment_targets(config: ProgramConfig) -> pl.DataFrame:
@@ -80,7 +82,13 @@ def _segment_targets(config: ProgramConfig) -> pl.DataFrame:
 def tiers_table(config: ProgramConfig) -> pl.DataFrame:
     """Tiers as a frame: tier_index, tier, min_score, rate, fixed (ascending)."""
     rows = [
-        {"tier_index": i, "tier": t.name, "min_score": t.min_score, "rate": t.rate, "fixed": t.fixed}
+        {
+            "tier_index": i,
+            "tier": t.name,
+            "min_score": t.min_score,
+            "rate": t.rate,
+            "fixed": t.fixed,
+        }
         for i, t in enumerate(config.tiers)
     ]
     schema = {
@@ -174,9 +182,7 @@ def compute_kpi_scores(
     days, active = pl.lit(period.days), pl.col("active_days")
     a_num = exact(pl.col("num")) * pl.when(prorate).then(days).otherwise(1)
     a_den = (
-        exact(pl.col("den"))
-        * pl.col("base_target")
-        * pl.when(prorate).then(active).otherwise(1)
+        exact(pl.col("den")) * pl.col("base_target") * pl.when(prorate).then(active).otherwise(1)
     )
     too_few = (pl.col("metric") == Metric.NPS) & (pl.col("responses") < pl.col("min_responses"))
     missing = ~pl.col("available") | too_few
@@ -236,7 +242,11 @@ def _with_weights(rows: pl.DataFrame) -> pl.DataFrame:
         .cast(_NUMBER)
         .alias("weight_used"),
         pl.when((total > 0) & included)
-        .then(round_quotient(exact(pl.col("counted_weight")) * pl.col("score"), total, 4, Rounding.HALF_UP))
+        .then(
+            round_quotient(
+                exact(pl.col("counted_weight")) * pl.col("score"), total, 4, Rounding.HALF_UP
+            )
+        )
         .otherwise(0)
         .cast(SCORE)
         .alias("contribution"),

@@ -36,14 +36,18 @@ def _gate_results(kpi_rows: pl.DataFrame, config: ProgramConfig) -> pl.DataFrame
         gates_table(config)
         .join(values, on="kpi")
         .with_columns(
-            (~pl.col("missing") & (exact(pl.col("num")) >= exact(pl.col("minimum")) * pl.col("den")))
-            .alias("passed"),
+            (
+                ~pl.col("missing")
+                & (exact(pl.col("num")) >= exact(pl.col("minimum")) * pl.col("den"))
+            ).alias("passed"),
             pl.format(
                 "{} requires {} >= {} (value {})",
                 "tier",
                 "kpi",
                 pl.col("minimum").cast(pl.String).str.replace(r"\.?0+$", ""),
-                pl.when(pl.col("missing")).then(pl.lit("missing")).otherwise(pl.col("value").cast(pl.String)),
+                pl.when(pl.col("missing"))
+                .then(pl.lit("missing"))
+                .otherwise(pl.col("value").cast(pl.String)),
             ).alias("gate_note"),
         )
     )
@@ -133,7 +137,9 @@ def assign_team_tiers(partners: pl.DataFrame, config: ProgramConfig) -> pl.DataF
         )
         .drop("team_only_score", "team_only_tier")
         .join(
-            tiers.select(pl.col("tier_index").alias("team_tier_index"), pl.col("tier").alias("team_tier")),
+            tiers.select(
+                pl.col("tier_index").alias("team_tier_index"), pl.col("tier").alias("team_tier")
+            ),
             on="team_tier_index",
             how="left",
         )

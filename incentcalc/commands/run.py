@@ -1,0 +1,124 @@
+"""`incentcalc run`: validate, calculate and write one quarter's outputs atomically."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from incentcalc import api
+from incentcalc.cli import (
+    DEFAULT_CONFIG,
+    ConfigOpt,
+    DebugOpt,
+    JsonOpt,
+    LogOpt,
+    PeriodOpt,
+    QuietOpt,
+    command,
+    emit_json,
+    guarded,
+    stdout_console,
+)
+from incentcalc.errors import UsageError
+from incentcalc.io.writers import locked_output
+from incentcalc.outputs import write_manifest, write_tables, write_workbooks
+from incentcalc.run_summary import render_run, summarize_run
+
+
+def read_partner_selection(partners: str | None, partners_file: Path | None) -> list[str] | None:
+    """Partner ids from `--partners A,B` and/or `--partners-file` (one id per line)."""
+    if partners is None and partners_file is None:
+        return None
+    selected = [p.strip() for p in (partners or "").split(",") if p.strip()]
+    if partners_file is not None:
+        try:
+            lines = partners_file.read_text(encoding="utf-8-sig").splitlines()
+        except OSError as exc:
+            raise UsageError(f"Cannot read --partners-file {partners_file}: {exc}") from None
+        selected += [
+            line.strip() for line in lines if line.strip() and line.strip() != "partner_id"
+        ]
+    return selected
+
+
+@command
+def run(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    period: PeriodOpt = ...,  # type: ignore[assignment]
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder (default out/<period>).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing output folder.")
+    ] = False,
+    no_statements: Annotated[
+        bool, typer.Option("--no-statements", help="Skip the partner Excel statements.")
+    ] = False,
+    partners: Annotated[
+        str | None, typer.Option("--partners", help="Statements only for these ids (A,B,...).")
+    ] = None,
+    partners_file: Annotated[
+        Path | None, typer.Option("--partners-file", help="Statements only for ids in this file.")
+    ] = None,
+    quarantine: Annotated[
+        bool, typer.Option("--quarantine", help="Set invalid rows aside instead of stopping.")
+    ] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    log_file: LogOpt = None,
+) -> None:
+    """Validate, calculate and write payouts, KPIs, exceptions, workbooks and the manifest."""
+    with guarded("run", as_json=as_json, debug=debug, log_file=log_file):
+        started_at = datetime.now().astimezone()
+        selection = read_partner_selection(partners, partners_file)
+        program, quarter = api.load_program(config, period)
+        target = out if out is not None else Path("out") / quarter.label
+        console = stdout_console()
+        show_progress = console.is_terminal and not (as_json or quiet)
+        with (
+            locked_output(target, force=force) as folder,
+            Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=console,
+                disable=not show_progress,
+                transient=True,
+            ) as progress,
+        ):
+            task = progress.add_task("Reading and validating inputs", total=None)
+
+            def on_stage(name: str) -> None:
+                progress.update(task, description=f"Writing {name}")
+
+            result = api.compute_quarter(program, quarter, quarantine=quarantine)
+            progress.update(task, description="Writing payout files")
+            with result.timings.stage("write"):
+                written = write_tables(result, folder.path)
+            workbooks, statements = write_workbooks(
+                result,
+                folder.path,
+                statements=not no_statements,
+                partner_ids=selection,
+                on_stage=on_stage,
+            )
+            warnings = [*result.warnings, *folder.warnings]
+            write_manifest(
+                result,
+                folder.path,
+                config_path=config.resolve(),
+                outputs=written + workbooks,
+                statements=statements,
+                started_at=started_at,
+                warnings=warnings,
+            )
+        summary = summarize_run(result, target, statements, warnings)
+        if as_json:
+            emit_json(summary)
+        elif not quiet:
+            render_run(console, result, summary)

@@ -1,0 +1,192 @@
+"""`explain`: one partner's whole calculation as data, so a finance user can answer "why is
+my payout X" without reading code. Rendering lives in `report_explain`."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from incentcalc.config import Metric, ProgramConfig, ScoreCurve, SourceName
+from incentcalc.errors import UsageError
+from incentcalc.result import QuarterResult
+
+DEAL_METRICS = frozenset(
+    {
+        Metric.REVENUE,
+        Metric.EXPANSION_REVENUE,
+        Metric.WON_DEALS,
+        Metric.NEW_LOGOS,
+        Metric.WIN_RATE,
+        Metric.AVG_DEAL_SIZE,
+    }
+)
+RENEWAL_METRICS = frozenset(
+    {Metric.GROSS_RENEWAL_RATE, Metric.NET_REVENUE_RETENTION, Metric.LOGO_RETENTION}
+)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly scalars: decimals and dates as text."""
+    if isinstance(value, Decimal | date):
+        return str(value)
+    return value
+
+
+def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
+
+
+def describe_curve(curve: ScoreCurve) -> str:
+    """The score curve in words, e.g. ``attainment: 0 below 0.5, capped at 1.5``."""
+    if curve.attainment is not None:
+        limit = curve.attainment.cap
+        capped = f", capped at {limit}" if limit is not None else ""
+        return f"attainment = value / target: 0 below {curve.attainment.threshold}{capped}"
+    if curve.linear is not None:
+        line = curve.linear
+        cap = f", capped at {line.cap}" if line.cap is not None else ""
+        return f"linear: (value - {line.floor}) / ({line.target} - {line.floor}), at least 0{cap}"
+    steps = ", ".join(f">= {bound}: {score}" for bound, score in curve.steps or [])
+    return f"steps: {steps} (0 below the first)"
+
+
+def _line_summary(lines: pl.DataFrame) -> dict[str, int]:
+    """How many rows behind a KPI were counted, and why the others were not."""
+    reason = pl.col("note").str.split(":").list.first().str.split(";").list.first()
+    counts = lines.group_by(reason.alias("why")).len().sort("why")
+    return {str(why): int(n) for why, n in counts.iter_rows()}
+
+
+def _kpi_entries(
+    result: QuarterResult, partner_id: str, lines: dict[str, pl.DataFrame]
+) -> list[dict[str, Any]]:
+    config: ProgramConfig = result.config
+    entries = []
+    for row in result.kpis.filter(pl.col("partner_id") == partner_id).iter_rows(named=True):
+        definition = config.kpis[row["kpi"]]
+        metric = definition.metric
+        source = (
+            "deals"
+            if metric in DEAL_METRICS
+            else "renewals"
+            if metric in RENEWAL_METRICS
+            else "nps"
+        )
+        entry = {
+            key: _plain(value) for key, value in row.items() if key not in {"period", "partner_id"}
+        }
+        entry["curve"] = describe_curve(definition.score)
+        entry["when_missing"] = definition.when_missing.value
+        entry["rows_behind"] = {"source": source, **_line_summary(lines[source])}
+        entries.append(entry)
+    return entries
+
+
+def _payout_steps(
+    payout: dict[str, Any], config: ProgramConfig, adjustments: list[dict[str, Any]]
+) -> list[dict[str, str]]:
+    rules = config.payout
+    steps = [
+        (
+            "bonus base",
+            payout["bonus_base"],
+            f"value of KPI `{rules.base}` in {config.program.base_currency}",
+        ),
+        (
+            "individual bonus",
+            payout["individual_bonus"],
+            f"round({rules.individual_share} x base x {payout['tier']} rate)",
+        ),
+        (
+            "team bonus",
+            payout["team_bonus"],
+            f"round({rules.team_share} x base x team tier {payout['team_tier']} rate)",
+        ),
+        ("fixed bonus", payout["fixed_bonus"], f"fixed amount of tier {payout['tier']}"),
+        ("gross before cap", payout["gross_uncapped"], "individual + team + fixed"),
+        (
+            "gross after cap",
+            payout["gross_capped"],
+            "cap applied" if payout["cap_applied"] else "cap not reached or none",
+        ),
+        ("gross", payout["gross"], f"budget factor {payout['budget_factor']}"),
+        ("holdback", payout["holdback"], f"round(gross x {rules.holdback_pct})"),
+        (
+            "adjustments",
+            payout["adjustments"],
+            "; ".join(
+                f"{a['adjustment_id']} {a['amount']}: {a['reason']} "
+                f"(approved by {a['approved_by']})"
+                for a in adjustments
+            )
+            or "none",
+        ),
+        ("net", payout["net"], "gross - holdback + adjustments"),
+        (
+            "payable",
+            payout["payable"],
+            f"status {payout['status']}" + (f": {payout['reason']}" if payout["reason"] else ""),
+        ),
+        ("carried forward", payout["carried_forward"], f"min payout {rules.min_payout}"),
+        (
+            "payable in " + payout["payout_currency"],
+            payout["payable_local"],
+            f"round(payable / {payout['fx_rate']})",
+        ),
+    ]
+    return [{"step": name, "amount": str(amount), "how": how} for name, amount, how in steps]
+
+
+def explain_partner(result: QuarterResult, partner_id: str) -> dict[str, Any]:
+    """Everything behind one partner's payout row, as a JSON-able document."""
+    match = result.payouts.filter(pl.col("partner_id") == partner_id)
+    if match.is_empty():
+        raise UsageError(
+            f"Partner {partner_id!r} is not in scope for {result.period.label}: it is not in the "
+            "partners file, joined after the period or left before it. Check the id "
+            "(ids are case-sensitive)."
+        )
+    payout = {k: _plain(v) for k, v in match.row(0, named=True).items()}
+    detail = _rows(result.details.filter(pl.col("partner_id") == partner_id))[0]
+    own = pl.col("partner_id") == partner_id
+    lines = {
+        "deals": result.deal_lines.filter(own),
+        "nps": result.nps_lines.filter(own),
+        "renewals": result.renewal_lines.filter(own),
+    }
+    adjustments = _rows(
+        result.inputs[SourceName.ADJUSTMENTS].filter(
+            own & (pl.col("period") == result.period.label)
+        )
+    )
+    tier = next(t for t in result.config.tiers if t.name == payout["tier"])
+    team = None
+    if payout["team_id"]:
+        members = result.payouts.filter(pl.col("team_id") == payout["team_id"]).select(
+            "partner_id", "status", "composite_score", "bonus_base"
+        )
+        team = {"team_id": payout["team_id"], "team_score": payout["team_score"],
+                "team_tier": payout["team_tier"], "members": _rows(members)}  # fmt: skip
+    return {
+        "command": "explain",
+        "program": result.config.program.name,
+        "period": result.period.label,
+        "partner": {**payout, **detail},
+        "kpis": _kpi_entries(result, partner_id, lines),
+        "composite_score": payout["composite_score"],
+        "tier": {
+            "name": tier.name,
+            "min_score": str(tier.min_score),
+            "perks": tier.perks,
+            "blocked_by": detail["blocked_by"],
+        },
+        "team": team,
+        "payout_steps": _payout_steps(payout, result.config, adjustments),
+        "exceptions": _rows(result.exceptions.filter(own)),
+        "deals": _rows(lines["deals"]),
+        "nps_responses": _rows(lines["nps"]),
+        "renewals": _rows(lines["renewals"]),
+    }

@@ -1,0 +1,89 @@
+"""The run's audit record (`manifest.json`): what was run, on which bytes, with what result.
+
+Versioned like dbt's artifacts: `manifest_version` changes when the layout does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from incentcalc import __version__
+from incentcalc.result import MONEY_COLUMNS, QuarterResult, Status
+
+MANIFEST_VERSION = 1
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def compute_totals(payouts: pl.DataFrame) -> dict[str, str]:
+    """Sum of every money column, as exact decimal strings."""
+    sums = payouts.select(pl.col(c).sum() for c in MONEY_COLUMNS if c != "payable_local")
+    row = sums.row(0, named=True) if sums.height else {}
+    return {c: f"{Decimal(row.get(c) or 0):.2f}" for c in sums.columns}
+
+
+def count_by_status(payouts: pl.DataFrame) -> dict[str, int]:
+    """Partners per payout status, every status listed (0 when none)."""
+    counts = dict(payouts.group_by("status").len().iter_rows())
+    return {status.value: int(counts.get(status.value, 0)) for status in Status}
+
+
+def build_manifest(
+    result: QuarterResult,
+    *,
+    config_path: Path,
+    outputs: list[Path],
+    output_root: Path,
+    started_at: datetime,
+    finished_at: datetime,
+    warnings: list[str],
+) -> dict[str, Any]:
+    """The manifest document; `outputs` are files already written under `output_root`."""
+    budget = result.budget
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "incentcalc_version": __version__,
+        "python": platform.python_version(),
+        "polars": pl.__version__,
+        "program": result.config.program.name,
+        "period": result.period.label,
+        "period_start": result.period.start.isoformat(),
+        "period_end": result.period.end.isoformat(),
+        "config": {"path": str(config_path), "sha256": file_sha256(config_path)},
+        "inputs": [
+            {"source": f.name.value, "path": str(f.path), "sha256": f.sha256, "rows": f.rows}
+            for f in result.inputs.files
+        ],
+        "rejected_rows": result.inputs.rejected.height,
+        "partners": result.payouts.height,
+        "counts_by_status": count_by_status(result.payouts),
+        "totals": compute_totals(result.payouts),
+        "budget": {
+            "budget": None if budget.budget is None else f"{budget.budget:.2f}",
+            "total_capped": f"{budget.total_capped:.2f}",
+            "factor": f"{budget.factor:.6f}",
+            "scaled": budget.scaled,
+        },
+        "exceptions": dict(result.exceptions.group_by("kind").len().sort("kind").iter_rows()),
+        "outputs": [
+            {"path": str(p.relative_to(output_root)), "sha256": file_sha256(p)} for p in outputs
+        ],
+        "warnings": warnings,
+        "timings": dict(result.timings),
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "finished_at": finished_at.isoformat(timespec="seconds"),
+    }

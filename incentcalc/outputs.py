@@ -1,0 +1,89 @@
+"""Writing one calculated quarter into an output folder (CLI.md "Outputs of run").
+
+File names are constants; the folder itself is made atomic by `io.writers.locked_output`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import datetime
+from pathlib import Path
+
+from incentcalc.io.writers import write_csv, write_json, write_parquet
+from incentcalc.manifest import build_manifest
+from incentcalc.result import QuarterResult
+
+PAYOUTS_CSV = "payouts.csv"
+PAYOUTS_PARQUET = "payouts.parquet"
+KPIS_CSV = "kpis.csv"
+KPIS_PARQUET = "kpis.parquet"
+EXCEPTIONS_CSV = "exceptions.csv"
+REJECTED_CSV = "rejected_rows.csv"
+SUMMARY_XLSX = "summary.xlsx"
+STATEMENTS_DIR = "statements"
+MANIFEST_JSON = "manifest.json"
+
+
+def write_tables(result: QuarterResult, folder: Path) -> list[Path]:
+    """payouts, kpis, exceptions (and rejected rows when quarantining); returns the paths."""
+    written = []
+    for frame, name, writer in (
+        (result.payouts, PAYOUTS_CSV, write_csv),
+        (result.payouts, PAYOUTS_PARQUET, write_parquet),
+        (result.kpis, KPIS_CSV, write_csv),
+        (result.kpis, KPIS_PARQUET, write_parquet),
+        (result.exceptions, EXCEPTIONS_CSV, write_csv),
+    ):
+        writer(frame, folder / name)
+        written.append(folder / name)
+    if result.inputs.rejected.height:
+        write_csv(result.inputs.rejected, folder / REJECTED_CSV)
+        written.append(folder / REJECTED_CSV)
+    return written
+
+
+def write_workbooks(
+    result: QuarterResult,
+    folder: Path,
+    *,
+    statements: bool,
+    partner_ids: Collection[str] | None,
+    on_stage: Callable[[str], None] = lambda _: None,
+) -> tuple[list[Path], int]:
+    """summary.xlsx and (unless skipped) the partner statements; returns (paths, statements)."""
+    from incentcalc.statements import write_statements, write_summary
+
+    on_stage("summary")
+    with result.timings.stage("summary"):
+        write_summary(result, folder / SUMMARY_XLSX)
+    written = 0
+    if statements:
+        on_stage("statements")
+        with result.timings.stage("statements"):
+            written = write_statements(result, folder / STATEMENTS_DIR, partner_ids)
+    return [folder / SUMMARY_XLSX], written
+
+
+def write_manifest(
+    result: QuarterResult,
+    folder: Path,
+    *,
+    config_path: Path,
+    outputs: list[Path],
+    statements: int,
+    started_at: datetime,
+    warnings: list[str],
+) -> Path:
+    """The manifest, written last: its presence means every other file is complete."""
+    document = build_manifest(
+        result,
+        config_path=config_path,
+        outputs=outputs,
+        output_root=folder,
+        started_at=started_at,
+        finished_at=datetime.now().astimezone(),
+        warnings=warnings,
+    )
+    document["statements"] = statements
+    write_json(document, folder / MANIFEST_JSON)
+    return folder / MANIFEST_JSON
