@@ -7,6 +7,7 @@ composite and tier -> teams -> bonus and cap -> budget -> payable -> lines and e
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -17,7 +18,12 @@ from incentcalc.fx import convert, period_rates
 from incentcalc.inputs import Inputs
 from incentcalc.integrity import compute_integrity_hits
 from incentcalc.kpis import compute_metric_values, in_period
-from incentcalc.lines import build_deal_lines, build_nps_lines, build_renewal_lines
+from incentcalc.lines import (
+    build_deal_lines,
+    build_nps_lines,
+    build_renewal_lines,
+    near_period,
+)
 from incentcalc.money import MONEY
 from incentcalc.payouts import apply_budget, compute_bonuses, compute_payable
 from incentcalc.periods import Period, parse_period
@@ -69,8 +75,19 @@ def _held_by_rules(hits: pl.DataFrame) -> pl.DataFrame:
 def _deals_with_flags(
     inputs: Inputs, config: ProgramConfig, period: Period, rates: pl.DataFrame, scope: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """In-scope partners' deals with amount_base and `counted`, and the integrity hits."""
-    deals = inputs[SourceName.DEALS].join(scope.select("partner_id"), on="partner_id", how="semi")
+    """In-scope partners' deals with amount_base and `counted`, and the integrity hits.
+
+    Only deals near the period matter (the period, the days listed around it, and the
+    reversal window after it) or still open; the rest of the export's history is skipped.
+    """
+    reversal = config.integrity.reversal
+    after = timedelta(days=reversal.within_days if reversal else 0)
+    relevant = near_period("close_date", period, after) | pl.col("close_date").is_null()
+    deals = (
+        inputs[SourceName.DEALS]
+        .filter(relevant)
+        .join(scope.select("partner_id"), on="partner_id", how="semi")
+    )
     deals = convert(
         deals,
         rates,
@@ -86,6 +103,15 @@ def _deals_with_flags(
         & ~pl.col("deal_id").is_in(excluded["deal_id"].implode())
     )
     return deals.with_columns(counted.alias("counted")), hits
+
+
+def _near_and_in_scope(
+    frame: pl.DataFrame, column: str, period: Period, scope: pl.DataFrame
+) -> pl.DataFrame:
+    """Rows of in-scope partners dated in or near the period."""
+    return frame.filter(near_period(column, period)).join(
+        scope.select("partner_id"), on="partner_id", how="semi"
+    )
 
 
 def calculate_quarter(
@@ -105,15 +131,13 @@ def calculate_quarter(
         deals, hits = _deals_with_flags(inputs, config, period, rates, scope)
     with timings.stage("kpis"):
         renewals = convert(
-            inputs[SourceName.RENEWALS].join(
-                scope.select("partner_id"), on="partner_id", how="semi"
-            ),
+            _near_and_in_scope(inputs[SourceName.RENEWALS], "due_date", period, scope),
             rates,
             {"original_amount": "original_base", "renewed_amount": "renewed_base"},
             mode,
             when=in_period("due_date", period),
         )
-        nps = inputs[SourceName.NPS].join(scope.select("partner_id"), on="partner_id", how="semi")
+        nps = _near_and_in_scope(inputs[SourceName.NPS], "responded_on", period, scope)
         metrics = compute_metric_values(scope["partner_id"], deals, nps, renewals, period)
         kpi_rows = compute_kpi_scores(scope, metrics, inputs[SourceName.TARGETS], config, period)
     with timings.stage("payouts"):

@@ -153,9 +153,9 @@ def explain_partner(result: QuarterResult, partner_id: str) -> dict[str, Any]:
     detail = _rows(result.details.filter(pl.col("partner_id") == partner_id))[0]
     own = pl.col("partner_id") == partner_id
     lines = {
-        "deals": result.deal_lines.filter(own),
-        "nps": result.nps_lines.filter(own),
-        "renewals": result.renewal_lines.filter(own),
+        "deals": result.deal_lines.filter(own).sort("deal_id"),
+        "nps": result.nps_lines.filter(own).sort("response_id"),
+        "renewals": result.renewal_lines.filter(own).sort("contract_id", "due_date"),
     }
     adjustments = _rows(
         result.inputs[SourceName.ADJUSTMENTS].filter(

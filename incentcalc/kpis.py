@@ -80,12 +80,12 @@ def decided_renewal(period: Period) -> pl.Expr:
     )
 
 
-def _ratio(metric: Metric, num: pl.Expr, den: pl.Expr) -> pl.Expr:
-    return pl.struct(
+def _ratio(metric: Metric, num: pl.Expr, den: pl.Expr) -> list[pl.Expr]:
+    return [
         pl.lit(metric.value).alias("metric"),
         num.cast(QUOTIENT).alias("num"),
         den.cast(QUOTIENT).alias("den"),
-    )
+    ]
 
 
 def compute_metric_values(
@@ -121,14 +121,9 @@ def compute_metric_values(
         _ratio(Metric.NET_REVENUE_RETENTION, c("renewed_sum"), c("original_sum")),
         _ratio(Metric.LOGO_RETENTION, c("renewed"), c("decided")),
     ]
+    keys = [c("partner_id"), c("responses").cast(pl.Int64)]
     return (
-        totals.select(
-            "partner_id",
-            c("responses").cast(pl.Int64),
-            pl.concat_list(ratios).alias("ratio"),
-        )
-        .explode("ratio")
-        .unnest("ratio")
+        pl.concat([totals.select(*keys, *ratio) for ratio in ratios])
         .with_columns((c("den") > 0).alias("available"))
         .select(METRIC_COLUMNS)
     )

@@ -1,5 +1,8 @@
 """The rows behind each partner's numbers, each marked counted or not and why, for
-statements and `explain` (deals, NPS responses, renewals)."""
+statements and `explain` (deals, NPS responses, renewals).
+
+The frames are not sorted (a million-row string sort costs more than the rest of the run);
+consumers sort the one partner's slice they render."""
 
 from __future__ import annotations
 
@@ -17,9 +20,11 @@ NEIGHBOURHOOD = timedelta(days=31)
 why a deal that closed on the 30th of the previous month did not count."""
 
 
-def _near(column: str, period: Period) -> pl.Expr:
+def near_period(column: str, period: Period, after: timedelta = NEIGHBOURHOOD) -> pl.Expr:
+    """True where the date falls in the period or within NEIGHBOURHOOD before it (and
+    `after` past its end)."""
     return pl.col(column).is_between(
-        pl.lit(period.start - NEIGHBOURHOOD), pl.lit(period.end + NEIGHBOURHOOD)
+        pl.lit(period.start - NEIGHBOURHOOD), pl.lit(period.end + max(after, NEIGHBOURHOOD))
     )
 
 
@@ -52,7 +57,7 @@ def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) ->
         .otherwise(pl.lit("not counted"))
     )
     return (
-        deals.filter(_near("close_date", period) | pl.col("close_date").is_null())
+        deals.filter(near_period("close_date", period) | pl.col("close_date").is_null())
         .join(notes, on="deal_id", how="left")
         .with_columns(
             pl.when(pl.col("hit_note").is_not_null())
@@ -61,7 +66,6 @@ def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) ->
             .alias("note")
         )
         .select(DEAL_LINE_COLUMNS)
-        .sort("partner_id", "deal_id")
     )
 
 
@@ -77,13 +81,12 @@ def build_nps_lines(nps: pl.DataFrame, period: Period) -> pl.DataFrame:
         .otherwise(pl.lit("passive"))
     )
     return (
-        nps.filter(_near("responded_on", period))
+        nps.filter(near_period("responded_on", period))
         .with_columns(
             counted.alias("counted"),
             pl.when(counted).then(kind).otherwise(_outside("responded_on")).alias("note"),
         )
         .select(NPS_LINE_COLUMNS)
-        .sort("partner_id", "response_id")
     )
 
 
@@ -101,8 +104,7 @@ def build_renewal_lines(renewals: pl.DataFrame, period: Period) -> pl.DataFrame:
         .otherwise(pl.lit("renewed"))
     )
     return (
-        renewals.filter(_near("due_date", period))
+        renewals.filter(near_period("due_date", period))
         .with_columns(counted.alias("counted"), note.alias("note"))
         .select(RENEWAL_LINE_COLUMNS)
-        .sort("partner_id", "contract_id", "due_date")
     )

@@ -114,7 +114,8 @@ blocked a higher tier (e.g. "Gold requires nps >= 30 (value missing)")."""
 
 @dataclass(frozen=True)
 class QuarterResult:
-    """Everything one `run` calculated. Frames are sorted by partner_id (then record id)."""
+    """Everything one `run` calculated. payouts, kpis, exceptions and details are sorted by
+    partner_id; the line frames are not (sort the slice you render)."""
 
     config: ProgramConfig
     period: Period
