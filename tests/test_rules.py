@@ -306,3 +306,30 @@ def test_held_partner_is_computed_but_not_paid_and_local_currency_rounds() -> No
     assert (held["status"], held["net"], held["payable"]) == ("held", Decimal("125.00"), 0)
     # 125.00 / 1.1 = 113.6363.. -> 113.64
     assert row(result, "E")["payable_local"] == Decimal("113.64")
+
+
+INTEGRITY = BASE + """
+integrity:
+  duplicate_deals: {action: exclude}
+  registration: {required: true, action: hold}
+"""
+
+
+def test_excluded_duplicate_is_not_counted_and_a_hold_rule_holds_the_partner() -> None:
+    deals = [
+        deal("D1", "P1", "60000", customer_id="C"),
+        deal("D2", "P1", "60000", customer_id="C"),  # twin of D1: excluded
+        deal("D3", "P2", "60000", registered_on="2026-08-02"),  # registered after close
+    ]
+    result = run(INTEGRITY, partners=[partner("P1"), partner("P2")], deals=deals)
+    assert row(result, "P1")["bonus_base"] == Decimal("60000.00")
+    assert (row(result, "P2")["status"], row(result, "P2")["reason"]) == ("held", "registration")
+    assert row(result, "P2")["payable"] == 0
+    hits = result.exceptions.filter(pl.col("kind") == "integrity")
+    assert hits.select("deal_id", "rule", "action").rows() == [
+        ("D2", "duplicate_deals", "exclude"),
+        ("D3", "registration", "hold"),
+    ]
+    lines = result.deal_lines.filter(pl.col("deal_id") == "D2")
+    assert lines["counted"][0] is False
+    assert lines["note"][0].startswith("excluded; duplicate_deals (exclude)")

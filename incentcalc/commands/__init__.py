@@ -1,0 +1,11 @@
+"""One module per CLI command; importing this package registers them all on `cli.app`."""
+
+from __future__ import annotations
+
+from incentcalc.commands import (  # noqa: F401
+    explain,
+    run,
+    sample_data,
+    schema,
+    validate,
+)
