@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from incentcalc.commands import (  # noqa: F401
+    diff,
     explain,
     run,
     sample_data,

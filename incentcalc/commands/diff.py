@@ -1,0 +1,105 @@
+"""`incentcalc diff`: dry-run a rule change by comparing two configs on the same quarter.
+
+Both sides are calculated in this process and nothing is written except into `--out`
+(diff.csv and diff.xlsx, atomically). The exit code says whether the comparison could be
+made, never which way the money moved: 0 whatever the change, 1 for bad data, 2 for a bad
+config or option.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from incentcalc.cli import (
+    DebugOpt,
+    JsonOpt,
+    LogOpt,
+    PeriodOpt,
+    QuietOpt,
+    command,
+    emit_json,
+    guarded,
+    stdout_console,
+)
+from incentcalc.diff import ProgramDiff, diff_programs
+from incentcalc.diff_report import (
+    DIFF_CSV,
+    DIFF_XLSX,
+    diff_document,
+    render_diff,
+    write_diff_workbook,
+)
+from incentcalc.io.writers import locked_output, write_csv
+
+
+@command
+def diff(
+    candidate: Annotated[
+        Path, typer.Option("--candidate", help="The config with the rule change.", dir_okay=False)
+    ],
+    period: PeriodOpt,
+    baseline: Annotated[
+        Path | None,
+        typer.Option("--baseline", help="The config in force today.", dir_okay=False),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write diff.csv and diff.xlsx here.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing --out folder.")
+    ] = False,
+    partners: Annotated[
+        Path | None,
+        typer.Option(
+            "--partners",
+            help="Pilot cohort: CSV with a partner_id column; the candidate applies to them only.",
+            dir_okay=False,
+        ),
+    ] = None,
+    baseline_run: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline-run",
+            help="Compare against this `run` output folder (its payouts.parquet) instead of "
+            "recalculating the baseline.",
+            file_okay=False,
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    log_file: LogOpt = None,
+) -> None:
+    """Compare a candidate config with the baseline on one quarter: cost, movers, tiers."""
+    with guarded("diff", as_json=as_json, debug=debug, log_file=log_file):
+        console = stdout_console()
+        show_status = console.is_terminal and not (as_json or quiet)
+        with console.status("Calculating both sides...") if show_status else nullcontext():
+            result = diff_programs(
+                candidate,
+                period,
+                baseline_path=baseline,
+                baseline_run=baseline_run,
+                cohort_file=partners,
+            )
+        if out is not None:
+            write_diff_outputs(result, out, force=force)
+        if as_json:
+            document = diff_document(result)
+            document["out"] = None if out is None else str(out)
+            emit_json(document)
+        elif not quiet:
+            render_diff(result, console)
+            if out is not None:
+                console.print(f"Wrote {out / DIFF_CSV} and {out / DIFF_XLSX}")
+
+
+def write_diff_outputs(result: ProgramDiff, out: Path, *, force: bool) -> None:
+    """diff.csv and diff.xlsx into `out`, which appears complete or not at all."""
+    with locked_output(out, force=force) as folder:
+        write_csv(result.diff_rows, folder.path / DIFF_CSV)  # text made formula-safe there
+        write_diff_workbook(result, folder.path / DIFF_XLSX)

@@ -1,0 +1,96 @@
+"""`incentcalc validate`: check the config and every source; write nothing but a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from incentcalc.cli import (
+    DEFAULT_CONFIG,
+    ConfigOpt,
+    DebugOpt,
+    JsonOpt,
+    LogOpt,
+    PeriodOpt,
+    QuietOpt,
+    command,
+    emit_json,
+    guarded,
+    stdout_console,
+)
+from incentcalc.config import load_config
+from incentcalc.errors import ExitCode, UsageError
+from incentcalc.io.writers import write_csv
+from incentcalc.periods import parse_period
+from incentcalc.report import failures_by_rule, render_validation
+from incentcalc.validation import Validation, check_inputs, source_rows
+
+COMMAND = "validate"
+
+
+def write_failure_report(validation: Validation, path: Path) -> None:
+    """Every failure as CSV (FAILURE_SCHEMA columns), header only when all is valid."""
+    try:
+        write_csv(validation.failures, path)
+    except OSError as exc:
+        raise UsageError(
+            f"Cannot write the --report file {path}: {exc.strerror}. Choose a writable path."
+        ) from None
+
+
+def validation_document(validation: Validation, period: str, code: ExitCode) -> dict[str, Any]:
+    """The one JSON document of `validate --json`."""
+    failures = validation.failures
+    return {
+        "command": COMMAND,
+        "status": "ok" if code is ExitCode.OK else "failed",
+        "exit_code": int(code),
+        "period": period,
+        "sources": source_rows(validation),
+        "failures": {"total": failures.height, "by_rule": failures_by_rule(failures)},
+    }
+
+
+def _log(log_file: Path | None, text: str) -> None:
+    if log_file is not None:
+        with log_file.open("a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+
+
+@command
+def validate(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    period: PeriodOpt = ...,  # type: ignore[assignment]
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write every failure to this CSV file.", dir_okay=False),
+    ] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    log_file: LogOpt = None,
+) -> None:
+    """Check the config and every source file; list ALL failures (exit 1 if any)."""
+    with guarded(COMMAND, as_json=as_json, debug=debug, log_file=log_file):
+        program = load_config(config)
+        quarter = parse_period(period, program.program.fiscal_year_start_month)
+        validation = check_inputs(program, quarter)
+        if report is not None:
+            write_failure_report(validation, report)
+        code = ExitCode.OK if validation.ok else ExitCode.DATA
+        total = validation.failures.height
+        _log(log_file, f"{COMMAND} {quarter.label}: exit {int(code)}: {total} failure(s)")
+        if as_json:
+            emit_json(validation_document(validation, quarter.label, code))
+        elif not (quiet and code is ExitCode.OK):
+            render_validation(
+                stdout_console(),
+                period=quarter.label,
+                sources=source_rows(validation),
+                failures=validation.failures,
+                report=report,
+            )
+    if code is not ExitCode.OK:
+        raise typer.Exit(int(code))

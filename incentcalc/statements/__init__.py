@@ -1,0 +1,55 @@
+"""Partner statement workbooks and the finance summary workbook (CLI.md, docs/statements.md).
+
+- `write_statements(result, folder)` writes `folder/<safe partner id>.xlsx` for every in-scope
+  partner (or a subset), in parallel processes;
+- `write_summary(result, path)` writes summary.xlsx.
+
+Both write values, never formulas; text always stays text; re-runs give identical bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+
+from incentcalc.result import QuarterResult
+from incentcalc.statements.parallel import write_in_parallel
+from incentcalc.statements.payload import build_context, build_payloads, select_partners
+from incentcalc.statements.summary import write_summary
+
+__all__ = ["write_statements", "write_summary"]
+
+
+class UnsafeStatementPath(ValueError):
+    """A file name would land outside the statements folder (a bug in name sanitising)."""
+
+
+def _check_inside(folder: Path, stems: list[str]) -> None:
+    """Refuse any stem that would write outside `folder` (defence in depth: the stems are
+    already made safe by `incentcalc.io.names.safe_file_stems`)."""
+    root = folder.resolve()
+    for stem in stems:
+        target = (root / f"{stem}.xlsx").resolve()
+        if target.parent != root:
+            raise UnsafeStatementPath(f"statement file name {stem!r} would leave {root}")
+
+
+def write_statements(
+    result: QuarterResult,
+    folder: Path,
+    partner_ids: Collection[str] | None = None,
+    workers: int | None = None,
+) -> int:
+    """Write one statement per in-scope partner (or per id in `partner_ids` that is in scope;
+    other ids are skipped) into `folder`, creating it if missing. Returns how many were written.
+
+    `workers` is the number of processes (default: the CPUs available); small batches are
+    written in this process.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    chosen = select_partners(result, partner_ids)
+    _check_inside(folder, chosen["file_stem"].to_list())
+    payloads = build_payloads(result, chosen)
+    if not payloads:
+        return 0
+    return write_in_parallel(payloads, build_context(result), folder, workers)

@@ -1,0 +1,300 @@
+"""Cell formats and the one table writer shared by the statement and summary workbooks.
+
+Everything that decides how a value looks in Excel lives here, so a partner statement and the
+finance summary show money, dates and scores the same way. Two safety rules are enforced in
+this module and nowhere else:
+- text is written with `write_string` only, and workbooks are opened with
+  `strings_to_formulas`/`strings_to_urls` off, so a partner called ``=HYPERLINK(...)`` stays
+  text (CLI.md: text cells a spreadsheet would run stay text);
+- numbers are values, never formulas, and a workbook's properties carry a fixed creation date,
+  so writing the same result twice gives identical bytes.
+
+Cells receive display-ready Python values: ``str``, ``int``/``float`` (money is an exact
+Decimal converted to the float Excel stores, which keeps 2 decimals exactly), ``bool``, ``None``,
+and dates as Excel serial day numbers (see `frames.excel_dates`), which is much faster than
+`write_datetime` and gives the same cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from xlsxwriter.format import Format
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from incentcalc.statements.fastsheet import FastWorkbook
+
+WORKBOOK_OPTIONS: dict[str, Any] = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "in_memory": True,
+}
+"""xlsxwriter options for every workbook: text stays text; build in memory (no temp files,
+which is both faster and leaves nothing behind if a write fails)."""
+
+AUTHOR = "incentcalc"
+
+MAX_TEXT_WIDTH = 60
+"""Widest a text column gets (characters); longer notes wrap."""
+
+MIN_WIDTH = 6
+
+
+class Kind(StrEnum):
+    """How a column's values are shown."""
+
+    TEXT = "text"
+    WRAP = "wrap"  # long text: wraps at MAX_TEXT_WIDTH
+    MONEY = "money"  # 2 decimals and a currency code
+    AMOUNT = "amount"  # 2 decimals, currency in a neighbouring column
+    DATE = "date"
+    PERCENT = "percent"
+    SCORE = "score"  # 4 decimals, like RULES.md's scores
+    FACTOR = "factor"  # 6 decimals: budget factor, FX rates, weights
+    INTEGER = "integer"
+    NUMBER = "number"  # up to 4 decimals, for KPI values such as NPS
+    BOOLEAN = "boolean"
+
+
+_NUM_FORMATS: dict[Kind, str] = {
+    Kind.AMOUNT: "#,##0.00",
+    Kind.DATE: "yyyy-mm-dd",
+    Kind.PERCENT: "0.00%",
+    Kind.SCORE: "0.0000",
+    Kind.FACTOR: "0.000000",
+    Kind.INTEGER: "#,##0",
+    Kind.NUMBER: "#,##0.0000",
+}
+
+_WIDTH_OF_KIND: dict[Kind, int] = {
+    Kind.DATE: 11,
+    Kind.PERCENT: 9,
+    Kind.SCORE: 8,
+    Kind.FACTOR: 10,
+    Kind.BOOLEAN: 7,
+}
+
+
+def money_format(currency: str) -> str:
+    """Excel number format for an amount in `currency`: ``#,##0.00 "USD"``.
+
+    The code is quoted text inside the format, so any 3-letter code is safe there."""
+    code = "".join(ch for ch in currency if ch.isalnum())
+    return f'#,##0.00 "{code}"' if code else "#,##0.00"
+
+
+def open_workbook(path: Path, created: datetime) -> Workbook:
+    """A workbook at `path` with safe options and fixed properties (byte-identical re-runs)."""
+    workbook = FastWorkbook(str(path), WORKBOOK_OPTIONS)
+    workbook.set_properties({"author": AUTHOR, "created": created})
+    return workbook
+
+
+class Formats:
+    """The formats of one workbook, made on first use (formats belong to a workbook and each
+    one costs time when the file is written, so a statement only makes what it shows)."""
+
+    def __init__(self, workbook: Workbook) -> None:
+        self._workbook = workbook
+        self._cache: dict[tuple[str, str], Format] = {}
+        self._numbers: dict[tuple[Kind, str, bool], Format] = {}
+
+    def _make(self, key: tuple[str, str], props: dict[str, Any]) -> Format:
+        found = self._cache.get(key)
+        if found is None:
+            found = self._workbook.add_format(props)
+            self._cache[key] = found
+        return found
+
+    @property
+    def title(self) -> Format:
+        return self._make(("title", ""), {"bold": True, "font_size": 14})
+
+    @property
+    def heading(self) -> Format:
+        return self._make(("heading", ""), {"bold": True, "font_size": 12})
+
+    @property
+    def header(self) -> Format:
+        props = {
+            "bold": True,
+            "bottom": 1,
+            "bg_color": "#DDEBF7",
+            "text_wrap": True,
+            "valign": "top",
+        }
+        return self._make(("header", ""), props)
+
+    @property
+    def label(self) -> Format:
+        return self._make(("label", ""), {"bold": True, "valign": "top"})
+
+    @property
+    def total(self) -> Format:
+        return self._make(("total", ""), {"bold": True, "top": 1})
+
+    @property
+    def wrap(self) -> Format:
+        return self._make(("wrap", ""), {"text_wrap": True, "valign": "top"})
+
+    def number(self, kind: Kind, currency: str = "", bold: bool = False) -> Format | None:
+        """Format for a value of `kind` (money in `currency`); None for plain text."""
+        key = (kind, currency if kind is Kind.MONEY else "", bold)
+        if key in self._numbers:
+            return self._numbers[key]
+        if kind is Kind.MONEY:
+            num_format = money_format(currency)
+        elif kind in _NUM_FORMATS:
+            num_format = _NUM_FORMATS[kind]
+        elif kind is Kind.WRAP:
+            return self.wrap
+        elif bold:
+            return self.label
+        else:
+            return None
+        props: dict[str, Any] = {"num_format": num_format}
+        if bold:
+            props["bold"] = True
+        found = self._numbers[key] = self._workbook.add_format(props)
+        return found
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: the data column it shows (`key`), its header, how values look,
+    and for money either one `currency` or `currency_key`, the data column holding each row's
+    currency (so an amount reads "1,200.00 EUR" without a separate currency column)."""
+
+    key: str
+    title: str
+    kind: Kind = Kind.TEXT
+    currency: str = ""
+    currency_key: str = ""
+
+
+def text_width(values: Sequence[Any]) -> int:
+    """Display width of the longest text in `values` (None ignored)."""
+    return max((len(value) for value in values if isinstance(value, str)), default=0)
+
+
+def number_width(values: Sequence[Any], kind: Kind, currency: str = "") -> int:
+    """Rough display width of the widest number in `values` under `kind`'s format."""
+    if kind in _WIDTH_OF_KIND:
+        return _WIDTH_OF_KIND[kind]
+    numbers = [abs(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if not numbers:
+        return 0
+    widest = len(f"{max(numbers):,.2f}") + 1
+    return widest + (len(currency) + 1 if kind is Kind.MONEY else 0)
+
+
+def column_width(column: Column, values: Sequence[Any]) -> float:
+    """Width for `column` that fits its header and values, text capped at MAX_TEXT_WIDTH."""
+    if column.kind in (Kind.TEXT, Kind.WRAP):
+        content = text_width(values)
+    else:
+        currency = "XXX" if column.currency_key else column.currency
+        content = number_width(values, column.kind, currency)
+    header = max((len(word) for word in column.title.split()), default=0)
+    return float(min(MAX_TEXT_WIDTH, max(MIN_WIDTH, header + 1, content + 1)))
+
+
+def writer_for(sheet: Worksheet, kind: Kind) -> Callable[..., Any]:
+    """The xlsxwriter method that writes values of `kind` (text only ever as a string).
+
+    Uses xlsxwriter's undecorated `_write_string`/`_write_number` (the public methods minus
+    A1-notation parsing) when present: tables always pass row and column numbers."""
+    if kind in (Kind.TEXT, Kind.WRAP):
+        return getattr(sheet, "_write_string", sheet.write_string)
+    if kind is Kind.BOOLEAN:
+        return sheet.write_boolean
+    return getattr(sheet, "_write_number", sheet.write_number)
+
+
+def write_cell(sheet: Worksheet, row: int, col: int, value: Any, fmt: Format | None = None) -> None:
+    """Write one display-ready value by its Python type; text always as a string."""
+    if value is None:
+        if fmt is not None:
+            sheet.write_blank(row, col, None, fmt)
+    elif isinstance(value, str):
+        sheet.write_string(row, col, value, fmt)
+    elif isinstance(value, bool):
+        sheet.write_boolean(row, col, value, fmt)
+    elif isinstance(value, int | float):
+        sheet.write_number(row, col, value, fmt)
+    else:
+        sheet.write_string(row, col, str(value), fmt)
+
+
+def write_table(
+    sheet: Worksheet,
+    formats: Formats,
+    top: int,
+    columns: Sequence[Column],
+    table: Mapping[str, Sequence[Any]],
+    *,
+    widths: bool = True,
+) -> int:
+    """Write a header row at `top` and the `table` columns named by `columns` below it.
+
+    Returns the index of the first row after the table. Column by column, so each column's
+    writer and format are looked up once; None cells are left empty.
+    """
+    header = formats.header
+    for col, column in enumerate(columns):
+        sheet.write_string(top, col, column.title, header)
+    rows = 0
+    for col, column in enumerate(columns):
+        values = table[column.key]
+        write = writer_for(sheet, column.kind)
+        if column.kind in (Kind.TEXT, Kind.WRAP):
+            values = [v if v is None or isinstance(v, str) else str(v) for v in values]
+        if column.currency_key:
+            _write_money_by_row(sheet, formats, top + 1, col, values, table[column.currency_key])
+        else:
+            fmt = formats.number(column.kind, column.currency)
+            for row, value in enumerate(values, start=top + 1):
+                if value is not None:
+                    write(row, col, value, fmt)
+        rows = max(rows, len(values))
+        if widths:
+            sheet.set_column(col, col, column_width(column, values))
+    return top + 1 + rows
+
+
+def _write_money_by_row(
+    sheet: Worksheet,
+    formats: Formats,
+    first: int,
+    col: int,
+    values: Sequence[Any],
+    currencies: Sequence[Any],
+) -> None:
+    """Amounts each formatted in its own row's currency."""
+    cache: dict[Any, Format | None] = {}
+    write = writer_for(sheet, Kind.MONEY)
+    for row, (value, currency) in enumerate(zip(values, currencies, strict=True), start=first):
+        if value is None:
+            continue
+        fmt = cache.get(currency)
+        if fmt is None:
+            fmt = cache[currency] = formats.number(Kind.MONEY, currency or "")
+        write(row, col, value, fmt)
+
+
+def set_print_layout(sheet: Worksheet, *, header_row: int | None, landscape: bool) -> None:
+    """One page wide when printed, header row repeated on every page, page numbers."""
+    sheet.fit_to_pages(1, 0)
+    sheet.set_paper(9)  # A4
+    if landscape:
+        sheet.set_landscape()
+    if header_row is not None:
+        sheet.repeat_rows(header_row)
+    sheet.set_footer("&CPage &P of &N")

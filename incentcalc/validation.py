@@ -1,0 +1,458 @@
+"""Validation: every source against the row rules and the cross-source rules (DATA.md).
+
+All failures are collected, never just the first: one FAILURE_SCHEMA row per failing cell
+(file, row as a person sees it, column, value as written, rule in plain words with the fix).
+
+Two kinds of failure, because quarantine treats them differently:
+
+- row failures: a cell that does not parse, breaks a pandera row rule (`schemas`), or breaks a
+  rule between columns of the same row (left_on before joined_on, a closed deal without
+  close_date, a renewed contract without renewed_amount). With quarantine the row is set
+  aside in `Inputs.rejected` and the run goes on without it.
+- cross-source failures: a partner_id that is not in the partners file, a segment or KPI the
+  config does not know, a currency used in the period without an FX rate, an attainment KPI
+  without a target. Leaving rows out cannot fix these (and could silently underpay), so they
+  always stop the run.
+
+`load_inputs` is what the engine calls; `check_inputs` is what `incentcalc validate` calls
+(it collects instead of raising).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from incentcalc.columns import REQUIRED_SOURCES, ROW, Stage
+from incentcalc.config import ProgramConfig, SourceName
+from incentcalc.errors import DataError
+from incentcalc.inputs import FAILURE_SCHEMA, Inputs, empty_failures
+from incentcalc.io.readers import SourceRead, read_source
+from incentcalc.periods import Period
+from incentcalc.schemas import CELL_FAILURE_SCHEMA, UNIQUE_KEYS, validate_rows
+
+PARTNER_REFERENCES = (
+    SourceName.DEALS,
+    SourceName.NPS,
+    SourceName.RENEWALS,
+    SourceName.TARGETS,
+    SourceName.ADJUSTMENTS,
+)
+"""Sources whose partner_id must exist in the partners file."""
+
+CLOSED_STAGES = (Stage.CLOSED_WON.value, Stage.CLOSED_LOST.value, Stage.CANCELLED.value)
+SUMMARY_GROUPS = 5
+"""Failure groups quoted in a DataError message (the full list is in `validate --report`)."""
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What `check_inputs` found: the inputs (row failures left in, or quarantined), every
+    failure, and which of them are row failures (`row_failures`) vs cross-source ones."""
+
+    inputs: Inputs
+    row_failures: pl.DataFrame = field(default_factory=empty_failures)
+    cross_failures: pl.DataFrame = field(default_factory=empty_failures)
+    paths: dict[SourceName, Path] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> pl.DataFrame:
+        """Every failure, row failures first, in source order and file row order."""
+        return pl.concat([self.row_failures, self.cross_failures])
+
+    @property
+    def ok(self) -> bool:
+        return self.row_failures.height == 0 and self.cross_failures.height == 0
+
+
+def load_inputs(
+    config: ProgramConfig, period: Period, *, quarantine: bool = False, reuse: Inputs | None = None
+) -> Inputs:
+    """Read and validate every configured source; the validated canonical frames.
+
+    Raises `DataError` (exit 1) carrying every failure. With `quarantine`, rows with row
+    failures are dropped and returned in `Inputs.rejected`; cross-source failures still raise.
+    With `reuse` (inputs already read and row-checked for a config with the same `sources`),
+    nothing is read again: only the config-dependent checks (segments, KPIs, FX, targets) run.
+    """
+    if reuse is not None:
+        paths = {f.name: f.path for f in reuse.files}
+        cross = check_config_rules(config, period, reuse, paths)
+        if cross.height:
+            raise failures_error(cross)
+        return reuse
+    result = check_inputs(config, period, quarantine=quarantine)
+    if result.cross_failures.height or (result.row_failures.height and not quarantine):
+        raise failures_error(result.failures)
+    return result.inputs
+
+
+def check_inputs(config: ProgramConfig, period: Period, *, quarantine: bool = False) -> Validation:
+    """Read every source and collect all failures (raises only `ConfigError`).
+
+    A file that cannot be read as a table is reported as one failure (row empty) and the
+    cross-source rules are skipped, since they would only echo that problem.
+    """
+    reads: dict[SourceName, SourceRead] = {}
+    unreadable: list[pl.DataFrame] = []
+    for name, source in config.sources.items():
+        try:
+            reads[name] = read_source(name, source, required=name in REQUIRED_SOURCES)
+        except DataError as exc:
+            unreadable.append(_file_failure(exc, source.path))
+    paths = {name: source.path for name, source in config.sources.items()}
+    row_failures = _sorted(
+        [*unreadable, *(validate_source(read) for read in reads.values())], paths, per_cell=True
+    )
+    frames = {name: read.frame for name, read in reads.items()}
+    rejected = empty_failures()
+    if quarantine and row_failures.height:
+        frames = _without_failed_rows(frames, row_failures, paths)
+        rejected = row_failures
+    inputs = Inputs(frames, tuple(read.file for read in reads.values()), rejected)
+    if unreadable:
+        return Validation(inputs, row_failures, empty_failures(), paths)
+    cross = _sorted(
+        [
+            check_partner_references(inputs, paths),
+            check_config_rules(config, period, inputs, paths),
+        ],
+        paths,
+    )
+    return Validation(inputs, row_failures, cross, paths)
+
+
+def _file_failure(exc: DataError, path: Path) -> pl.DataFrame:
+    if exc.failures is not None and exc.failures.height:
+        return exc.failures.cast(FAILURE_SCHEMA)  # type: ignore[arg-type]
+    rule = exc.message.removeprefix(f"{path}: ")
+    return pl.DataFrame(
+        [{"file": str(path), "row": None, "column": None, "value": None, "rule": rule}],
+        schema=FAILURE_SCHEMA,
+    )
+
+
+def _sorted(
+    parts: list[pl.DataFrame], paths: dict[SourceName, Path], *, per_cell: bool = False
+) -> pl.DataFrame:
+    """Failures in canonical source order, then file row order. With `per_cell`, one rule
+    per cell: a cell that did not parse is not reported again as empty."""
+    order = pl.DataFrame(
+        {"file": [str(p) for p in paths.values()], "__order": range(len(paths))},
+        schema={"file": pl.String(), "__order": pl.Int64()},
+    )
+    both = pl.concat([empty_failures(), *parts]).with_row_index("__seq")
+    if per_cell:
+        both = both.unique(subset=["file", "row", "column"], keep="first", maintain_order=True)
+    return (
+        both.join(order, on="file", how="left")
+        .sort("__order", "row", "__seq", nulls_last=False)
+        .select(FAILURE_SCHEMA.keys())
+    )
+
+
+def _without_failed_rows(
+    frames: dict[SourceName, pl.DataFrame], failures: pl.DataFrame, paths: dict[SourceName, Path]
+) -> dict[SourceName, pl.DataFrame]:
+    kept: dict[SourceName, pl.DataFrame] = {}
+    for name, frame in frames.items():
+        bad = failures.filter(pl.col("file") == str(paths[name])).select(pl.col("row").alias(ROW))
+        kept[name] = frame.join(bad, on=ROW, how="anti", maintain_order="left")
+    return kept
+
+
+# -- row failures ------------------------------------------------------------------------
+
+
+def validate_source(read: SourceRead) -> pl.DataFrame:
+    """Parse failures, pandera row rules and same-row rules of one source."""
+    cells = pl.concat([validate_rows(read.name, read.frame), _same_row_cells(read)])
+    return pl.concat([read.failures, locate(read, cells)])
+
+
+def _same_row_cells(read: SourceRead) -> pl.DataFrame:
+    rules: list[tuple[pl.Expr, str, str]] = []
+    if read.name is SourceName.PARTNERS:
+        rules.append(
+            (pl.col("left_on") < pl.col("joined_on"), "left_on",
+             "must not be before joined_on; fix one of the two dates")
+        )  # fmt: skip
+    elif read.name is SourceName.DEALS:
+        rules.append(
+            (pl.col("close_date").is_null() & pl.col("stage").is_in(CLOSED_STAGES), "close_date",
+             "required when stage is closed_won, closed_lost or cancelled; fill in the date")
+        )  # fmt: skip
+    elif read.name is SourceName.RENEWALS:
+        rules.append(
+            ((pl.col("status") == "renewed") & pl.col("renewed_amount").is_null(),
+             "renewed_amount", "required when status is renewed; fill in the renewed amount")
+        )  # fmt: skip
+    return rule_cells(read.frame, rules)
+
+
+def rule_cells(frame: pl.DataFrame, rules: list[tuple[pl.Expr, str, str]]) -> pl.DataFrame:
+    """(mask, column, rule) triples -> failing cells (CELL_FAILURE_SCHEMA) of `frame`."""
+    indexed = frame.with_row_index("index")
+    parts = [
+        indexed.filter(mask.fill_null(False)).select(
+            pl.col("index").cast(pl.Int64),
+            pl.lit(column).alias("column"),
+            pl.lit(rule).alias("rule"),
+        )
+        for mask, column, rule in rules
+    ]
+    return pl.concat([pl.DataFrame(schema=CELL_FAILURE_SCHEMA), *parts])
+
+
+def locate(read: SourceRead, cells: pl.DataFrame) -> pl.DataFrame:
+    """Failing cells (row position, column, rule) -> FAILURE_SCHEMA rows: the row number a
+    person sees in the file and the value as written there."""
+    parts = []
+    for column in cells["column"].unique(maintain_order=True).to_list():  # columns, not rows
+        found = cells.filter(pl.col("column") == column)
+        index = found["index"]
+        keys = UNIQUE_KEYS[read.name]
+        shown = keys if column == keys[0] and _is_key_failure(found) else (column,)
+        written = read.written.select(
+            pl.concat_str([pl.col(c).cast(pl.String()) for c in shown], separator=", ")
+        ).to_series()
+        parts.append(
+            pl.DataFrame(
+                {
+                    "file": pl.Series([str(read.path)] * found.height, dtype=pl.String()),
+                    "row": read.frame[ROW].gather(index),
+                    "column": found["column"],
+                    "value": written.gather(index),
+                    "rule": found["rule"],
+                },
+                schema=FAILURE_SCHEMA,
+            )
+        )
+    return pl.concat([empty_failures(), *parts])
+
+
+def _is_key_failure(found: pl.DataFrame) -> bool:
+    return bool(found["rule"].str.starts_with("duplicate (").any())
+
+
+# -- cross-source failures ---------------------------------------------------------------
+
+
+def _frame_failures(
+    frame: pl.DataFrame, path: Path | None, mask: pl.Expr, column: str, rule: str | pl.Expr
+) -> pl.DataFrame:
+    return frame.filter(mask.fill_null(False)).select(
+        pl.lit(str(path)).alias("file"),
+        pl.col(ROW).alias("row"),
+        pl.lit(column).alias("column"),
+        pl.col(column).cast(pl.String()).alias("value"),
+        (pl.lit(rule) if isinstance(rule, str) else rule).alias("rule"),
+    )
+
+
+def check_partner_references(inputs: Inputs, paths: dict[SourceName, Path]) -> pl.DataFrame:
+    """Every partner_id of deals, nps, renewals, targets and adjustments is in partners."""
+    known = inputs[SourceName.PARTNERS]["partner_id"].drop_nulls().implode()
+    partners_file = paths.get(SourceName.PARTNERS)
+    rule = (
+        f"unknown partner: no such partner_id in {partners_file}; add the partner to the "
+        "partners file or correct the id"
+    )
+    parts = [
+        _frame_failures(
+            inputs[name],
+            paths.get(name),
+            pl.col("partner_id").is_not_null() & ~pl.col("partner_id").is_in(known),
+            "partner_id",
+            rule,
+        )
+        for name in PARTNER_REFERENCES
+        if name in inputs.frames
+    ]
+    return pl.concat([empty_failures(), *parts])
+
+
+def check_config_rules(
+    config: ProgramConfig, period: Period, inputs: Inputs, paths: dict[SourceName, Path]
+) -> pl.DataFrame:
+    """The rules that depend on the config or the period: segments, target KPIs, FX rates,
+    attainment targets (what `diff` re-runs for a second config over the same data)."""
+    partners = inputs[SourceName.PARTNERS]
+    segments = list(config.segments)
+    kpis = list(config.kpis)
+    parts = [
+        _frame_failures(
+            partners,
+            paths.get(SourceName.PARTNERS),
+            ~pl.col("segment").is_in(segments),
+            "segment",
+            f"not a segment of the config (known: {', '.join(segments)}); add it under "
+            "`segments` in the config or correct the partner's segment",
+        ),
+        _frame_failures(
+            inputs[SourceName.TARGETS],
+            paths.get(SourceName.TARGETS),
+            ~pl.col("kpi").is_in(kpis),
+            "kpi",
+            f"not a KPI of the config (known: {', '.join(kpis)}); correct the name or remove "
+            "the row",
+        ),
+        check_fx_rates(config, period, inputs, paths),
+        check_targets(config, period, inputs, paths),
+    ]
+    return pl.concat([empty_failures(), *parts])
+
+
+def in_scope(partners: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """Partners in scope for the period (RULES.md 2): joined by its end, not left before it."""
+    return partners.filter(
+        (pl.col("joined_on") <= period.end)
+        & (pl.col("left_on").is_null() | (pl.col("left_on") >= period.start))
+    )
+
+
+def check_fx_rates(
+    config: ProgramConfig, period: Period, inputs: Inputs, paths: dict[SourceName, Path]
+) -> pl.DataFrame:
+    """Every non-base currency used in the period by an in-scope partner has a rate.
+
+    Used means: a deal closing in the period, a renewal due in the period, or the partner's
+    payout_currency. One failure per missing currency, at the row where it is first used.
+    """
+    base = config.program.base_currency
+    scope = in_scope(inputs[SourceName.PARTNERS], period)
+    ids = scope.select("partner_id")
+
+    def used(name: SourceName, date_column: str | None, column: str) -> pl.DataFrame:
+        frame = (
+            inputs[name]
+            if date_column is None
+            else inputs[name].filter(pl.col(date_column).is_between(period.start, period.end))
+        )
+        return frame.join(ids, on="partner_id", how="semi").select(
+            pl.lit(str(paths.get(name))).alias("file"),
+            pl.col(ROW).alias("row"),
+            pl.lit(column).alias("column"),
+            pl.col(column).alias("value"),
+        )
+
+    uses = pl.concat(
+        [
+            used(SourceName.DEALS, "close_date", "currency"),
+            used(SourceName.RENEWALS, "due_date", "currency"),
+            used(SourceName.PARTNERS, None, "payout_currency"),
+        ]
+    )
+    listed = inputs[SourceName.FX_RATES].filter(pl.col("period") == period.label)["currency"]
+    fx_file = paths.get(SourceName.FX_RATES)
+    where = f"the fx_rates file {fx_file}" if fx_file else "an fx_rates file (sources.fx_rates)"
+    missing = (
+        uses.filter(
+            pl.col("value").is_not_null()
+            & (pl.col("value") != base)
+            & ~pl.col("value").is_in(listed.implode())
+        )
+        .group_by("value", maintain_order=True)
+        .agg(pl.all().first(), pl.len().alias("uses"))
+    )
+    return missing.select(
+        "file",
+        "row",
+        "column",
+        "value",
+        pl.format(
+            "no FX rate for {} in {} ({} row(s) use it; this is the first): add a row "
+            "(period {}, currency {}, rate_to_base) to {}",
+            pl.col("value"),
+            pl.lit(period.label),
+            pl.col("uses"),
+            pl.lit(period.label),
+            pl.col("value"),
+            pl.lit(where),
+        ).alias("rule"),
+    ).cast(FAILURE_SCHEMA)  # type: ignore[arg-type]
+
+
+def check_targets(
+    config: ProgramConfig, period: Period, inputs: Inputs, paths: dict[SourceName, Path]
+) -> pl.DataFrame:
+    """Each in-scope partner has a target for every attainment KPI weighted in its segment:
+    a targets row for (partner, period, kpi) or the segment's default (RULES.md 5)."""
+    needed = [
+        (segment_name, kpi)
+        for segment_name, segment in config.segments.items()
+        for kpi in config.kpi_target_names()
+        if segment.weights.get(kpi, 0) != 0 and kpi not in segment.targets
+    ]
+    if not needed:
+        return empty_failures()
+    wanted = pl.DataFrame(needed, schema={"segment": pl.String(), "kpi": pl.String()}, orient="row")
+    given = inputs[SourceName.TARGETS].filter(pl.col("period") == period.label)
+    lacking = (
+        in_scope(inputs[SourceName.PARTNERS], period)
+        .join(wanted, on="segment")
+        .join(given, on=["partner_id", "kpi"], how="anti")
+    )
+    return lacking.select(
+        pl.lit(str(paths.get(SourceName.PARTNERS))).alias("file"),
+        pl.col(ROW).alias("row"),
+        pl.lit("partner_id").alias("column"),
+        pl.col("partner_id").alias("value"),
+        pl.format(
+            "no target for KPI {} in {}: add a targets row (partner_id, period, kpi, target) "
+            "or a default under segments.{}.targets.{} in the config",
+            pl.col("kpi"),
+            pl.lit(period.label),
+            pl.col("segment"),
+            pl.col("kpi"),
+        ).alias("rule"),
+    ).sort("row")
+
+
+# -- reporting ---------------------------------------------------------------------------
+
+
+def group_failures(failures: pl.DataFrame, examples: int = 3) -> pl.DataFrame:
+    """Failures grouped by (file, column, rule): count, first rows and values, in order of
+    first appearance. A million rows with one systematic error become one line."""
+    return failures.group_by("file", "column", "rule", maintain_order=True).agg(
+        pl.len().alias("count"),
+        pl.col("row").head(examples).alias("rows"),
+        pl.col("value").head(examples).alias("values"),
+    )
+
+
+def failures_error(failures: pl.DataFrame) -> DataError:
+    """The DataError of a failed validation: a count, the first groups, and where to see all."""
+    groups = group_failures(failures, examples=1)
+    files = failures["file"].n_unique()
+    lines = [
+        f"{failures.height} input failure(s) in {files} file(s); nothing was calculated or "
+        "written. The first ones:"
+    ]
+    for group in groups.head(SUMMARY_GROUPS).iter_rows(named=True):  # a few groups, not rows
+        row = group["rows"][0]
+        value = group["values"][0]
+        where = f"row {row}" if row is not None else "file"
+        column = f", column {group['column']}" if group["column"] else ""
+        shown = f", value {value!r}" if value is not None else ""
+        count = f" ({group['count']} rows)" if group["count"] > 1 else ""
+        lines.append(f"  - {group['file']} {where}{column}{shown}: {group['rule']}{count}")
+    if groups.height > SUMMARY_GROUPS:
+        lines.append(f"  - ... and {groups.height - SUMMARY_GROUPS} more kind(s) of failure")
+    lines.append(
+        "Run `incentcalc validate` with --report FILE to list every failure, or use "
+        "--quarantine to set failing rows aside."
+    )
+    return DataError("\n".join(lines), failures=failures)
+
+
+def source_rows(validation: Validation) -> dict[str, dict[str, object]]:
+    """source -> {path, rows} for reports (rows is null for a file that could not be read)."""
+    counted = {f.name: f.rows for f in validation.inputs.files}
+    return {
+        name.value: {"path": str(path), "rows": counted.get(name)}
+        for name, path in validation.paths.items()
+    }

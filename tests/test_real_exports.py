@@ -1,0 +1,139 @@
+"""Real third-party exports (shared/data) read through the example configs' mappings.
+
+Each example in configs/examples maps one export onto a canonical source; these tests prove
+the mapping options cope with what users really have: BOMs, Latin-1, extra header rows,
+`NA` and lone-space nulls, MM/DD/YY dates, Salesforce stage labels, Yes/No statuses.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from incentcalc.config import Source, SourceName, load_config
+from incentcalc.io.readers import SourceRead, read_source
+from incentcalc.validation import validate_source
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+EXAMPLES = Path(__file__).resolve().parents[1] / "configs" / "examples"
+
+pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="shared/data is not available")
+
+
+def read_example(config: str, name: SourceName) -> SourceRead:
+    source = getattr(load_config(EXAMPLES / config).sources, name.value)
+    return read_source(name, source)
+
+
+def test_salesforce_devorg_opportunities_become_deals() -> None:
+    read = read_example("salesforce-devorg.yaml", SourceName.DEALS)
+    deals = read.frame
+    assert deals.height == 36
+    first = deals.row(0, named=True)
+    assert first["deal_id"] == "006bm00000LKJNNAA5"
+    assert (first["stage"], first["close_date"], first["amount"]) == (
+        "open",
+        date(2024, 2, 3),
+        Decimal("15000.00"),
+    )
+    assert deals.filter(pl.col("stage") == "closed_won").height == 12
+    assert deals.filter(pl.col("stage") == "closed_lost").height == 8
+    assert deals["currency"].unique().to_list() == ["USD"]
+    failures = validate_source(read)  # open deals with a blank Amount are reported, not guessed
+    assert failures["column"].to_list() == ["amount"] * 5
+    assert set(failures["rule"]) == {"must not be empty; fill it in the export"}
+
+
+def test_salesforce_devorg_accounts_become_partners() -> None:
+    read = read_example("salesforce-devorg.yaml", SourceName.PARTNERS)
+    assert read.frame.height == 18
+    edge = read.frame.filter(pl.col("partner_id") == "001bm00001ZL8U9AAL").row(0, named=True)
+    assert (edge["partner_name"], edge["region"], edge["segment"]) == (
+        "Edge Communications",
+        "TX",
+        "reseller",
+    )
+    assert validate_source(read).height == 0
+
+
+def test_salesforce_dataloader_export_with_bom_and_iso_dates() -> None:
+    read = read_example("salesforce-dataloader.yaml", SourceName.DEALS)
+    deals = read.frame
+    assert deals.height == 50
+    assert deals["deal_id"][0] == "006Ec00000AieKFIAZ"  # the BOM is not part of the header
+    won = deals.filter(pl.col("deal_id") == "006Ec00000AieKGIAZ").row(0, named=True)
+    assert (won["stage"], won["close_date"], won["amount"], won["product"]) == (
+        "closed_won",
+        date(2023, 6, 17),
+        Decimal("1651993.36"),
+        "Business Loans",
+    )
+    assert validate_source(read).height == 0
+    partners = read_example("salesforce-dataloader.yaml", SourceName.PARTNERS)
+    assert partners.frame.height == 22
+    assert set(deals["partner_id"]) <= set(partners.frame["partner_id"])
+
+
+def test_qualtrics_export_with_two_extra_header_rows() -> None:
+    read = read_example("qualtrics-nps.yaml", SourceName.NPS)
+    assert read.frame.rows(named=True) == [
+        {"_row": 4, "response_id": "R_2YPOQ602ER1jkf1", "partner_id": "P1", "customer_id": None,
+         "responded_on": date(2017, 7, 18), "score": 2}
+    ]  # fmt: skip
+    assert validate_source(read).height == 0
+
+
+def test_qualtrics_legacy_export_maps_v_columns_with_one_skipped_row() -> None:
+    path = DATA / "qualtrics-header-fixtures" / "qualtRics_sample_legacy.csv"
+    source = Source(
+        path=path, skip_rows=1, date_format="%Y-%m-%d %H:%M:%S",
+        columns={"response_id": "V1", "responded_on": "V8", "score": "Q1"},
+        defaults={"partner_id": "P1"},
+    )  # fmt: skip
+    read = read_source(SourceName.NPS, source)
+    row = read.frame.row(0, named=True)
+    assert (row["_row"], row["response_id"], row["responded_on"], row["score"]) == (
+        3,
+        "R_2YPOQ602ER1jkf1",
+        date(2017, 7, 18),
+        2,
+    )
+
+
+def test_botanic_latin1_nps_with_na_and_row_ids() -> None:
+    read = read_example("botanic-nps.yaml", SourceName.NPS)
+    nps = read.frame
+    assert nps.height == 13_954
+    assert read.file.sha256.startswith("bca23856ef7ba207")  # PROVENANCE.txt checksum
+    assert nps.row(0, named=True) == {
+        "_row": 2, "response_id": "2", "partner_id": "P1", "customer_id": "2368",
+        "responded_on": date(2026, 8, 15), "score": 10,
+    }  # fmt: skip
+    assert nps["response_id"].n_unique() == nps.height
+    assert nps["score"].min() == 1 and nps["score"].max() == 10
+    failures = validate_source(read)  # NA scores are empty cells, reported by row
+    assert failures.height == nps["score"].null_count() > 0
+    assert set(failures["column"]) == {"score"}
+
+
+def test_ibm_telco_churn_as_renewals() -> None:
+    read = read_example("telco-renewals.yaml", SourceName.RENEWALS)
+    renewals = read.frame
+    assert renewals.height == 7_043
+    counts = dict(renewals.group_by("status").len().rows())
+    assert counts == {"renewed": 5_174, "churned": 1_869}
+    second = renewals.row(1, named=True)
+    assert (second["contract_id"], second["original_amount"], second["renewed_amount"]) == (
+        "5575-GNVDE",
+        Decimal("56.95"),
+        Decimal("1889.50"),
+    )
+    assert renewals["renewed_amount"].null_count() == 11  # the lone-space cells
+    failures = validate_source(read)
+    assert failures.height == 11
+    assert set(failures["rule"]) == {"required when status is renewed; fill in the renewed amount"}
+    assert failures["value"].to_list() == [None] * 11
