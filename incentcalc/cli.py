@@ -9,6 +9,7 @@ import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,10 +53,12 @@ def emit_json(document: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(document, indent=2, default=str, sort_keys=False) + "\n")
 
 
-def _log(log_file: Path | None, text: str) -> None:
+def log_line(log_file: Path | None, text: str) -> None:
+    """Append one timestamped line to `--log-file` (cron keeps a history of every run)."""
     if log_file is not None:
+        stamp = datetime.now().astimezone().isoformat(timespec="seconds")
         with log_file.open("a", encoding="utf-8") as handle:
-            handle.write(text.rstrip("\n") + "\n")
+            handle.write(f"{stamp} {text.rstrip()}\n")
 
 
 @contextmanager
@@ -65,13 +68,14 @@ def guarded(
     """Turn every failure into its exit code and one readable paragraph.
 
     Known errors print their message; anything else is a bug (exit 4) whose traceback goes
-    to a log file named in the message, unless `--debug` shows it directly.
+    to a log file named in the message, unless `--debug` shows it directly. Success is logged
+    to `--log-file` too.
     """
     try:
         yield
     except IncentcalcError as exc:
         code = int(exc.exit_code)
-        _log(log_file, f"{command}: exit {code}: {exc}")
+        log_line(log_file, f"{command}: exit {code}: {exc}")
         if as_json:
             emit_json({"command": command, "status": "error", "exit_code": code,
                        "error": str(exc)})  # fmt: skip
@@ -93,13 +97,15 @@ def guarded(
             f"Internal error in `{command}` ({type(exc).__name__}). This is a bug in incentcalc, "
             f"not in your data. The traceback is in {handle.name}; rerun with --debug to see it."
         )
-        _log(log_file, message)
+        log_line(log_file, message)
         if as_json:
             emit_json({"command": command, "status": "error",
                        "exit_code": int(ExitCode.INTERNAL), "error": message})  # fmt: skip
         else:
             stderr_console().print(f"[bold red]Error:[/] {message}", markup=True)
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
+    else:
+        log_line(log_file, f"{command}: exit 0")
 
 
 def command(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from incentcalc import __version__
-from incentcalc.result import MONEY_COLUMNS, QuarterResult, Status
+from incentcalc.result import MONEY_COLUMNS, BudgetUse, QuarterResult, Status
 
 MANIFEST_VERSION = 1
 
@@ -42,6 +42,35 @@ def count_by_status(payouts: pl.DataFrame) -> dict[str, int]:
     return {status.value: int(counts.get(status.value, 0)) for status in Status}
 
 
+def budget_document(budget: BudgetUse) -> dict[str, Any]:
+    """The budget's use as JSON-able text: budget, capped total, factor, whether it scaled."""
+    return {
+        "budget": None if budget.budget is None else f"{budget.budget:.2f}",
+        "total_capped": f"{budget.total_capped:.2f}",
+        "factor": f"{budget.factor:.6f}",
+        "scaled": budget.scaled,
+    }
+
+
+def result_facts(result: QuarterResult) -> dict[str, Any]:
+    """What a run found, shared by the manifest and the `--json` summary: partners, counts by
+    status, money totals, budget use, exceptions and integrity hits, rejected rows."""
+    hits = result.exceptions.filter(pl.col("kind") == "integrity")
+    return {
+        "partners": result.payouts.height,
+        "counts_by_status": count_by_status(result.payouts),
+        "totals": compute_totals(result.payouts),
+        "budget": budget_document(result.budget),
+        "exceptions": dict(result.exceptions.group_by("kind").len().sort("kind").iter_rows()),
+        "integrity_hits": hits.group_by("rule", "action")
+        .len()
+        .sort("rule", "action")
+        .rename({"len": "hits"})
+        .to_dicts(),
+        "rejected_rows": result.inputs.rejected.height,
+    }
+
+
 def build_manifest(
     result: QuarterResult,
     *,
@@ -53,7 +82,6 @@ def build_manifest(
     warnings: list[str],
 ) -> dict[str, Any]:
     """The manifest document; `outputs` are files already written under `output_root`."""
-    budget = result.budget
     return {
         "manifest_version": MANIFEST_VERSION,
         "incentcalc_version": __version__,
@@ -68,17 +96,7 @@ def build_manifest(
             {"source": f.name.value, "path": str(f.path), "sha256": f.sha256, "rows": f.rows}
             for f in result.inputs.files
         ],
-        "rejected_rows": result.inputs.rejected.height,
-        "partners": result.payouts.height,
-        "counts_by_status": count_by_status(result.payouts),
-        "totals": compute_totals(result.payouts),
-        "budget": {
-            "budget": None if budget.budget is None else f"{budget.budget:.2f}",
-            "total_capped": f"{budget.total_capped:.2f}",
-            "factor": f"{budget.factor:.6f}",
-            "scaled": budget.scaled,
-        },
-        "exceptions": dict(result.exceptions.group_by("kind").len().sort("kind").iter_rows()),
+        **result_facts(result),
         "outputs": [
             {"path": str(p.relative_to(output_root)), "sha256": file_sha256(p)} for p in outputs
         ],

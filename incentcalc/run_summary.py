@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from incentcalc.errors import ExitCode
-from incentcalc.manifest import compute_totals, count_by_status
+from incentcalc.manifest import result_facts
 from incentcalc.result import QuarterResult
 
 
@@ -19,35 +19,17 @@ def summarize_run(
     result: QuarterResult, out: Path, statements: int, warnings: list[str]
 ) -> dict[str, Any]:
     """One JSON-able document: status, exit code, counts, totals, output paths."""
-    budget = result.budget
     return {
         "command": "run",
         "status": "ok",
         "exit_code": int(ExitCode.OK),
         "period": result.period.label,
         "out": str(out),
-        "partners": result.payouts.height,
         "statements": statements,
-        "counts_by_status": count_by_status(result.payouts),
-        "totals": compute_totals(result.payouts),
-        "budget": {
-            "budget": None if budget.budget is None else f"{budget.budget:.2f}",
-            "total_capped": f"{budget.total_capped:.2f}",
-            "factor": f"{budget.factor:.6f}",
-            "scaled": budget.scaled,
-        },
-        "exceptions": dict(result.exceptions.group_by("kind").len().sort("kind").iter_rows()),
-        "integrity_hits": _integrity_counts(result),
-        "rejected_rows": result.inputs.rejected.height,
+        **result_facts(result),
         "warnings": warnings,
         "timings": dict(result.timings),
     }
-
-
-def _integrity_counts(result: QuarterResult) -> list[dict[str, Any]]:
-    hits = result.exceptions.filter(pl.col("kind") == "integrity")
-    counts = hits.group_by("rule", "action").len().sort("rule", "action")
-    return counts.rename({"len": "hits"}).to_dicts()
 
 
 def _money(value: Decimal | None) -> str:

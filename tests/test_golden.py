@@ -177,3 +177,17 @@ def test_explain_unknown_partner_is_a_usage_error() -> None:
     )  # fmt: skip
     assert result.exit_code == 2
     assert "not in scope for 2026Q3" in result.output
+
+
+def test_log_file_records_success_and_failure(tmp_path: Path) -> None:
+    log = tmp_path / "cron.log"
+    run_example("program.yaml", tmp_path / "out", "--log-file", str(log))
+    refused = runner.invoke(
+        app, ["run", "--config", str(EXAMPLE / "program.yaml"), "--period", "2026Q3",
+              "--out", str(tmp_path / "out"), "--log-file", str(log), "--quiet"],
+    )  # fmt: skip
+    assert refused.exit_code == 3
+    lines = log.read_text().splitlines()
+    assert "run 2026Q3: 7 partners, payable 17361.00" in lines[0]
+    assert lines[1].endswith("run: exit 0")
+    assert "run: exit 3: Output folder" in lines[2]

@@ -308,11 +308,14 @@ def test_held_partner_is_computed_but_not_paid_and_local_currency_rounds() -> No
     assert row(result, "E")["payable_local"] == Decimal("113.64")
 
 
-INTEGRITY = BASE + """
+INTEGRITY = (
+    BASE
+    + """
 integrity:
   duplicate_deals: {action: exclude}
   registration: {required: true, action: hold}
 """
+)
 
 
 def test_excluded_duplicate_is_not_counted_and_a_hold_rule_holds_the_partner() -> None:

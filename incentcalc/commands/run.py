@@ -21,6 +21,7 @@ from incentcalc.cli import (
     command,
     emit_json,
     guarded,
+    log_line,
     stdout_console,
 )
 from incentcalc.errors import UsageError
@@ -118,6 +119,11 @@ def run(
                 warnings=warnings,
             )
         summary = summarize_run(result, target, statements, warnings)
+        log_line(
+            log_file,
+            f"run {quarter.label}: {summary['partners']} partners, payable "
+            f"{summary['totals']['payable']}, {len(warnings)} warning(s), wrote {target}",
+        )
         if as_json:
             emit_json(summary)
         elif not quiet:

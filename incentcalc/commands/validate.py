@@ -18,6 +18,7 @@ from incentcalc.cli import (
     command,
     emit_json,
     guarded,
+    log_line,
     stdout_console,
 )
 from incentcalc.config import load_config
@@ -53,12 +54,6 @@ def validation_document(validation: Validation, period: str, code: ExitCode) -> 
     }
 
 
-def _log(log_file: Path | None, text: str) -> None:
-    if log_file is not None:
-        with log_file.open("a", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-
-
 @command
 def validate(
     config: ConfigOpt = DEFAULT_CONFIG,
@@ -81,7 +76,7 @@ def validate(
             write_failure_report(validation, report)
         code = ExitCode.OK if validation.ok else ExitCode.DATA
         total = validation.failures.height
-        _log(log_file, f"{COMMAND} {quarter.label}: exit {int(code)}: {total} failure(s)")
+        log_line(log_file, f"{COMMAND} {quarter.label}: exit {int(code)}: {total} failure(s)")
         if as_json:
             emit_json(validation_document(validation, quarter.label, code))
         elif not (quiet and code is ExitCode.OK):
