@@ -164,7 +164,7 @@ def calculate_quarter(
             budget=budget,
             details=details,
             timings=timings,
-            warnings=_warnings(scope, deals),
+            warnings=_warnings(scope),
         )
     return result
 
@@ -178,6 +178,8 @@ def _payouts(
     hits: pl.DataFrame,
     rates: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame, BudgetUse]:
+    """Composite, tier, team, bonus, budget and payable per partner (RULES.md 6-8); returns
+    the payout rows, the per-partner details and the budget's use."""
     mode = config.program.rounding
     base = kpi_rows.filter(pl.col("kpi") == config.payout.base).select(
         "partner_id", pl.col("num").cast(MONEY).alias("bonus_base")
@@ -185,17 +187,18 @@ def _payouts(
     composites = compute_composites(kpi_rows)
     tiers = assign_tiers(composites, kpi_rows, config)
     held = _held_by_rules(hits)
+    newly_held = pl.col("scope_status").is_null() & pl.col("hold_rule").is_not_null()
     partners = (
         scope.join(composites, on="partner_id")
         .join(tiers, on="partner_id")
         .join(base, on="partner_id")
         .join(held, on="partner_id", how="left")
         .with_columns(
-            pl.when(pl.col("scope_status").is_null() & pl.col("hold_rule").is_not_null())
+            pl.when(newly_held)
             .then(pl.lit(Status.HELD.value))
             .otherwise(pl.col("scope_status"))
             .alias("scope_status"),
-            pl.when(pl.col("scope_status").is_null() & pl.col("hold_rule").is_not_null())
+            pl.when(newly_held)
             .then(pl.col("hold_rule"))
             .otherwise(pl.col("scope_reason"))
             .alias("reason"),
@@ -234,8 +237,8 @@ def _kpi_output(kpi_rows: pl.DataFrame, period: Period) -> pl.DataFrame:
     return kpi_rows.with_columns(pl.lit(period.label).alias("period")).select(KPI_COLUMNS)
 
 
-def _warnings(scope: pl.DataFrame, deals: pl.DataFrame) -> tuple[str, ...]:
-    warnings = []
+def _warnings(scope: pl.DataFrame) -> tuple[str, ...]:
+    """Things a finance user should know even though the run succeeded."""
     if scope.is_empty():
-        warnings.append("No partner is in scope for this period: the payout files are empty.")
-    return tuple(warnings)
+        return ("No partner is in scope for this period: the payout files are empty.",)
+    return ()
