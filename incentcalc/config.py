@@ -33,6 +33,11 @@ MAX_CONFIG_PLACES = 6
 
 MAX_MONEY_PLACES = 2
 
+MAX_CONFIG_DIGITS = 12
+"""Config numbers have at most this many digits before the point (below a trillion): far
+above any real rate, score or amount, and small enough that the engine's exact
+Decimal(38, ...) arithmetic cannot overflow on them."""
+
 
 class Rounding(StrEnum):
     HALF_UP = "half_up"
@@ -83,18 +88,37 @@ def _to_decimal(value: Any) -> Any:
             raise ValueError(f"expected a number, got {value!r}") from None
         if not number.is_finite():
             raise ValueError(f"expected a finite number, got {value!r}")
+        if number and number.adjusted() >= MAX_CONFIG_DIGITS:  # adjusted(): no rounding
+            raise ValueError(
+                f"expected a number with at most {MAX_CONFIG_DIGITS} digits before the "
+                f"decimal point, got {value!r}"
+            )
         return number
     return value
 
 
 def _places(limit: int) -> Any:
-    def check(value: Decimal) -> Decimal:
-        exponent = value.normalize().as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > limit:
+    def check(value: Any) -> Any:
+        if not isinstance(value, Decimal):
+            return value  # not a number: the Decimal validator reports it with the key path
+        if _decimal_places(value) > limit:
             raise ValueError(f"at most {limit} decimal places allowed, got {value}")
         return value
 
     return BeforeValidator(check)
+
+
+def _decimal_places(value: Decimal) -> int:
+    """Decimal places of `value` once trailing zeros are dropped (``2000.00`` -> 0).
+
+    Counted from the digits, not with ``normalize()``: that rounds to the decimal context, so
+    ``1e-999999999`` became 0 (passing as 0 places) and ``1e999999999`` raised Overflow.
+    """
+    _, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):  # NaN/infinity: rejected by `_to_decimal`
+        return 0
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + zeros)) if any(digits) else 0
 
 
 Number = Annotated[Decimal, _places(MAX_CONFIG_PLACES), BeforeValidator(_to_decimal)]
@@ -145,8 +169,20 @@ class Source(_Model):
     @field_validator("defaults", mode="before")
     @classmethod
     def _defaults_as_text(cls, value: Any) -> Any:
+        # Only scalars become text: str() of a list or mapping is never a wanted constant, and
+        # on a YAML alias bomb ("billion laughs") it would expand billions of items.
         if isinstance(value, dict):
-            return {key: str(item) for key, item in value.items()}
+            return {
+                key: item if isinstance(item, dict | list) else str(item)
+                for key, item in value.items()
+            }
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _no_nul(cls, value: Path) -> Path:
+        if "\x00" in str(value):
+            raise ValueError("a path cannot contain a NUL character")
         return value
 
 
@@ -214,9 +250,10 @@ class Kpi(_Model):
 
 class Segment(_Model):
     weights: dict[str, Number]
-    targets: dict[str, Annotated[Decimal, Field(gt=0), BeforeValidator(_to_decimal)]] = Field(
-        default_factory=dict
-    )
+    targets: dict[
+        str,
+        Annotated[Decimal, Field(gt=0), _places(MAX_CONFIG_PLACES), BeforeValidator(_to_decimal)],
+    ] = Field(default_factory=dict)
 
 
 class Tier(_Model):
@@ -398,6 +435,10 @@ def parse_config(text: str, origin: Path) -> ProgramConfig:
         raw = yaml.load(text, Loader=_DecimalLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"Config {origin} is not valid YAML: {exc}") from None
+    except RecursionError:  # PyYAML recurses once per nesting level
+        raise ConfigError(
+            f"Config {origin} nests lists or mappings too deeply to be a program config."
+        ) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"Config {origin} must be a YAML mapping with a `program` section.")
     try:

@@ -27,6 +27,14 @@ MONEY_KW = {"precision": 38, "scale": 2}
 RATE_KW = {"precision": 38, "scale": 6}
 UNIQUE_CHECK = "unique_key"
 
+MAX_AMOUNT = 10**12
+"""Money cells must be below a trillion in size, FX rates and targets below a million and a
+quadrillion: far above real data, and low enough that the engine's exact Decimal(38, 18)
+products (amount x rate, with room for sums) cannot overflow. Without these bounds a
+30-digit amount passed validation and then crashed the run (exit 4)."""
+MAX_RATE = 10**6
+MAX_TARGET = 10**15
+
 UNIQUE_KEYS: dict[SourceName, tuple[str, ...]] = {
     SourceName.PARTNERS: ("partner_id",),
     SourceName.DEALS: ("deal_id",),
@@ -91,7 +99,7 @@ class DealsModel(_Canonical):
     customer_id: str
     stage: str = pa.Field(isin=_values(Stage))
     close_date: pl.Date = pa.Field(nullable=True)
-    amount: pe.Decimal = pa.Field(ge=0, dtype_kwargs=MONEY_KW)
+    amount: pe.Decimal = pa.Field(ge=0, lt=MAX_AMOUNT, dtype_kwargs=MONEY_KW)
     currency: str = _currency()  # type: ignore[assignment]
     deal_type: str = pa.Field(isin=_values(DealType))
     registered_on: pl.Date = pa.Field(nullable=True)
@@ -119,8 +127,8 @@ class RenewalsModel(_Canonical):
     partner_id: str
     customer_id: str
     due_date: pl.Date
-    original_amount: pe.Decimal = pa.Field(ge=0, dtype_kwargs=MONEY_KW)
-    renewed_amount: pe.Decimal = pa.Field(ge=0, nullable=True, dtype_kwargs=MONEY_KW)
+    original_amount: pe.Decimal = pa.Field(ge=0, lt=MAX_AMOUNT, dtype_kwargs=MONEY_KW)
+    renewed_amount: pe.Decimal = pa.Field(ge=0, lt=MAX_AMOUNT, nullable=True, dtype_kwargs=MONEY_KW)
     currency: str = _currency()  # type: ignore[assignment]
     status: str = pa.Field(isin=_values(RenewalStatus))
 
@@ -133,7 +141,7 @@ class TargetsModel(_Canonical):
     partner_id: str
     period: str
     kpi: str
-    target: pe.Decimal = pa.Field(gt=0, dtype_kwargs=RATE_KW)
+    target: pe.Decimal = pa.Field(gt=0, lt=MAX_TARGET, dtype_kwargs=RATE_KW)
 
     @pa.dataframe_check(name=UNIQUE_CHECK)
     def _unique(cls, data: PolarsData) -> pl.LazyFrame:
@@ -143,7 +151,7 @@ class TargetsModel(_Canonical):
 class FxRatesModel(_Canonical):
     period: str
     currency: str = _currency()  # type: ignore[assignment]
-    rate_to_base: pe.Decimal = pa.Field(gt=0, dtype_kwargs=RATE_KW)
+    rate_to_base: pe.Decimal = pa.Field(gt=0, lt=MAX_RATE, dtype_kwargs=RATE_KW)
 
     @pa.dataframe_check(name=UNIQUE_CHECK)
     def _unique(cls, data: PolarsData) -> pl.LazyFrame:
@@ -154,7 +162,7 @@ class AdjustmentsModel(_Canonical):
     adjustment_id: str
     partner_id: str
     period: str
-    amount: pe.Decimal = pa.Field(dtype_kwargs=MONEY_KW)
+    amount: pe.Decimal = pa.Field(gt=-MAX_AMOUNT, lt=MAX_AMOUNT, dtype_kwargs=MONEY_KW)
     reason: str
     approved_by: str
 
@@ -207,6 +215,11 @@ _PHRASES = (
     ),
     _Phrase(r"^greater_than_or_equal_to\((?P<arg>.*)\)$", "must be {arg} or more (no negatives)"),
     _Phrase(r"^greater_than\((?P<arg>.*)\)$", "must be greater than {arg}"),
+    _Phrase(
+        r"^less_than\((?P<arg>.*)\)$",
+        "must be less than {arg}: larger values are beyond what incentcalc computes exactly; "
+        "check the cell (a misplaced decimal point or a pasted id?)",
+    ),
     _Phrase(r"^in_range\((?P<arg>.*)\)$", "must be a whole number in the range {arg}", True),
     _Phrase(
         r"^str_matches\(.*\)$",

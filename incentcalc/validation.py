@@ -46,6 +46,10 @@ CLOSED_STAGES = (Stage.CLOSED_WON.value, Stage.CLOSED_LOST.value, Stage.CANCELLE
 SUMMARY_GROUPS = 5
 """Failure groups quoted in a DataError message (the full list is in `validate --report`)."""
 
+MAX_QUOTED_CHARS = 40
+"""Longest value quoted in a DataError message: a 10 MB cell must not become a 10 MB error
+(the --report file keeps the whole value)."""
+
 
 @dataclass(frozen=True)
 class Validation:
@@ -437,6 +441,8 @@ def failures_error(failures: pl.DataFrame) -> DataError:
         value = group["values"][0]
         where = f"row {row}" if row is not None else "file"
         column = f", column {group['column']}" if group["column"] else ""
+        if value is not None and len(value) > MAX_QUOTED_CHARS:
+            value = f"{value[: MAX_QUOTED_CHARS - 1]}…"
         shown = f", value {value!r}" if value is not None else ""
         count = f" ({group['count']} rows)" if group["count"] > 1 else ""
         lines.append(f"  - {group['file']} {where}{column}{shown}: {group['rule']}{count}")

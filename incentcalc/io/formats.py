@@ -28,6 +28,10 @@ from incentcalc.errors import ConfigError, DataError
 SNIFF_BYTES = 1 << 16
 """How much of a file is inspected for NUL bytes (binary) and for the header line."""
 
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+WIDE_CODECS = ("utf-16", "utf-32")
+"""Codecs whose text is full of NUL bytes, so the binary check runs after decoding."""
+
 
 class FileFormat(StrEnum):
     CSV = ".csv"
@@ -69,6 +73,14 @@ class FileProblem:
             path,
             f"line {line} is not valid {encoding} text ({detail}). Save the file as UTF-8, or set "
             "`encoding` on this source in the config (for example `encoding: latin-1`).",
+        )
+
+    @classmethod
+    def utf16(cls, path: Path) -> DataError:
+        return cls._error(
+            path,
+            "the file is UTF-16 text (as Excel's 'Unicode Text' saves it), not UTF-8. Save it "
+            "as 'CSV UTF-8', or set `encoding: utf-16` on this source in the config.",
         )
 
     @classmethod
@@ -157,7 +169,7 @@ def read_table(data: bytes, path: Path, source: Source) -> RawTable:
         frame = _read_xlsx(data, path, source)
     frame = frame.rename({c: c.strip() for c in frame.columns if c != c.strip()})
     return RawTable(
-        frame.slice(source.skip_rows),
+        frame.slice(min(source.skip_rows, frame.height)),
         tuple(frame.columns),
         1 + source.skip_rows,
         typed=True,
@@ -225,23 +237,30 @@ def _to_utf8(data: bytes, path: Path, source: Source) -> bytes:
 
 def _header(text: bytes, source: Source) -> list[str]:
     sample = text[:SNIFF_BYTES].decode("utf-8", errors="replace").removeprefix("\ufeff")
-    first = next(csv.reader(io.StringIO(sample), delimiter=source.delimiter), [])
+    try:  # newline="" as the csv module wants: a lone "\r" ends a line instead of raising
+        first = next(csv.reader(io.StringIO(sample, newline=""), delimiter=source.delimiter), [])
+    except csv.Error:
+        return []  # the header is unreadable: `_read_csv` reports it as unsplittable
     return [name.strip() for name in first]
 
 
 def _read_csv(data: bytes, path: Path, source: Source) -> RawTable:
     if not data.strip():
         raise FileProblem.empty(path)
-    if b"\x00" in data[:SNIFF_BYTES]:
-        raise FileProblem.binary(path)
+    wide = _codec(source).startswith(WIDE_CODECS)
+    if not wide and b"\x00" in data[:SNIFF_BYTES]:
+        raise FileProblem.utf16(path) if data.startswith(UTF16_BOMS) else FileProblem.binary(path)
     text = _to_utf8(data, path, source)
+    if wide and b"\x00" in text[:SNIFF_BYTES]:
+        raise FileProblem.binary(path)
     headers = _header(text, source)
     try:
         frame = pl.read_csv(
             io.BytesIO(text),
             infer_schema=False,
             separator=source.delimiter,
-            skip_rows_after_header=source.skip_rows,
+            # a file has fewer rows than bytes; a huge skip_rows would overflow Polars' usize
+            skip_rows_after_header=min(source.skip_rows, len(text)),
             raise_if_empty=True,
         )
     except pl.exceptions.NoDataError:
@@ -256,7 +275,8 @@ def _read_csv(data: bytes, path: Path, source: Source) -> RawTable:
 def _csv_problem(text: bytes, path: Path, source: Source, detail: str) -> DataError:
     """Find the first ragged record with the csv module (slow, but only on the error path)."""
     reader = csv.reader(
-        io.StringIO(text.decode("utf-8").removeprefix("\ufeff")), delimiter=source.delimiter
+        io.StringIO(text.decode("utf-8").removeprefix("\ufeff"), newline=""),
+        delimiter=source.delimiter,
     )
     expected = None
     try:
