@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from incentcalc.config import Action, ProgramConfig, SourceName, load_config
+from incentcalc.errors import DataError
 from incentcalc.exceptions import build_exceptions
 from incentcalc.fx import convert, period_rates
 from incentcalc.inputs import Inputs
@@ -60,7 +61,23 @@ def compute_quarter(
     timings = Timings()
     with timings.stage("read_validate"):
         inputs = load_inputs(config, period, quarantine=quarantine)
-    return calculate_quarter(config, period, inputs, timings=timings)
+    try:
+        return calculate_quarter(config, period, inputs, timings=timings)
+    except pl.exceptions.PolarsError as exc:
+        if not _is_decimal_overflow(exc):
+            raise
+        raise DataError(
+            "The amounts in this quarter are too large to calculate exactly (a sum or product "
+            "passed 38 digits). Check the inputs for amounts in the wrong unit (e.g. cents "
+            "exported as whole currency units) or a mistyped rate."
+        ) from None
+
+
+def _is_decimal_overflow(exc: Exception) -> bool:
+    """Polars reports a decimal that no longer fits 38 digits as an overflow or as a failed
+    conversion to a wider scale; either means the inputs hold absurdly large numbers."""
+    text = str(exc).lower()
+    return "overflow" in text or ("conversion from `decimal" in text and "failed" in text)
 
 
 def _held_by_rules(hits: pl.DataFrame) -> pl.DataFrame:

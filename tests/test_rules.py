@@ -336,3 +336,16 @@ def test_excluded_duplicate_is_not_counted_and_a_hold_rule_holds_the_partner() -
     lines = result.deal_lines.filter(pl.col("deal_id") == "D2")
     assert lines["counted"][0] is False
     assert lines["note"][0].startswith("excluded; duplicate_deals (exclude)")
+
+
+def test_a_decimal_overflow_is_recognised_as_bad_data_not_a_bug() -> None:
+    """compute_quarter turns such Polars errors into exit 1 with advice (never exit 4)."""
+    from incentcalc.api import _is_decimal_overflow
+
+    huge = pl.DataFrame({"a": [Decimal("9" * 30)]}, schema={"a": pl.Decimal(38, 2)})
+    with pytest.raises(pl.exceptions.PolarsError) as overflow:
+        huge.select(pl.col("a").cast(pl.Decimal(38, 18)))
+    with pytest.raises(pl.exceptions.PolarsError) as other:
+        huge.select(pl.col("missing"))
+    assert _is_decimal_overflow(overflow.value)
+    assert not _is_decimal_overflow(other.value)
