@@ -3,22 +3,33 @@ there, text stays text, and re-runs give identical bytes."""
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import polars as pl
 import pytest
 from test_statements import AT_NAME, FORMULA_NAME, hostile_result
 
-from incentcalc.result import MONEY_COLUMNS, PAYOUT_COLUMNS, QuarterResult, Status
+from incentcalc.result import (
+    EXCEPTION_COLUMNS,
+    MONEY_COLUMNS,
+    PAYOUT_COLUMNS,
+    QuarterResult,
+    Status,
+)
+from incentcalc.statements import summary as summary_module
 from incentcalc.statements import write_summary
 from incentcalc.statements.summary import (
     EXCEPTIONS_SHEET,
+    OVERVIEW_SHEET,
     PAYOUTS_SHEET,
     TOTAL_COLUMNS,
     TOTALS_SHEET,
     composite_histogram,
+    exceptions_note,
     totals_by,
 )
 
@@ -79,7 +90,52 @@ def test_totals_sheet_has_each_grouping_with_a_grand_total(
 
 def test_exceptions_sheet_lists_every_exception(result: QuarterResult, summary: Path) -> None:
     rows = list(openpyxl.load_workbook(summary)[EXCEPTIONS_SHEET].iter_rows(values_only=True))
-    assert len(rows) - 1 == result.exceptions.height
+    assert rows[0][0] == exceptions_note(result.exceptions.height, result.exceptions.height)
+    assert list(rows[1]) == list(EXCEPTION_COLUMNS)
+    assert len(rows) - 2 == result.exceptions.height
+
+
+def many_exceptions(result: QuarterResult, count: int) -> QuarterResult:
+    """`result` with `count` integrity exceptions, two rules, deal ids D0..D<count-1>."""
+    n = pl.int_range(0, count)
+    exceptions = (
+        pl.DataFrame({"n": range(count)})
+        .select(
+            pl.lit("integrity").alias("kind"),
+            pl.lit("P00003").alias("partner_id"),
+            pl.format("D{}", n).alias("deal_id"),
+            pl.lit(None, dtype=pl.String).alias("record_id"),
+            pl.when(n % 3 == 0).then(pl.lit("reversal")).otherwise(pl.lit("registration")),
+            pl.lit("exclude").alias("action"),
+            pl.lit(FORMULA_NAME).alias("detail"),
+        )
+        .rename({"literal": "rule"})
+    )
+    return dataclasses.replace(result, exceptions=exceptions)
+
+
+def test_a_long_exception_list_is_cut_with_a_note_and_counted_on_the_overview(
+    result: QuarterResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the first EXCEPTION_ROWS_SHOWN rows are listed; the note says exceptions.csv has
+    them all, and the Overview's counts by kind and rule still cover every row."""
+    monkeypatch.setattr(summary_module, "EXCEPTION_ROWS_SHOWN", 4)
+    many = many_exceptions(result, 10)
+    write_summary(many, tmp_path / "summary.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "summary.xlsx")
+    rows = list(book[EXCEPTIONS_SHEET].iter_rows(values_only=True))
+    assert rows[0][0] == (
+        "The first 4 of 10 exceptions; exceptions.csv has every row "
+        "(counts by kind and rule: Overview)."
+    )
+    assert [row[2] for row in rows[2:]] == ["D0", "D1", "D2", "D3"]
+    assert book[EXCEPTIONS_SHEET].auto_filter.ref == "A2:G6"
+    assert book[EXCEPTIONS_SHEET].freeze_panes == "A3"
+    overview = list(book[OVERVIEW_SHEET].iter_rows(values_only=True))
+    start = next(i for i, row in enumerate(overview) if row[0] == "Exceptions by kind and rule")
+    assert overview[start + 1][:3] == ("kind", "rule", "rows")
+    assert overview[start + 2][:3] == ("integrity", "registration", 6)
+    assert overview[start + 3][:3] == ("integrity", "reversal", 4)
 
 
 def test_summary_has_three_charts(summary: Path) -> None:
@@ -114,8 +170,6 @@ def test_two_writes_give_identical_bytes(
 
 
 def test_empty_result_still_writes_a_summary(result: QuarterResult, tmp_path: Path) -> None:
-    import dataclasses
-
     empty = dataclasses.replace(
         result, payouts=result.payouts.clear(), exceptions=result.exceptions.clear()
     )
@@ -124,3 +178,10 @@ def test_empty_result_still_writes_a_summary(result: QuarterResult, tmp_path: Pa
         openpyxl.load_workbook(tmp_path / "summary.xlsx")[PAYOUTS_SHEET].iter_rows(values_only=True)
     )
     assert len(rows) == 1
+    exceptions = list(
+        openpyxl.load_workbook(tmp_path / "summary.xlsx")[EXCEPTIONS_SHEET].iter_rows(
+            values_only=True
+        )
+    )
+    assert exceptions[0][0] == "no exceptions this period"
+    assert len(exceptions) == 2

@@ -5,7 +5,8 @@ finance summary show money, dates and scores the same way. Two safety rules are 
 this module and nowhere else:
 - text is written with `write_string` only, and workbooks are opened with
   `strings_to_formulas`/`strings_to_urls` off, so a partner called ``=HYPERLINK(...)`` stays
-  text (CLI.md: text cells a spreadsheet would run stay text);
+  text (CLI.md: text cells a spreadsheet would run stay text); tables written as XML
+  (`append_table`, `write_frame_table`) make every text an inline string, never a formula;
 - numbers are values, never formulas, and a workbook's properties carry a fixed creation date,
   so writing the same result twice gives identical bytes.
 
@@ -24,11 +25,19 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from incentcalc.statements.fastsheet import FastWorkbook
+from incentcalc.statements.fastsheet import (
+    CellColumn,
+    CellType,
+    FastCellWorksheet,
+    FastWorkbook,
+    list_rows_xml,
+    rows_xml,
+)
 
 WORKBOOK_OPTIONS: dict[str, Any] = {
     "strings_to_formulas": False,
@@ -95,6 +104,15 @@ def open_workbook(path: Path, created: datetime) -> Workbook:
     workbook = FastWorkbook(str(path), WORKBOOK_OPTIONS)
     workbook.set_properties({"author": AUTHOR, "created": created})
     return workbook
+
+
+def add_table_sheet(workbook: Workbook, name: str) -> FastCellWorksheet:
+    """A worksheet of `workbook` (from `open_workbook`) that takes `append_table` and
+    `write_frame_table`."""
+    sheet = workbook.add_worksheet(name)
+    if not isinstance(sheet, FastCellWorksheet):
+        raise TypeError(f"{name}: open the workbook with formats.open_workbook")
+    return sheet
 
 
 class Formats:
@@ -186,22 +204,40 @@ def text_width(values: Sequence[Any]) -> int:
 
 def number_width(values: Sequence[Any], kind: Kind, currency: str = "") -> int:
     """Rough display width of the widest number in `values` under `kind`'s format."""
+    numbers = [abs(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    return _number_width(max(numbers, default=None), kind, currency)
+
+
+def _number_width(largest: float | None, kind: Kind, currency: str) -> int:
+    """Width of `largest` (the biggest absolute value, None when there is none) as shown."""
     if kind in _WIDTH_OF_KIND:
         return _WIDTH_OF_KIND[kind]
-    numbers = [abs(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-    if not numbers:
+    if largest is None:
         return 0
-    widest = len(f"{max(numbers):,.2f}") + 1
+    widest = len(f"{largest:,.2f}") + 1
     return widest + (len(currency) + 1 if kind is Kind.MONEY else 0)
 
 
 def column_width(column: Column, values: Sequence[Any]) -> float:
     """Width for `column` that fits its header and values, text capped at MAX_TEXT_WIDTH."""
     if column.kind in (Kind.TEXT, Kind.WRAP):
-        content = text_width(values)
-    else:
-        currency = "XXX" if column.currency_key else column.currency
-        content = number_width(values, column.kind, currency)
+        return _fit(column, text_width(values))
+    currency = "XXX" if column.currency_key else column.currency
+    return _fit(column, number_width(values, column.kind, currency))
+
+
+def frame_column_width(column: Column, frame: pl.DataFrame) -> float:
+    """`column_width` of `frame`'s column `column.key`, measured with Polars."""
+    values = frame[column.key]
+    if column.kind in (Kind.TEXT, Kind.WRAP):
+        longest = values.cast(pl.String).str.len_chars().max()
+        return _fit(column, int(longest) if longest is not None else 0)  # type: ignore[arg-type]
+    largest = None if values.dtype == pl.Boolean() else values.abs().max()
+    currency = "XXX" if column.currency_key else column.currency
+    return _fit(column, _number_width(largest, column.kind, currency))  # type: ignore[arg-type]
+
+
+def _fit(column: Column, content: int) -> float:
     header = max((len(word) for word in column.title.split()), default=0)
     return float(min(MAX_TEXT_WIDTH, max(MIN_WIDTH, header + 1, content + 1)))
 
@@ -287,6 +323,100 @@ def _write_money_by_row(
         if fmt is None:
             fmt = cache[currency] = formats.number(Kind.MONEY, currency or "")
         write(row, col, value, fmt)
+
+
+def write_frame_table(
+    sheet: FastCellWorksheet,
+    formats: Formats,
+    top: int,
+    columns: Sequence[Column],
+    frame: pl.DataFrame,
+) -> int:
+    """`append_table` for a big table held in a frame of display values (see
+    `payload.excel_display`): its rows' XML is built with Polars (`fastsheet.rows_xml`), so
+    20,000 rows cost no Python work per cell. Widths are measured with Polars too."""
+    _header(sheet, formats, top, columns)
+    cells = []
+    for col, column in enumerate(columns):
+        sheet.set_column(col, col, frame_column_width(column, frame))
+        cell = _cell_column(formats, column)
+        if cell.style is not None:
+            codes = frame[column.currency_key].fill_null("").unique().sort().to_list()
+            frame = frame.with_columns(
+                pl.col(column.currency_key)
+                .fill_null("")
+                .replace_strict(_money_styles(formats, codes), return_dtype=pl.Int64)
+                .alias(cell.style)
+            )
+        cells.append(cell)
+    if not frame.is_empty():
+        xml = rows_xml(frame, cells, top + 1)
+        sheet.append_rows(xml, top + 1, top + frame.height, len(columns) - 1)
+    return top + 1 + frame.height
+
+
+def append_table(
+    sheet: FastCellWorksheet,
+    formats: Formats,
+    top: int,
+    columns: Sequence[Column],
+    table: Mapping[str, Sequence[Any]],
+) -> int:
+    """`write_table` for a table that ends its sheet: the same header, widths, cells and
+    formats, but the rows go in as ready-made XML (`fastsheet.list_rows_xml`) instead of one
+    xlsxwriter cell object per value (a statement's Deals sheet is most of its cells). Text
+    is an inline string, always text. Nothing may be written below the table afterwards
+    (`append_rows`).
+
+    Returns the index of the first row after the table.
+    """
+    _header(sheet, formats, top, columns)
+    data = dict(table)
+    cells = []
+    for col, column in enumerate(columns):
+        values = table[column.key]
+        if column.kind in (Kind.TEXT, Kind.WRAP):
+            values = [v if v is None or isinstance(v, str) else str(v) for v in values]
+        sheet.set_column(col, col, column_width(column, values))
+        cell = _cell_column(formats, column)
+        if cell.style is not None:
+            currencies = [code or "" for code in table[column.currency_key]]
+            indexes = _money_styles(formats, sorted(set(currencies)))
+            data[cell.style] = [indexes[code] for code in currencies]
+        cells.append(cell)
+    rows = len(table[columns[0].key]) if columns else 0
+    if rows:
+        sheet.append_rows(list_rows_xml(data, cells, top + 1), top + 1, top + rows, len(cells) - 1)
+    return top + 1 + rows
+
+
+def _header(sheet: Worksheet, formats: Formats, top: int, columns: Sequence[Column]) -> None:
+    header = formats.header
+    for col, column in enumerate(columns):
+        sheet.write_string(top, col, column.title, header)
+
+
+def _cell_column(formats: Formats, column: Column) -> CellColumn:
+    """How a table column becomes cells. Money in each row's currency takes its format index
+    from a data column the caller adds, named by `style`."""
+    if column.kind in (Kind.TEXT, Kind.WRAP):
+        kind = CellType.TEXT
+    elif column.kind is Kind.BOOLEAN:
+        kind = CellType.BOOLEAN
+    else:
+        kind = CellType.NUMBER
+    if column.currency_key:
+        return CellColumn(column.key, kind, style=f"{column.key} format")
+    return CellColumn(column.key, kind, formats.number(column.kind, column.currency))
+
+
+def _money_styles(formats: Formats, codes: Sequence[str]) -> dict[str, int]:
+    """Format index of money in each currency of `codes` ("" for none)."""
+    indexes = {}
+    for code in codes:
+        fmt = formats.number(Kind.MONEY, code)
+        indexes[code] = fmt._get_xf_index() if fmt is not None else 0
+    return indexes
 
 
 def set_print_layout(sheet: Worksheet, *, header_row: int | None, landscape: bool) -> None:

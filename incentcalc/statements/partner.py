@@ -26,10 +26,11 @@ from incentcalc.statements.formats import (
     Column,
     Formats,
     Kind,
+    add_table_sheet,
+    append_table,
     open_workbook,
     set_print_layout,
     write_cell,
-    write_table,
 )
 from incentcalc.statements.next_tier import KpiFact, NextTierPath, compute_next_tier
 from incentcalc.statements.payload import PartnerPayload, StatementContext, Table
@@ -534,8 +535,8 @@ def _renewal_columns(base: str) -> tuple[Column, ...]:
 def _lines_sheet(
     workbook: Workbook, formats: Formats, name: str, columns: Sequence[Column], table: Table
 ) -> None:
-    sheet = workbook.add_worksheet(name)
-    end = write_table(sheet, formats, 0, columns, table)
+    sheet = add_table_sheet(workbook, name)
+    end = append_table(sheet, formats, 0, columns, table)
     if end > 1:
         sheet.autofilter(0, 0, end - 1, len(columns) - 1)
     else:

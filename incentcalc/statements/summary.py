@@ -2,10 +2,11 @@
 
 Sheets:
 - Overview: program, period, partner counts by status, the run's totals, the budget and how it
-  was used (BudgetUse), exception counts by kind, warnings;
+  was used (BudgetUse), exception counts by kind and rule, warnings;
 - Payouts: every payout row in payouts.csv's column order, autofilter, frozen header;
 - Totals: partners and money by tier, status, segment, region and payout currency;
-- Exceptions: every row of exceptions.csv, autofilter;
+- Exceptions: the first EXCEPTION_ROWS_SHOWN rows of exceptions.csv, autofilter, and a note
+  saying how many there are in all;
 - Charts: payable by tier, payable by segment, and the distribution of composite scores.
 
 All totals are exact Decimal sums made with Polars; cells hold values, never formulas, so the
@@ -24,6 +25,7 @@ import polars as pl
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from incentcalc.outputs import EXCEPTIONS_CSV
 from incentcalc.result import (
     EXCEPTION_COLUMNS,
     MONEY_COLUMNS,
@@ -35,9 +37,11 @@ from incentcalc.statements.formats import (
     Column,
     Formats,
     Kind,
+    add_table_sheet,
     open_workbook,
     set_print_layout,
     write_cell,
+    write_frame_table,
     write_table,
 )
 from incentcalc.statements.payload import excel_display
@@ -52,6 +56,13 @@ TOTAL_COLUMNS = (
     "bonus_base", "gross", "holdback", "adjustments", "net", "payable", "carried_forward",
 )  # fmt: skip
 """Money summed in every Totals block."""
+
+EXCEPTION_ROWS_SHOWN = 5_000
+"""Exceptions listed on the Exceptions sheet (the first ones, in exceptions.csv's order).
+
+A large quarter has tens of thousands of integrity hits; listing them all made summary.xlsx
+seconds slower to write and no easier to read. exceptions.csv has every row, and the Overview
+counts them all by kind and rule."""
 
 NO_REGION = "(none)"
 BIN_WIDTH_TENTHS = 1
@@ -221,9 +232,9 @@ def _overview_sheet(workbook: Workbook, formats: Formats, result: QuarterResult)
             sheet.write_string(row, 2, note, formats.wrap)
         row += 1
     row += 1
-    sheet.write_string(row, 0, "Exceptions by kind", formats.heading)
-    kinds = result.exceptions.group_by("kind").len().sort("kind")
-    columns = [Column("kind", "kind"), Column("len", "rows", Kind.INTEGER)]
+    sheet.write_string(row, 0, "Exceptions by kind and rule", formats.heading)
+    kinds = result.exceptions.group_by("kind", "rule").len().sort("kind", "rule")
+    columns = [Column("kind", "kind"), Column("rule", "rule"), Column("len", "rows", Kind.INTEGER)]
     row = write_table(sheet, formats, row + 1, columns, frame_data(kinds), widths=False)
     if result.warnings:
         row += 1
@@ -238,10 +249,10 @@ def _float(value: Any) -> Any:
 
 
 def _payouts_sheet(workbook: Workbook, formats: Formats, result: QuarterResult) -> None:
-    sheet = workbook.add_worksheet(PAYOUTS_SHEET)
+    sheet = add_table_sheet(workbook, PAYOUTS_SHEET)
     columns = payout_columns(result.config.program.base_currency)
-    payouts = result.payouts.select(PAYOUT_COLUMNS).sort("partner_id")
-    end = write_table(sheet, formats, 0, columns, frame_data(payouts))
+    payouts = excel_display(result.payouts.select(PAYOUT_COLUMNS).sort("partner_id"))
+    end = write_frame_table(sheet, formats, 0, columns, payouts)
     sheet.autofilter(0, 0, max(end - 1, 1), len(columns) - 1)
     sheet.freeze_panes(1, 2)
     set_print_layout(sheet, header_row=0, landscape=True)
@@ -300,20 +311,37 @@ def _total_row(
         write_cell(sheet, row, col, value if value is not None else 0.0, fmt)
 
 
+def exceptions_note(total: int, shown: int) -> str:
+    """The line above the Exceptions table: how many rows it shows, and where the rest are
+    ("The first 5,000 of 41,807 exceptions; exceptions.csv has every row ...").
+
+    >>> exceptions_note(12, 12)
+    'Every row of exceptions.csv (12).'
+    """
+    if total == 0:
+        return "no exceptions this period"
+    if shown < total:
+        return (
+            f"The first {shown:,} of {total:,} exceptions; {EXCEPTIONS_CSV} has every row "
+            f"(counts by kind and rule: {OVERVIEW_SHEET})."
+        )
+    return f"Every row of {EXCEPTIONS_CSV} ({total:,})."
+
+
 def _exceptions_sheet(workbook: Workbook, formats: Formats, result: QuarterResult) -> None:
-    sheet = workbook.add_worksheet(EXCEPTIONS_SHEET)
+    sheet = add_table_sheet(workbook, EXCEPTIONS_SHEET)
     columns = [
         Column(name, name, Kind.WRAP if name == "detail" else Kind.TEXT)
         for name in EXCEPTION_COLUMNS
     ]
     exceptions = result.exceptions.select(EXCEPTION_COLUMNS)
-    end = write_table(sheet, formats, 0, columns, frame_data(exceptions))
-    if exceptions.is_empty():
-        sheet.write_string(1, 0, "no exceptions this period")
-    else:
-        sheet.autofilter(0, 0, end - 1, len(columns) - 1)
-    sheet.freeze_panes(1, 0)
-    set_print_layout(sheet, header_row=0, landscape=True)
+    shown = excel_display(exceptions.head(EXCEPTION_ROWS_SHOWN))
+    sheet.write_string(0, 0, exceptions_note(exceptions.height, shown.height), formats.label)
+    end = write_frame_table(sheet, formats, 1, columns, shown)
+    if not shown.is_empty():
+        sheet.autofilter(1, 0, end - 1, len(columns) - 1)
+    sheet.freeze_panes(2, 0)
+    set_print_layout(sheet, header_row=1, landscape=True)
 
 
 def _column_chart(workbook: Workbook, title: str, x_title: str, y_title: str) -> Any:
