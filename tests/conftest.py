@@ -1,4 +1,5 @@
-"""Shared test setup: tests import `builders` from this folder; rich output is pinned."""
+"""Shared test setup: tests import `builders` from this folder and `bench` from the repo;
+rich output is pinned."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).parents[1]))  # `bench` helpers (synthetic results)
 os.environ.setdefault("COLUMNS", "160")
 os.environ.setdefault("NO_COLOR", "1")
 

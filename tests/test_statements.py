@@ -1,7 +1,7 @@
 """Partner statements: what each workbook holds, safety of text and file names, byte-identical
 re-runs, and the parallel writer giving the same files as the in-process one.
 
-Built on `incentcalc.statements.bench.synthetic_result` (the result.py frames, made directly)
+Built on `bench.statements.synthetic_result` (the result.py frames, made directly)
 with a few partners renamed to hostile text and ids.
 """
 
@@ -15,9 +15,9 @@ import openpyxl
 import polars as pl
 import pytest
 
+from bench.statements import synthetic_result
 from incentcalc.result import QuarterResult
 from incentcalc.statements import write_statements
-from incentcalc.statements.bench import synthetic_result
 from incentcalc.statements.parallel import IN_PROCESS_LIMIT
 from incentcalc.statements.partner import (
     DEALS_SHEET,

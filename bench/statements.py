@@ -4,7 +4,7 @@
 dtypes directly (no engine run), so the workbook writers can be measured and tested on any
 size. Run the benchmark with::
 
-    .venv/bin/python -m incentcalc.statements.bench --partners 2000 --deals 50
+    .venv/bin/python -m bench.statements --partners 2000 --deals 50
 
 It writes the statements into a temporary folder and prints statements/second.
 """
