@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -191,3 +192,30 @@ def test_log_file_records_success_and_failure(tmp_path: Path) -> None:
     assert "run 2026Q3: 7 partners, payable 17361.00" in lines[0]
     assert lines[1].endswith("run: exit 0")
     assert "run: exit 3: Output folder" in lines[2]
+
+
+def test_quarantine_sets_bad_rows_aside_and_the_run_goes_on(tmp_path: Path) -> None:
+    data = tmp_path / "basic"
+    shutil.copytree(EXAMPLE, data)
+    deals = data / "deals.csv"
+    deals.write_text(deals.read_text().replace(",9000.00,USD", ",9000.005,USD"))
+    args = ["run", "--config", str(data / "program.yaml"), "--period", "2026Q3",
+            "--no-statements", "--quiet"]  # fmt: skip
+
+    stopped = runner.invoke(app, [*args, "--out", str(tmp_path / "strict")])
+    assert stopped.exit_code == 1
+    assert "deals.csv" in stopped.output
+    assert "9000.005" in stopped.output
+    assert not (tmp_path / "strict").exists()
+
+    out = tmp_path / "quarantined"
+    result = runner.invoke(app, [*args, "--out", str(out), "--quarantine"])
+    assert result.exit_code == 0, result.output
+    rejected = read_rows(out / "rejected_rows.csv")
+    assert [(r["row"], r["column"], r["value"]) for r in rejected] == [("12", "amount", "9000.005")]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["rejected_rows"] == 1
+    kinds = [r["kind"] for r in read_rows(out / "exceptions.csv")]
+    assert "quarantined" in kinds
+    p8 = next(r for r in read_rows(out / "payouts.csv") if r["partner_id"] == "P8")
+    assert p8["bonus_base"] == "0.00"  # its only deal was set aside
