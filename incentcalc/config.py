@@ -7,7 +7,6 @@ what is allowed, and exits with code 2.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -460,11 +459,6 @@ def resolve_paths(config: ProgramConfig, folder: Path) -> ProgramConfig:
 def load_config(path: Path) -> ProgramConfig:
     """Read and check a program config file."""
     return parse_config(read_config_text(path), path.resolve())
-
-
-def config_sha256(path: Path) -> str:
-    """Hash of the config file's bytes, for the manifest."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def describe_validation_error(origin: Path, exc: ValidationError) -> str:

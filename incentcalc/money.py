@@ -84,7 +84,3 @@ def floor_cents(num: pl.Expr, den: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     divisor = _nonzero(den)
     cents = scaled // divisor
     return cents, scaled - cents * divisor
-
-
-def zero_money() -> pl.Expr:
-    return pl.lit(0).cast(MONEY)

@@ -102,6 +102,7 @@ def tiers_table(config: ProgramConfig) -> pl.DataFrame:
 
 
 def gates_table(config: ProgramConfig) -> pl.DataFrame:
+    """Tier gates as a frame: tier_index, tier, kpi, minimum (one row per `requires` entry)."""
     rows = [
         {"tier_index": i, "tier": t.name, "kpi": kpi, "minimum": minimum}
         for i, t in enumerate(config.tiers)
