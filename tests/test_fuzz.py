@@ -228,7 +228,11 @@ def test_mutated_configs_are_config_errors_naming_the_key(
 
 # -- determinism -------------------------------------------------------------------------
 
-DETERMINISTIC = ("payouts.csv", "kpis.csv", "exceptions.csv")
+DETERMINISTIC = (
+    "payouts.csv", "payouts.parquet", "kpis.csv", "kpis.parquet", "exceptions.csv",
+    "summary.xlsx",
+)  # fmt: skip
+"""Outputs that must be byte-identical whatever the row order (statements are compared too)."""
 
 
 def shuffle_rows(folder: Path, seed: int) -> None:
@@ -245,10 +249,17 @@ def run_into(folder: Path, out: Path) -> Path:
     result = runner.invoke(
         app,
         ["run", "--config", str(folder / "program.yaml"), "--period", PERIOD, "--out", str(out),
-         "--no-statements", "--quiet"],
+         "--quiet"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     return out
+
+
+def assert_same_outputs(first: Path, second: Path) -> None:
+    statements = sorted(p.name for p in (first / "statements").iterdir())
+    assert statements == sorted(p.name for p in (second / "statements").iterdir())
+    for name in (*DETERMINISTIC, *(f"statements/{s}" for s in statements)):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -261,8 +272,7 @@ def test_outputs_do_not_depend_on_input_row_order(tmp_path: Path, seed: int) -> 
     assert (shuffled / "deals.csv").read_bytes() != (original / "deals.csv").read_bytes()
     first = run_into(original, tmp_path / "a")
     second = run_into(shuffled, tmp_path / "b")
-    for name in DETERMINISTIC:
-        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert_same_outputs(first, second)
 
 
 @pytest.mark.parametrize("seed", [7, 8])
@@ -282,5 +292,4 @@ def test_sample_data_with_every_integrity_rule_is_row_order_independent(
     shuffle_rows(shuffled, seed)
     first = run_into(data, tmp_path / "a")
     second = run_into(shuffled, tmp_path / "b")
-    for name in DETERMINISTIC:
-        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert_same_outputs(first, second)

@@ -98,13 +98,20 @@ def excel_display(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def partition(
-    frame: pl.DataFrame, partner_ids: Sequence[str], columns: Sequence[str]
+    frame: pl.DataFrame,
+    partner_ids: Sequence[str],
+    columns: Sequence[str],
+    order_by: Sequence[str] = (),
 ) -> dict[str, Table]:
     """`frame`'s `columns` split by partner_id into plain lists; partners without rows get
-    empty lists. One conversion to Python per column, then slices per partner."""
+    empty lists. One conversion to Python per column, then slices per partner.
+
+    Within a partner, rows keep the frame's order, or follow `order_by` (the line frames are
+    unsorted: sorting only the chosen partners' rows here keeps statements identical whatever
+    the order of the input files)."""
     chosen = pl.Series("partner_id", list(partner_ids), dtype=pl.String)
     rows = frame.filter(pl.col("partner_id").is_in(chosen.implode())).sort(
-        "partner_id", maintain_order=True
+        ["partner_id", *order_by], maintain_order=True
     )
     counts = rows.group_by("partner_id", maintain_order=True).len()
     lists = {name: rows[name].to_list() for name in columns}
@@ -168,10 +175,15 @@ def build_payloads(result: QuarterResult, payouts: pl.DataFrame) -> list[Partner
     ids: list[str] = payouts["partner_id"].to_list()
     kpi_columns = [c for c in KPI_COLUMNS if c not in ("period", "partner_id")]
     kpis = partition(result.kpis, ids, kpi_columns)
-    deals = partition(_deal_lines(result), ids, DEAL_LINE_COLUMNS[1:])
-    nps = partition(_lines(result.nps_lines, NPS_LINE_COLUMNS), ids, NPS_LINE_COLUMNS[1:])
+    deals = partition(_deal_lines(result), ids, DEAL_LINE_COLUMNS[1:], ["deal_id"])
+    nps = partition(
+        _lines(result.nps_lines, NPS_LINE_COLUMNS), ids, NPS_LINE_COLUMNS[1:], ["response_id"]
+    )
     renewals = partition(
-        _lines(result.renewal_lines, RENEWAL_LINE_COLUMNS), ids, RENEWAL_LINE_COLUMNS[1:]
+        _lines(result.renewal_lines, RENEWAL_LINE_COLUMNS),
+        ids,
+        RENEWAL_LINE_COLUMNS[1:],
+        ["contract_id", "due_date"],
     )
     adjustments = partition(_adjustments(result), ids, ADJUSTMENT_COLUMNS)
     details = _details(result, ids)
