@@ -420,11 +420,18 @@ def check_targets(
 
 def group_failures(failures: pl.DataFrame, examples: int = 3) -> pl.DataFrame:
     """Failures grouped by (file, column, rule): count, first rows and values, in order of
-    first appearance. A million rows with one systematic error become one line."""
+    first appearance. A million rows with one systematic error become one line, and a 10 MB
+    cell is shown by its first MAX_QUOTED_CHARS characters (`--report` keeps it whole)."""
+    value = pl.col("value")
+    shown = (
+        pl.when(value.str.len_chars() > MAX_QUOTED_CHARS)
+        .then(value.str.slice(0, MAX_QUOTED_CHARS - 1) + "…")
+        .otherwise(value)
+    )
     return failures.group_by("file", "column", "rule", maintain_order=True).agg(
         pl.len().alias("count"),
         pl.col("row").head(examples).alias("rows"),
-        pl.col("value").head(examples).alias("values"),
+        shown.head(examples).alias("values"),
     )
 
 
@@ -441,8 +448,6 @@ def failures_error(failures: pl.DataFrame) -> DataError:
         value = group["values"][0]
         where = f"row {row}" if row is not None else "file"
         column = f", column {group['column']}" if group["column"] else ""
-        if value is not None and len(value) > MAX_QUOTED_CHARS:
-            value = f"{value[: MAX_QUOTED_CHARS - 1]}…"
         shown = f", value {value!r}" if value is not None else ""
         count = f" ({group['count']} rows)" if group["count"] > 1 else ""
         lines.append(f"  - {group['file']} {where}{column}{shown}: {group['rule']}{count}")
