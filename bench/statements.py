@@ -302,9 +302,9 @@ def synthetic_result(partners: int = 2000, deals: int = 50) -> QuarterResult:
         payouts=payouts,
         kpis=_kpis(payouts),
         exceptions=exceptions,
-        deal_lines=_deal_lines(payouts, deals),
-        nps_lines=_nps_lines(payouts),
-        renewal_lines=_renewal_lines(payouts),
+        deal_lines=_deal_lines(payouts, deals).lazy(),
+        nps_lines=_nps_lines(payouts).lazy(),
+        renewal_lines=_renewal_lines(payouts).lazy(),
         budget=BudgetUse(None, Decimal(total), Decimal(1), False),
     )
 

@@ -153,9 +153,9 @@ def explain_partner(result: QuarterResult, partner_id: str) -> dict[str, Any]:
     detail = _rows(result.details.filter(pl.col("partner_id") == partner_id))[0]
     own = pl.col("partner_id") == partner_id
     lines = {
-        "deals": result.deal_lines.filter(own).sort("deal_id"),
-        "nps": result.nps_lines.filter(own).sort("response_id"),
-        "renewals": result.renewal_lines.filter(own).sort("contract_id", "due_date"),
+        "deals": result.deal_lines.filter(own).sort("deal_id").collect(),
+        "nps": result.nps_lines.filter(own).sort("response_id").collect(),
+        "renewals": result.renewal_lines.filter(own).sort("contract_id", "due_date").collect(),
     }
     adjustments = _rows(
         result.inputs[SourceName.ADJUSTMENTS].filter(

@@ -1,8 +1,10 @@
 """The rows behind each partner's numbers, each marked counted or not and why, for
 statements and `explain` (deals, NPS responses, renewals).
 
-The frames are not sorted (a million-row string sort costs more than the rest of the run);
-consumers sort the one partner's slice they render."""
+Each builder returns a lazy plan: nothing is computed until statements or `explain` collect
+the partners they render (a `run --no-statements` or a `diff` never pays for the lines). The
+rows are not sorted (a million-row string sort costs more than the rest of the run);
+consumers sort the slice they render."""
 
 from __future__ import annotations
 
@@ -32,13 +34,15 @@ def _outside(column: str) -> pl.Expr:
     return pl.format("outside the period: {} {}", pl.lit(column.replace("_", " ")), pl.col(column))
 
 
-def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) -> pl.DataFrame:
+def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) -> pl.LazyFrame:
     """Deals of in-scope partners closed in or near the period, or still open.
 
     `deals` needs `counted`, `amount_base`, `fx_rate`; `hits` are the integrity hits.
     """
-    notes = hits.group_by("deal_id").agg(
-        pl.format("{} ({}): {}", "rule", "action", "detail").str.join("; ").alias("hit_note")
+    notes = (
+        hits.lazy()
+        .group_by("deal_id")
+        .agg(pl.format("{} ({}): {}", "rule", "action", "detail").str.join("; ").alias("hit_note"))
     )
     stage = pl.col("stage")
     note = (
@@ -57,7 +61,8 @@ def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) ->
         .otherwise(pl.lit("not counted"))
     )
     return (
-        deals.filter(near_period("close_date", period) | pl.col("close_date").is_null())
+        deals.lazy()
+        .filter(near_period("close_date", period) | pl.col("close_date").is_null())
         .join(notes, on="deal_id", how="left")
         .with_columns(
             pl.when(pl.col("hit_note").is_not_null())
@@ -69,7 +74,7 @@ def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) ->
     )
 
 
-def build_nps_lines(nps: pl.DataFrame, period: Period) -> pl.DataFrame:
+def build_nps_lines(nps: pl.DataFrame, period: Period) -> pl.LazyFrame:
     """Responses in or near the period; counted ones say promoter, passive or detractor."""
     score = pl.col("score")
     counted = in_period("responded_on", period)
@@ -81,7 +86,8 @@ def build_nps_lines(nps: pl.DataFrame, period: Period) -> pl.DataFrame:
         .otherwise(pl.lit("passive"))
     )
     return (
-        nps.filter(near_period("responded_on", period))
+        nps.lazy()
+        .filter(near_period("responded_on", period))
         .with_columns(
             counted.alias("counted"),
             pl.when(counted).then(kind).otherwise(_outside("responded_on")).alias("note"),
@@ -90,7 +96,7 @@ def build_nps_lines(nps: pl.DataFrame, period: Period) -> pl.DataFrame:
     )
 
 
-def build_renewal_lines(renewals: pl.DataFrame, period: Period) -> pl.DataFrame:
+def build_renewal_lines(renewals: pl.DataFrame, period: Period) -> pl.LazyFrame:
     """Renewals due in or near the period; decided ones in the period count."""
     status = pl.col("status")
     counted = decided_renewal(period)
@@ -104,7 +110,8 @@ def build_renewal_lines(renewals: pl.DataFrame, period: Period) -> pl.DataFrame:
         .otherwise(pl.lit("renewed"))
     )
     return (
-        renewals.filter(near_period("due_date", period))
+        renewals.lazy()
+        .filter(near_period("due_date", period))
         .with_columns(counted.alias("counted"), note.alias("note"))
         .select(RENEWAL_LINE_COLUMNS)
     )

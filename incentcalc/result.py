@@ -115,7 +115,8 @@ blocked a higher tier (e.g. "Gold requires nps >= 30 (value missing)")."""
 @dataclass(frozen=True)
 class QuarterResult:
     """Everything one `run` calculated. payouts, kpis, exceptions and details are sorted by
-    partner_id; the line frames are not (sort the slice you render)."""
+    partner_id; the line frames are lazy and unsorted (filter to the partners you render,
+    sort, then collect)."""
 
     config: ProgramConfig
     period: Period
@@ -123,9 +124,9 @@ class QuarterResult:
     payouts: pl.DataFrame
     kpis: pl.DataFrame
     exceptions: pl.DataFrame
-    deal_lines: pl.DataFrame
-    nps_lines: pl.DataFrame
-    renewal_lines: pl.DataFrame
+    deal_lines: pl.LazyFrame
+    nps_lines: pl.LazyFrame
+    renewal_lines: pl.LazyFrame
     budget: BudgetUse
     details: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema=dict.fromkeys(DETAIL_COLUMNS))

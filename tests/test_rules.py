@@ -333,7 +333,7 @@ def test_excluded_duplicate_is_not_counted_and_a_hold_rule_holds_the_partner() -
         ("D2", "duplicate_deals", "exclude"),
         ("D3", "registration", "hold"),
     ]
-    lines = result.deal_lines.filter(pl.col("deal_id") == "D2")
+    lines = result.deal_lines.filter(pl.col("deal_id") == "D2").collect()
     assert lines["counted"][0] is False
     assert lines["note"][0].startswith("excluded; duplicate_deals (exclude)")
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import polars as pl
 import pytest
 from conftest import EXAMPLE
 from test_statements import labelled, sheet_values
@@ -55,7 +56,7 @@ def test_p1_deals_show_counted_and_excluded_rows_with_reasons(
 ) -> None:
     rows = sheet_values(statement(folder, "P1"), DEALS_SHEET)
     header, body = rows[0], rows[1:]
-    expected = result.deal_lines.filter(result.deal_lines["partner_id"] == "P1")
+    expected = result.deal_lines.filter(pl.col("partner_id") == "P1").collect()
     assert [r[0] for r in body] == expected["deal_id"].to_list()
     counted = header.index("Counted")
     assert {r[counted] for r in body} <= {"yes", "no"}

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -43,6 +43,9 @@ DETAIL_FIELDS = (
     "period_days",
     "blocked_by",
 )
+
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 
 @dataclass(frozen=True)
@@ -78,11 +81,11 @@ class PartnerPayload:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def excel_display(frame: pl.DataFrame) -> pl.DataFrame:
+def excel_display(frame: FrameT) -> FrameT:
     """Display values for Excel: Decimal -> Float64 (exact to the cent for money), Date -> serial
     day number, Boolean `counted` -> "yes"/"no". Other columns unchanged."""
     exprs = []
-    for name, dtype in frame.schema.items():
+    for name, dtype in frame.collect_schema().items():
         column = pl.col(name)
         if isinstance(dtype, pl.Decimal):
             exprs.append(column.cast(pl.Float64))
@@ -98,7 +101,7 @@ def excel_display(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def partition(
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | pl.LazyFrame,
     partner_ids: Sequence[str],
     columns: Sequence[str],
     order_by: Sequence[str] = (),
@@ -110,8 +113,11 @@ def partition(
     unsorted: sorting only the chosen partners' rows here keeps statements identical whatever
     the order of the input files)."""
     chosen = pl.Series("partner_id", list(partner_ids), dtype=pl.String)
-    rows = frame.filter(pl.col("partner_id").is_in(chosen.implode())).sort(
-        ["partner_id", *order_by], maintain_order=True
+    rows = (
+        frame.lazy()
+        .filter(pl.col("partner_id").is_in(chosen.implode()))
+        .sort(["partner_id", *order_by], maintain_order=True)
+        .collect()
     )
     counts = rows.group_by("partner_id", maintain_order=True).len()
     lists = {name: rows[name].to_list() for name in columns}
@@ -140,11 +146,11 @@ def _adjustments(result: QuarterResult) -> pl.DataFrame:
     return frame.filter(pl.col("period") == result.period.label).sort("partner_id", "adjustment_id")
 
 
-def _lines(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+def _lines(frame: pl.LazyFrame, columns: Sequence[str]) -> pl.LazyFrame:
     return excel_display(frame.select(columns))
 
 
-def _deal_lines(result: QuarterResult) -> pl.DataFrame:
+def _deal_lines(result: QuarterResult) -> pl.LazyFrame:
     """Deal lines for display; the FX rate only where the deal is not in the base currency
     (an empty cell there reads "no conversion", a column of 1.000000 is noise)."""
     base = result.config.program.base_currency
