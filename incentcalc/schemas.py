@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pandera.polars as pa
 import polars as pl
@@ -63,6 +64,17 @@ def unique_rows(data: PolarsData, keys: tuple[str, ...]) -> pl.LazyFrame:
     return frame.select((~key.is_duplicated() | has_null).alias(UNIQUE_CHECK))
 
 
+def unique_key_check(source: SourceName) -> Any:
+    """The pandera dataframe check that `source`'s key (UNIQUE_KEYS) is not shared by two rows;
+    assign it in the source's model as ``_unique = unique_key_check(SourceName.X)``."""
+
+    @pa.dataframe_check(name=UNIQUE_CHECK)
+    def _unique(cls: Any, data: PolarsData) -> pl.LazyFrame:
+        return unique_rows(data, UNIQUE_KEYS[source])
+
+    return _unique
+
+
 def _values(enum: type[PartnerStatus | Stage | DealType | RenewalStatus]) -> list[str]:
     return [member.value for member in enum]
 
@@ -88,9 +100,7 @@ class PartnersModel(_Canonical):
     left_on: pl.Date = pa.Field(nullable=True)
     status: str = pa.Field(isin=_values(PartnerStatus))
 
-    @pa.dataframe_check(name=UNIQUE_CHECK)
-    def _unique(cls, data: PolarsData) -> pl.LazyFrame:
-        return unique_rows(data, UNIQUE_KEYS[SourceName.PARTNERS])
+    _unique = unique_key_check(SourceName.PARTNERS)
 
 
 class DealsModel(_Canonical):
@@ -105,9 +115,7 @@ class DealsModel(_Canonical):
     registered_on: pl.Date = pa.Field(nullable=True)
     product: str = pa.Field(nullable=True)
 
-    @pa.dataframe_check(name=UNIQUE_CHECK)
-    def _unique(cls, data: PolarsData) -> pl.LazyFrame:
-        return unique_rows(data, UNIQUE_KEYS[SourceName.DEALS])
+    _unique = unique_key_check(SourceName.DEALS)
 
 
 class NpsModel(_Canonical):
@@ -117,9 +125,7 @@ class NpsModel(_Canonical):
     responded_on: pl.Date
     score: int = pa.Field(in_range={"min_value": 0, "max_value": 10})
 
-    @pa.dataframe_check(name=UNIQUE_CHECK)
-    def _unique(cls, data: PolarsData) -> pl.LazyFrame:
-        return unique_rows(data, UNIQUE_KEYS[SourceName.NPS])
+    _unique = unique_key_check(SourceName.NPS)
 
 
 class RenewalsModel(_Canonical):
@@ -132,9 +138,7 @@ class RenewalsModel(_Canonical):
     currency: str = _currency()  # type: ignore[assignment]
     status: str = pa.Field(isin=_values(RenewalStatus))
 
-    @pa.dataframe_check(name=UNIQUE_CHECK)
-    def _unique(cls, data: PolarsData) -> pl.LazyFrame:
-        return unique_rows(data, UNIQUE_KEYS[SourceName.RENEWALS])
+    _unique = unique_key_check(SourceName.RENEWALS)
 
 
 class TargetsModel(_Canonical):
@@ -143,9 +147,7 @@ class TargetsModel(_Canonical):
     kpi: str
     target: pe.Decimal = pa.Field(gt=0, lt=MAX_TARGET, dtype_kwargs=RATE_KW)
 
-    @pa.dataframe_check(name=UNIQUE_CHECK)
-    def _unique(cls, data: PolarsData) -> pl.LazyFrame:
-        return unique_rows(data, UNIQUE_KEYS[SourceName.TARGETS])
+    _unique = unique_key_check(SourceName.TARGETS)
 
 
 class FxRatesModel(_Canonical):
@@ -153,9 +155,7 @@ class FxRatesModel(_Canonical):
     currency: str = _currency()  # type: ignore[assignment]
     rate_to_base: pe.Decimal = pa.Field(gt=0, lt=MAX_RATE, dtype_kwargs=RATE_KW)
 
-    @pa.dataframe_check(name=UNIQUE_CHECK)
-    def _unique(cls, data: PolarsData) -> pl.LazyFrame:
-        return unique_rows(data, UNIQUE_KEYS[SourceName.FX_RATES])
+    _unique = unique_key_check(SourceName.FX_RATES)
 
 
 class AdjustmentsModel(_Canonical):
@@ -166,9 +166,7 @@ class AdjustmentsModel(_Canonical):
     reason: str
     approved_by: str
 
-    @pa.dataframe_check(name=UNIQUE_CHECK)
-    def _unique(cls, data: PolarsData) -> pl.LazyFrame:
-        return unique_rows(data, UNIQUE_KEYS[SourceName.ADJUSTMENTS])
+    _unique = unique_key_check(SourceName.ADJUSTMENTS)
 
 
 MODELS: dict[SourceName, type[_Canonical]] = {
