@@ -175,12 +175,18 @@ def _kpis(payouts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _deal_lines(payouts: pl.DataFrame, per_partner: int) -> pl.DataFrame:
-    ids = payouts.select("partner_id")
-    n = pl.int_range(0, pl.len())
+def _rows_per_partner(payouts: pl.DataFrame, per_partner: int) -> pl.DataFrame:
+    """partner_id x k (0..per_partner-1) with a running row number n, for line ids."""
     return (
-        ids.join(pl.DataFrame({"k": range(per_partner)}), how="cross")
-        .with_columns(n.alias("n"))
+        payouts.select("partner_id")
+        .join(pl.DataFrame({"k": range(per_partner)}), how="cross")
+        .with_columns(pl.int_range(0, pl.len()).alias("n"))
+    )
+
+
+def _deal_lines(payouts: pl.DataFrame, per_partner: int) -> pl.DataFrame:
+    return (
+        _rows_per_partner(payouts, per_partner)
         .select(
             "partner_id",
             pl.format("D{}", pl.col("n").cast(pl.String).str.zfill(7)).alias("deal_id"),
@@ -222,9 +228,7 @@ def _deal_lines(payouts: pl.DataFrame, per_partner: int) -> pl.DataFrame:
 
 def _nps_lines(payouts: pl.DataFrame) -> pl.DataFrame:
     return (
-        payouts.select("partner_id")
-        .join(pl.DataFrame({"k": range(5)}), how="cross")
-        .with_columns(pl.int_range(0, pl.len()).alias("n"))
+        _rows_per_partner(payouts, 5)
         .select(
             "partner_id",
             pl.format("R{}", pl.col("n")).alias("response_id"),
@@ -242,9 +246,7 @@ def _nps_lines(payouts: pl.DataFrame) -> pl.DataFrame:
 
 def _renewal_lines(payouts: pl.DataFrame) -> pl.DataFrame:
     return (
-        payouts.select("partner_id")
-        .join(pl.DataFrame({"k": range(2)}), how="cross")
-        .with_columns(pl.int_range(0, pl.len()).alias("n"))
+        _rows_per_partner(payouts, 2)
         .select(
             "partner_id",
             pl.format("K{}", pl.col("n")).alias("contract_id"),
