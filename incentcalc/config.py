@@ -465,16 +465,12 @@ def describe_validation_error(origin: Path, exc: ValidationError) -> str:
     """One readable line per problem: key path, offending value, what is allowed."""
     lines = [f"Config {origin} has {exc.error_count()} problem(s):"]
     for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"] if not _is_union_tag(part))
+        where = ".".join(str(part) for part in error["loc"])
         value = error.get("input")
         message = re.sub(r"^Value error, ", "", error["msg"])
         shown = "" if isinstance(value, dict | list) else f" (value: {value!r})"
         lines.append(f"  - {where or '(top level)'}: {message}{shown}")
     return "\n".join(lines)
-
-
-def _is_union_tag(part: object) -> bool:
-    return isinstance(part, str) and part in {"function-after[_to_decimal()]", "tuple"}
 
 
 def json_schema() -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Writing one calculated quarter into an output folder (CLI.md "Outputs of run").
 
-File names are constants; the folder itself is made atomic by `io.writers.locked_output`.
+File names are in `output_names`; the folder is made atomic by `io.writers.locked_output`.
 """
 
 from __future__ import annotations
@@ -11,17 +11,19 @@ from pathlib import Path
 
 from incentcalc.io.writers import write_csv, write_json, write_parquet
 from incentcalc.manifest import build_manifest
+from incentcalc.output_names import (
+    EXCEPTIONS_CSV,
+    KPIS_CSV,
+    KPIS_PARQUET,
+    MANIFEST_JSON,
+    PAYOUTS_CSV,
+    PAYOUTS_PARQUET,
+    REJECTED_CSV,
+    STATEMENTS_DIR,
+    SUMMARY_XLSX,
+)
 from incentcalc.result import QuarterResult
-
-PAYOUTS_CSV = "payouts.csv"
-PAYOUTS_PARQUET = "payouts.parquet"
-KPIS_CSV = "kpis.csv"
-KPIS_PARQUET = "kpis.parquet"
-EXCEPTIONS_CSV = "exceptions.csv"
-REJECTED_CSV = "rejected_rows.csv"
-SUMMARY_XLSX = "summary.xlsx"
-STATEMENTS_DIR = "statements"
-MANIFEST_JSON = "manifest.json"
+from incentcalc.statements import write_statements, write_summary
 
 
 def write_tables(result: QuarterResult, folder: Path) -> list[Path]:
@@ -51,8 +53,6 @@ def write_workbooks(
     on_stage: Callable[[str], None] = lambda _: None,
 ) -> tuple[list[Path], int]:
     """summary.xlsx and (unless skipped) the partner statements; returns (paths, statements)."""
-    from incentcalc.statements import write_statements, write_summary
-
     on_stage("summary")
     with result.timings.stage("summary"):
         write_summary(result, folder / SUMMARY_XLSX)

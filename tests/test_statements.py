@@ -130,7 +130,7 @@ def test_every_statement_holds_name_tier_money_and_deal_lines(
             assert Decimal(str(values[label])) == row[column], (label, row["partner_id"])
         deal_ids = [r[0] for r in sheet_values(path, DEALS_SHEET)[1:]]
         own = result.deal_lines.filter(pl.col("partner_id") == row["partner_id"])
-        expected = own.collect()["deal_id"]
+        expected = own.sort("deal_id").collect()["deal_id"]
         assert deal_ids == expected.to_list()
 
 

@@ -25,7 +25,7 @@ import polars as pl
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from incentcalc.outputs import EXCEPTIONS_CSV
+from incentcalc.output_names import EXCEPTIONS_CSV
 from incentcalc.result import (
     EXCEPTION_COLUMNS,
     MONEY_COLUMNS,
