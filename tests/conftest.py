@@ -12,5 +12,6 @@ sys.path.insert(1, str(Path(__file__).parents[1]))  # `bench` helpers (synthetic
 os.environ.setdefault("COLUMNS", "160")
 os.environ.setdefault("NO_COLOR", "1")
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec"
-EXAMPLE = SPEC / "examples" / "basic"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXAMPLES = FIXTURES / "examples"
+EXAMPLE = EXAMPLES / "basic"

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 import incentcalc.commands  # noqa: F401  (registers the commands)
 from incentcalc.cli import app
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples" / "basic"
+EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "examples" / "basic"
 PERIOD = "2026Q3"
 SOURCES = ("partners", "deals", "nps", "renewals", "targets", "fx_rates", "adjustments")
 HEADERS = {

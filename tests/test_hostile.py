@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 import incentcalc.commands  # noqa: F401  (registers the commands)
 from incentcalc.cli import app
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples" / "basic"
+EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "examples" / "basic"
 PERIOD = "2026Q3"
 DEALS_HEADER = b"deal_id,partner_id,customer_id,stage,close_date,amount,currency,deal_type,"
 DEALS_HEADER += b"registered_on,product\n"

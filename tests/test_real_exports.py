@@ -1,4 +1,5 @@
-"""Real third-party exports (shared/data) read through the example configs' mappings.
+"""Real third-party exports read through the example configs' mappings (tests/fixtures/data,
+each with its PROVENANCE.txt and licence).
 
 Each example in configs/examples maps one export onto a canonical source; these tests prove
 the mapping options cope with what users really have: BOMs, Latin-1, extra header rows,
@@ -12,16 +13,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 from incentcalc.config import Source, SourceName, load_config
 from incentcalc.io.readers import SourceRead, read_source
 from incentcalc.validation import validate_source
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "fixtures" / "data"
 EXAMPLES = Path(__file__).resolve().parents[1] / "configs" / "examples"
-
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="shared/data is not available")
 
 
 def read_example(config: str, name: SourceName) -> SourceRead:
