@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -161,9 +161,22 @@ class Source(_Model):
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     encoding: str = "utf-8"
     sheet: str | int | None = None
-    thousands_separator: str | None = Field(default=None, max_length=1)
+    thousands_separator: str | None = Field(default=None, min_length=1, max_length=1)
+    decimal_separator: Literal[".", ","] = "."
     currency_symbols: list[str] = Field(default_factory=list)
     null_values: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _separators_differ(self) -> Source:
+        if self.thousands_separator == self.decimal_separator:
+            other = "," if self.decimal_separator == "." else "."
+            raise ValueError(
+                f"thousands_separator {self.thousands_separator!r} is also the decimal "
+                f"separator, so 1{self.decimal_separator}234 could mean two different numbers; "
+                f"for numbers written like 1{self.decimal_separator}234{other}56 set "
+                f"decimal_separator: {other!r}"
+            )
+        return self
 
     @field_validator("defaults", mode="before")
     @classmethod

@@ -151,7 +151,9 @@ def test_row_default_fills_ids_with_row_numbers(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("cell", "rule_part"),
     [
-        ("12.345", "more than 2 decimal places"),
+        ("12.3456", "more than 2 decimal places"),
+        ("12.345", "ambiguous amount"),
+        ("1,234.5", "decimal separator '.', no thousands separator"),
         ("1e3", "not a number"),
         ("12,50", "not a number"),
         ("abc", "not a number"),

@@ -28,6 +28,7 @@ from incentcalc.config import Source, SourceName
 from incentcalc.errors import ConfigError, DataError
 from incentcalc.inputs import FAILURE_SCHEMA, SourceFile
 from incentcalc.io.formats import FileProblem, RawTable, read_file_bytes, read_table
+from incentcalc.io.numbers import CANONICAL, MONEY_PLACES, NumberFormat
 from incentcalc.periods import canonical_label_expr
 
 ROW_DEFAULT = "{row}"
@@ -37,7 +38,6 @@ ISO_DATE = "%Y-%m-%d"
 EXCEL_EPOCH = date(1899, 12, 30)
 """Day 0 of Excel's serial dates (a date cell that reaches us as a plain number)."""
 
-NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)$"
 WHOLE = r"^[+-]?\d+(\.0*)?$"
 SERIAL = r"^\d{1,6}(\.0*)?$"
 
@@ -233,7 +233,9 @@ def _parser(
             isinstance(dtype, pl.Decimal) and (dtype.scale or 0) <= _scale(target)
         ):
             return col.cast(target), None
-        return _decimal(col.cast(pl.String()), column.kind, target, source)
+        return _decimal(
+            col.cast(pl.String()), column.kind, target, source, typed=dtype != pl.String()
+        )
     if column.kind is Kind.INTEGER:
         if dtype.is_integer():
             return col.cast(target), None
@@ -268,35 +270,46 @@ def _date(text: pl.Expr, date_format: str | None, typed: bool) -> tuple[pl.Expr,
 
 
 def _decimal(
-    text: pl.Expr, kind: Kind, target: pl.DataType, source: Source
+    text: pl.Expr, kind: Kind, target: pl.DataType, source: Source, *, typed: bool
 ) -> tuple[pl.Expr, pl.Expr]:
+    """A decimal column read strictly in the source's number format (`numbers`). Typed cells
+    (an Excel or Parquet number) reach here as canonical text and are read as such."""
+    fmt = CANONICAL if typed else source_number_format(source)
     cleaned = text
-    if source.currency_symbols:
+    if source.currency_symbols and not typed:
         cleaned = cleaned.str.replace_many({s: "" for s in source.currency_symbols})
-    if source.thousands_separator:
-        cleaned = cleaned.str.replace_all(source.thousands_separator, "", literal=True)
     cleaned = cleaned.str.strip_chars()
+    normalized = fmt.normalized(cleaned)
     places = _scale(target)
-    places_pattern = rf"^[+-]?\d*(\.\d{{0,{places}}}0*)?$"
     not_number = (
-        "not a number; write it like 1234.50 (for formatted exports set `currency_symbols` "
-        "and `thousands_separator` on the source)"
+        f"not a number in this source's format ({fmt.describe()}); fix the cell, or set "
+        "`decimal_separator`, `thousands_separator` and `currency_symbols` on the source to "
+        "the export's format"
+    )
+    other = "," if fmt.decimal == "." else "."
+    ambiguous = (
+        f"ambiguous amount: three digits after {fmt.decimal!r} may be decimals or a group of "
+        f"thousands; write it with at most {places} decimals, or, if {fmt.decimal!r} groups "
+        f"thousands in this export, set thousands_separator: {fmt.decimal!r} and "
+        f"decimal_separator: {other!r} on the source"
     )
     too_precise = (
         f"more than {places} decimal places; round it to {places} places in the export"
         if kind in (Kind.MONEY, Kind.SIGNED_MONEY)
         else f"more than {places} decimal places; write it with at most {places}"
     )
-    rule = (
-        pl.when(cleaned.is_null())
-        .then(None)
-        .when(~cleaned.str.contains(NUMBER))
-        .then(pl.lit(not_number))
-        .when(~cleaned.str.contains(places_pattern))
-        .then(pl.lit(too_precise))
-    )
-    value = pl.when(rule.is_null()).then(cleaned.str.to_decimal(scale=places)).cast(target)
+    places_pattern = rf"^[+-]?\d*(\.\d{{0,{places}}}0*)?$"
+    rule = pl.when(cleaned.is_null()).then(None).when(normalized.is_null()).then(pl.lit(not_number))
+    if places == MONEY_PLACES and not typed:
+        rule = rule.when(fmt.ambiguous(cleaned)).then(pl.lit(ambiguous))
+    rule = rule.when(~normalized.str.contains(places_pattern)).then(pl.lit(too_precise))
+    value = pl.when(rule.is_null()).then(normalized.str.to_decimal(scale=places)).cast(target)
     return value, pl.coalesce(rule, _failed(text, value, not_number))
+
+
+def source_number_format(source: Source) -> NumberFormat:
+    """The number format a source declares (`decimal_separator`, `thousands_separator`)."""
+    return NumberFormat(decimal=source.decimal_separator, thousands=source.thousands_separator)
 
 
 def _integer(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
