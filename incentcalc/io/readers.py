@@ -91,7 +91,8 @@ def read_source(name: SourceName, source: Source) -> SourceRead:
     table = read_table(data, source.path, source)
     written, skipped = skip_listed_rows(_select_columns(name, source, table), source)
     mapped = written.with_columns(
-        _apply_values(pl.col(column), mapping) for column, mapping in source.values.items()
+        _apply_values(pl.col(column), mapping).alias(column)
+        for column, mapping in source.values.items()
     )
     frame, failures = parse_columns(name, source, mapped, typed=table.typed)
     sha256 = hashlib.sha256(data).hexdigest()
