@@ -117,8 +117,9 @@ def load_inputs(
     if result.cross_failures.height or (result.row_failures.height and not quarantine):
         raise failures_error(result.failures)
     if quarantine:
-        whole = result.row_failures.filter(pl.col("row").is_null())
-        if whole.height:
+        read = [str(file.path) for file in result.inputs.files]
+        whole = result.row_failures.filter(pl.col("row").is_null() | ~pl.col("file").is_in(read))
+        if whole.height:  # a file that could not be read, a missing or unreadable column
             raise failures_error(whole, quarantine=True)
         check_rejected_share(result, max_rejected)
     return result.inputs
