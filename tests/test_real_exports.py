@@ -162,7 +162,7 @@ def test_google_forms_xlsx_survey_maps_with_config_alone(tmp_path: Path) -> None
         DATA / "rsurvey-en-xlsx" / "2019 English R Community Survey Responses.xlsx",
         read_only=True,
     )
-    rows = workbook.active.iter_rows(values_only=True)  # type: ignore[union-attr]
+    rows = workbook.active.iter_rows(values_only=True)
     header = list(next(rows))
     column = header.index(
         "How likely are you to recommend R to a colleague, friend, or family member?"
