@@ -189,7 +189,7 @@ def test_absurdly_large_numbers_are_data_errors_not_crashes(
 
 
 def test_header_only_optional_source_is_allowed(example: Path) -> None:
-    """Only required sources must have rows: an empty targets export is a valid quarter."""
+    """An empty adjustments export is a valid quarter ("nothing this quarter")."""
     (example / "adjustments.csv").write_text(
         "adjustment_id,partner_id,period,amount,reason,approved_by\n", encoding="utf-8"
     )

@@ -59,14 +59,6 @@ class FileProblem:
         return cls._error(path, "the file is empty. Export it again with a header row and data.")
 
     @classmethod
-    def header_only(cls, path: Path) -> DataError:
-        return cls._error(
-            path,
-            "the file has a header but no data rows. Export the rows again (check the report's "
-            "filters), or point the config at the right file.",
-        )
-
-    @classmethod
     def binary(cls, path: Path) -> DataError:
         return cls._error(
             path,
