@@ -32,16 +32,6 @@ BIG = 10 * 1024 * 1024
 runner = CliRunner()
 
 
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    """A writable copy of the worked example; returns its folder."""
-    folder = tmp_path / "basic"
-    shutil.copytree(EXAMPLE, folder)
-    for path in folder.iterdir():
-        path.chmod(0o644)
-    return folder
-
-
 def invoke(command: str, folder: Path, *extra: str, config: str = "program.yaml") -> Any:
     """`validate` or `run` (no statements) on `folder`; `run` writes to `folder/out`."""
     args = [command, "--config", str(folder / config), "--period", PERIOD, *extra]

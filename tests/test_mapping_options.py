@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import EXAMPLE
 from typer.testing import CliRunner
 
@@ -23,14 +21,6 @@ from incentcalc.io.readers import read_source
 
 runner = CliRunner()
 PERIOD = "2026Q3"
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    """A writable copy of the worked example; returns its folder."""
-    folder = tmp_path / "basic"
-    shutil.copytree(EXAMPLE, folder)
-    return folder
 
 
 def replace_in(path: Path, old: str, new: str) -> None:
@@ -67,6 +57,20 @@ def reference_payouts(tmp_path: Path) -> list[dict[str, str]]:
     return payouts(out)
 
 
+def map_deals(example: Path, options: str) -> None:
+    """Add mapping `options` (YAML flow text) to the example's deals source."""
+    replace_in(example / "program.yaml", "{path: deals.csv}", f"{{path: deals.csv, {options}}}")
+
+
+def assert_deals_pay_as_the_reference(example: Path, tmp_path: Path, options: str) -> None:
+    """Run the example with `options` added to its deals source: the same payouts, to the
+    cent, as the untouched example (the data only changed how it is written)."""
+    map_deals(example, options)
+    result = invoke("run", example, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert payouts(example / "out") == reference_payouts(tmp_path)
+
+
 def test_title_block_and_blank_rows_are_ignored_and_rows_keep_file_numbers(
     example: Path, tmp_path: Path
 ) -> None:
@@ -74,10 +78,7 @@ def test_title_block_and_blank_rows_are_ignored_and_rows_keep_file_numbers(
     lines = deals.read_text(encoding="utf-8").splitlines()
     title = ["Opportunity report", "Generated 2026-10-01,,", ""]
     deals.write_text("\n".join([*title, lines[0], lines[1], ",,,,,,,,,", *lines[2:]]) + "\n")
-    replace_in(example / "program.yaml", "{path: deals.csv}", "{path: deals.csv, header_row: 4}")
-    result = invoke("run", example, "--quiet")
-    assert result.exit_code == 0, result.output
-    assert payouts(example / "out") == reference_payouts(tmp_path)
+    assert_deals_pay_as_the_reference(example, tmp_path, "header_row: 4")
 
     replace_in(deals, "D003,P1,C102,closed_lost", "D003,P1,C102,lost")
     failure = validate_json(example)["failures"]["by_rule"][0]
@@ -112,11 +113,7 @@ def test_date_format_per_column_reads_datetimes_as_their_local_calendar_date(
 
 
 def test_a_date_format_key_that_is_not_a_column_is_a_config_error(example: Path) -> None:
-    replace_in(
-        example / "program.yaml",
-        "{path: deals.csv}",
-        '{path: deals.csv, date_format: {closing_date: "%d.%m.%Y"}}',
-    )
+    map_deals(example, 'date_format: {closing_date: "%d.%m.%Y"}')
     result = invoke("validate", example)
     assert result.exit_code == 2
     assert "sources.deals.date_format.closing_date" in " ".join(result.output.split())
@@ -125,11 +122,7 @@ def test_a_date_format_key_that_is_not_a_column_is_a_config_error(example: Path)
 def test_skipped_rows_are_counted_in_validate_run_and_manifest(example: Path) -> None:
     with (example / "deals.csv").open("a", encoding="utf-8") as handle:
         handle.write("TOTAL,,,,,905000.00,,,,\n")
-    replace_in(
-        example / "program.yaml",
-        "{path: deals.csv}",
-        '{path: deals.csv, skip_rows_where: {deal_id: ["TOTAL"], partner_id: [P7]}}',
-    )
+    map_deals(example, 'skip_rows_where: {deal_id: ["TOTAL"], partner_id: [P7]}')
     document = validate_json(example)
     assert document["exit_code"] == 0
     assert document["sources"]["deals"]["skipped"] == 2  # the Total row and P7's deal
@@ -151,15 +144,11 @@ def test_star_maps_every_other_value_and_currency_codes_ignore_case(
     deals = example / "deals.csv"
     text = deals.read_text(encoding="utf-8").replace(",USD,", ",usd,").replace(",EUR,", ",Eur,")
     deals.write_text(text.replace(",open,", ",Prospecting,"), encoding="utf-8")
-    replace_in(
-        example / "program.yaml",
-        "{path: deals.csv}",
-        "{path: deals.csv, values: {stage: {closed_won: closed_won, closed_lost: closed_lost, "
-        '"*": open}}}',
+    assert_deals_pay_as_the_reference(
+        example,
+        tmp_path,
+        'values: {stage: {closed_won: closed_won, closed_lost: closed_lost, "*": open}}',
     )
-    result = invoke("run", example, "--quiet")
-    assert result.exit_code == 0, result.output
-    assert payouts(example / "out") == reference_payouts(tmp_path)
 
 
 def test_every_distinct_unmapped_value_is_listed_with_its_row_count(example: Path) -> None:
@@ -228,25 +217,17 @@ def test_german_amounts_read_with_their_format_pay_exactly_the_same(
     example: Path, tmp_path: Path
 ) -> None:
     german_deals(example)
-    replace_in(
-        example / "program.yaml",
-        "{path: deals.csv}",
-        '{path: deals.csv, delimiter: ";", thousands_separator: ".", decimal_separator: ",", '
-        'currency_symbols: ["€"]}',
+    assert_deals_pay_as_the_reference(
+        example,
+        tmp_path,
+        'delimiter: ";", thousands_separator: ".", decimal_separator: ",", currency_symbols: ["€"]',
     )
-    result = invoke("run", example, "--quiet")
-    assert result.exit_code == 0, result.output
-    assert payouts(example / "out") == reference_payouts(tmp_path)
 
 
 def test_german_amounts_read_as_us_format_fail_naming_the_format(example: Path) -> None:
     """Once `60.000,00 €` with thousands_separator "," became 60.00 and `run` exited 0."""
     german_deals(example)
-    replace_in(
-        example / "program.yaml",
-        "{path: deals.csv}",
-        '{path: deals.csv, delimiter: ";", thousands_separator: ",", currency_symbols: ["€"]}',
-    )
+    map_deals(example, 'delimiter: ";", thousands_separator: ",", currency_symbols: ["€"]')
     expected = "decimal separator '.', thousands separator ','"
     groups = validate_json(example)["failures"]["by_rule"]
     assert [(g["column"], g["count"]) for g in groups] == [("amount", 12)]
@@ -261,11 +242,7 @@ def test_german_amounts_read_as_us_format_fail_naming_the_format(example: Path) 
 
 def test_plain_amounts_with_thousands_dot_are_a_config_error(example: Path) -> None:
     """Once `1234.56` read with thousands_separator "." became 123,456.00, silently."""
-    replace_in(
-        example / "program.yaml",
-        "{path: deals.csv}",
-        '{path: deals.csv, thousands_separator: "."}',
-    )
+    map_deals(example, 'thousands_separator: "."')
     result = invoke("run", example)
     assert result.exit_code == 2
     assert "decimal_separator: ','" in " ".join(result.output.split())

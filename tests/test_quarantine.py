@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLE
 from typer.testing import CliRunner
 
 import incentcalc.commands  # noqa: F401  (registers the commands)
@@ -22,13 +21,6 @@ from incentcalc.cli import app
 
 runner = CliRunner()
 PERIOD = "2026Q3"
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    folder = tmp_path / "basic"
-    shutil.copytree(EXAMPLE, folder)
-    return folder
 
 
 def run(folder: Path, *extra: str) -> Any:
