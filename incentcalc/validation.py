@@ -159,7 +159,6 @@ def check_inputs(config: ProgramConfig, period: Period, *, quarantine: bool = Fa
         checked += [unreadable_columns(read) for read in reads.values()]
     row_failures = _sorted([*unreadable, *checked], paths, per_cell=True)
     frames = {name: read.frame for name, read in reads.items()}
-    known_partners = frames.get(SourceName.PARTNERS, pl.DataFrame({"partner_id": []}))
     warnings = [w for read in reads.values() for w in read.warnings]
     rejected = empty_failures()
     if quarantine and row_failures.height:
@@ -172,7 +171,8 @@ def check_inputs(config: ProgramConfig, period: Period, *, quarantine: bool = Fa
         return Validation(inputs, row_failures, empty_failures(), paths)
     cross = _sorted(
         [
-            check_partner_references(inputs, paths, known_partners["partner_id"]),
+            # a partner whose row quarantine rejected is known, just not calculated
+            check_partner_references(inputs, paths, reads[SourceName.PARTNERS].frame["partner_id"]),
             check_config_rules(config, period, inputs, paths),
         ],
         paths,
