@@ -39,6 +39,7 @@ ROW_DEFAULT = "{row}"
 """A `defaults` value that fills the column with each row's number (exports without ids)."""
 
 BLANK = "__blank"
+"""Helper column: the row is empty in every cell of the file (a spacer line), so ignored."""
 
 ISO_DATE = "%Y-%m-%d"
 TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%f", "%.f", "%z", "%:z", "%p", "%T", "%R", "%X", "%c")
