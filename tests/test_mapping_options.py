@@ -11,12 +11,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
+import xlsxwriter
 from conftest import EXAMPLE
 from typer.testing import CliRunner
 
 import incentcalc.commands  # noqa: F401  (registers the commands)
 from incentcalc.cli import app
 from incentcalc.config import Source, SourceName
+from incentcalc.errors import DataError
 from incentcalc.io.readers import read_source
 
 runner = CliRunner()
@@ -247,3 +250,16 @@ def test_plain_amounts_with_thousands_dot_are_a_config_error(example: Path) -> N
     assert result.exit_code == 2
     assert "decimal_separator: ','" in " ".join(result.output.split())
     assert not (example / "out").exists()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_header_row_below_the_data_names_the_option(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"deals{suffix}"
+    if suffix == ".csv":
+        path.write_text("deal_id,amount\nD1,5\n", encoding="utf-8")
+    else:
+        book = xlsxwriter.Workbook(path)
+        book.add_worksheet().write_row(0, 0, ["deal_id", "amount"])
+        book.close()
+    with pytest.raises(DataError, match="nothing on row 9, where `header_row` says"):
+        read_source(SourceName.DEALS, Source(path=path, header_row=9))
