@@ -27,6 +27,7 @@ from incentcalc.columns import ROW, SOURCE_COLUMNS, Column, DealType, Kind
 from incentcalc.config import Source, SourceName
 from incentcalc.errors import ConfigError, DataError
 from incentcalc.inputs import FAILURE_SCHEMA, SourceFile
+from incentcalc.io.database import read_database_table
 from incentcalc.io.formats import FileProblem, RawTable, read_file_bytes, read_table
 from incentcalc.periods import canonical_label_expr
 
@@ -59,31 +60,41 @@ class SourceRead:
     """
 
     name: SourceName
-    path: Path
+    path: Path | str
     frame: pl.DataFrame
     written: pl.DataFrame
     failures: pl.DataFrame
     file: SourceFile
 
 
-def read_source(name: SourceName, source: Source, *, required: bool = True) -> SourceRead:
-    """Read, map and parse one configured source.
+def read_source(
+    name: SourceName,
+    source: Source,
+    *,
+    required: bool = True,
+    dates: dict[str, date] | None = None,
+) -> SourceRead:
+    """Read, map and parse one configured source (a file, or a database with `dates` bound
+    to its query's `:period_start`-style parameters).
 
     Raises `ConfigError` for a missing file or a mapping key that names no canonical column,
     and `DataError` for a file that is not a readable table or lacks a needed header.
     """
     check_mapping(name, source)
-    data = read_file_bytes(f"{name} source", source.path)
-    table = read_table(data, source.path, source)
-    if table.frame.height == 0 and required:
-        raise FileProblem.header_only(source.path)
+    if source.path is None:
+        table, file = read_database_table(name, source, dates, required=required)
+    else:
+        data = read_file_bytes(f"{name} source", source.path)
+        table = read_table(data, source.path, source)
+        if table.frame.height == 0 and required:
+            raise FileProblem.header_only(source.path)
+        file = SourceFile(name, source.path, hashlib.sha256(data).hexdigest(), table.frame.height)
     written = _select_columns(name, source, table)
     mapped = written.with_columns(
         _apply_values(pl.col(column), mapping) for column, mapping in source.values.items()
     )
     frame, failures = parse_columns(name, source, mapped, typed=table.typed)
-    file = SourceFile(name, source.path, hashlib.sha256(data).hexdigest(), frame.height)
-    return SourceRead(name, source.path, frame, written, failures, file)
+    return SourceRead(name, source.location, frame, written, failures, file)
 
 
 def check_mapping(name: SourceName, source: Source) -> None:
@@ -111,7 +122,7 @@ def _trimmed(expr: pl.Expr, dtype: pl.DataType, nulls: list[str], *, trim: bool)
     return pl.when(missing).then(None).otherwise(text)
 
 
-def _missing_header(path: Path, column: Column, header: str, headers: tuple[str, ...]) -> str:
+def _missing_header(column: Column, header: str, headers: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(header, [h for h in headers if h], n=3)
     hint = f" Headers that look close: {', '.join(map(repr, close))}." if close else ""
     return (
@@ -132,7 +143,7 @@ def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.Dat
         header = source.columns.get(column.name, column.name)
         positions = [i for i, h in enumerate(headers) if h == header]
         if len(positions) > 1:
-            raise FileProblem.duplicate_header(source.path, header, len(positions))
+            raise FileProblem.duplicate_header(source.location, header, len(positions))
         if positions:
             dtype = frame.dtypes[positions[0]]
             raw = pl.nth(positions[0])
@@ -144,14 +155,14 @@ def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.Dat
             exprs.append(pl.lit(None, dtype=pl.String()).alias(column.name))
         else:
             missing.append(
-                {"file": str(source.path), "row": 1, "column": column.name, "value": None,
-                 "rule": _missing_header(source.path, column, header, headers)}
+                {"file": str(source.location), "row": 1, "column": column.name, "value": None,
+                 "rule": _missing_header(column, header, headers)}
             )  # fmt: skip
     if missing:
         failures = pl.DataFrame(missing, schema=FAILURE_SCHEMA)
         listed = ", ".join(str(m["column"]) for m in missing)
         raise DataError(
-            f"{source.path}: missing column(s) {listed}. Rename the headers or map them with "
+            f"{source.location}: missing column(s) {listed}. Rename the headers or map them with "
             f"`columns` under sources.{name} in the config.",
             failures=failures,
         )
@@ -188,7 +199,7 @@ def parse_columns(
     )
     failures = [
         parsed.filter(pl.col(f"__problem_{n}").is_not_null()).select(
-            pl.lit(str(source.path)).alias("file"),
+            pl.lit(str(source.location)).alias("file"),
             pl.col(ROW).alias("row"),
             pl.lit(n).alias("column"),
             pl.col(f"__text_{n}").alias("value"),
