@@ -105,9 +105,7 @@ def check_inputs(config: ProgramConfig, period: Period, *, quarantine: bool = Fa
     dates = query_dates(config, period)
     for name, source in config.sources.items():
         try:
-            reads[name] = read_source(
-                name, source, required=name in REQUIRED_SOURCES, dates=dates
-            )
+            reads[name] = read_source(name, source, required=name in REQUIRED_SOURCES, dates=dates)
         except DataError as exc:
             unreadable.append(_file_failure(exc, source.location))
     paths = {name: source.location for name, source in config.sources.items()}
@@ -162,7 +160,9 @@ def _sorted(
 
 
 def _without_failed_rows(
-    frames: dict[SourceName, pl.DataFrame], failures: pl.DataFrame, paths: dict[SourceName, Path | str]
+    frames: dict[SourceName, pl.DataFrame],
+    failures: pl.DataFrame,
+    paths: dict[SourceName, Path | str],
 ) -> dict[SourceName, pl.DataFrame]:
     kept: dict[SourceName, pl.DataFrame] = {}
     for name, frame in frames.items():

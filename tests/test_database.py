@@ -60,8 +60,7 @@ TABLES = {
     "fx_rates": ("fx", "quarter text, ccy text, rate numeric(12,6)"),
     "adjustments": (
         "manual_adjustments",
-        "adj_id text, account_id text, quarter text, amount numeric(18,2), why text, "
-        "approver text",
+        "adj_id text, account_id text, quarter text, amount numeric(18,2), why text, approver text",
     ),
 }
 """canonical source -> (table, its columns in the example CSV's column order)."""
@@ -74,9 +73,7 @@ DEALS_QUERY = (
     "from crm_opportunities\n"
     "where closed_on between :window_start and :window_end or closed_on is null"
 )
-NPS_QUERY = (
-    "select * from survey_answers where answered_on between :window_start and :window_end"
-)
+NPS_QUERY = "select * from survey_answers where answered_on between :window_start and :window_end"
 OUT_OF_WINDOW_DEAL = ("D999", "NOBODY", "C999", "Bogus", "2025-01-15", "1.00", "USD")
 """A deal of another year that breaks every rule: read, it would fail validation."""
 
@@ -131,7 +128,7 @@ def _sqlite_example(path: Path) -> None:
             if source == "deals":
                 frame = frame.with_columns(pl.col("stage").replace(STAGES))
             rows = [
-                tuple(int(v) if n == "rating" and v is not None else v for n, v in zip(names, r))
+                tuple(int(v) if n == "rating" and v else v for n, v in zip(names, r, strict=True))
                 for r in frame.iter_rows()
             ]
             marks = ", ".join("?" for _ in names)
@@ -207,7 +204,7 @@ def assert_pays_the_example(out: Path, file_payouts: bytes) -> None:
         for column in shared
         if not all(_same(a, b) for a, b in zip(got[column], expected[column], strict=True))
     }
-    assert CORE_MONEY <= set(shared) and not CORE_MONEY & engine_gaps, engine_gaps
+    assert set(shared) >= CORE_MONEY and not CORE_MONEY & engine_gaps, engine_gaps
     compared = [c for c in shared if c not in engine_gaps]
     assert len(compared) >= 25
     for column in compared:

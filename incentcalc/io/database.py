@@ -52,14 +52,27 @@ def query_dates(config: ProgramConfig, period: Period) -> dict[str, date]:
     `api._deals_with_flags`): NEIGHBOURHOOD days before the start, and after the end the
     longer of NEIGHBOURHOOD and the reversal rule's `within_days`.
     """
-    reversal = config.integrity.reversal
-    after = max(timedelta(days=reversal.within_days if reversal else 0), NEIGHBOURHOOD)
     return {
         "period_start": period.start,
         "period_end": period.end,
         "window_start": period.start - NEIGHBOURHOOD,
-        "window_end": period.end + after,
+        "window_end": period.end + _days_after(config),
     }
+
+
+def _days_after(config: ProgramConfig) -> timedelta:
+    reversal = config.integrity.reversal
+    return max(timedelta(days=reversal.within_days if reversal else 0), NEIGHBOURHOOD)
+
+
+def same_reads(first: ProgramConfig, second: ProgramConfig) -> bool:
+    """Whether two configs read the same rows (so `diff` reads once): the same sources and,
+    when a source is a database, the same window (a longer reversal rule widens it)."""
+    if first.sources != second.sources:
+        return False
+    if all(source.uri is None for _, source in first.sources.items()):
+        return True
+    return _days_after(first) == _days_after(second)
 
 
 @dataclass(frozen=True)
@@ -88,10 +101,11 @@ def read_database(
     uri, secrets = expand_environment(name, source.uri or "")
     where = f"sources.{name} ({public_url(uri)}{_what(source)})"
     sql, parameters = bind_dates(_sql(source), dates, uri)
+    driver_uri = _driver_uri(uri, source, where)
     try:
         frame = pl.read_database_uri(
             sql,
-            _driver_uri(uri, source, where),
+            driver_uri,
             engine="adbc",
             execute_options={"parameters": parameters} if parameters else None,
         )
@@ -212,14 +226,19 @@ def _failure_message(where: str, uri: str, exc: Exception, secrets: list[str]) -
     detail = scrub(str(exc).strip(), [uri, *secrets])
     detail = re.sub(r"^[A-Z_]+: ", "", detail)  # the ADBC status code prefix
     detail = re.sub(r"\[(\w+)\]", r"(\1)", detail)  # no [tags] for the console's markup
-    detail = " ".join(line.strip() for line in detail.splitlines() if line.strip())
-    hint = (
-        "Install the ADBC driver for this database (pip install adbc-driver-<name>) or use "
-        "a postgresql:// or sqlite:/// URL."
-        if isinstance(exc, ImportError)
-        else "Check the server, the credentials (environment, PGPASSWORD, ~/.pgpass) and "
-        "the query or table in the config."
-    )
+    detail = " ".join(detail.split())
+    if isinstance(exc, ImportError):
+        hint = (
+            "Install the ADBC driver for this database (pip install adbc-driver-<name>) or "
+            "use a postgresql:// or sqlite:/// URL."
+        )
+    elif _is_postgres(uri):
+        hint = (
+            "Check that the server is up, the credentials (${NAME} in the uri, PGPASSWORD, "
+            "~/.pgpass) and the query or table in the config."
+        )
+    else:
+        hint = "Check the uri and the query or table in the config."
     return f"Cannot read {where}: {detail} {hint}"
 
 
