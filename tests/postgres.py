@@ -115,7 +115,10 @@ def start_postgres(tag: str = "") -> TemporaryPostgres:
     if os.geteuid() == 0:
         if not shutil.which("runuser"):
             raise ServerUnavailable("running as root needs `runuser` to start PostgreSQL")
-        owner = pwd.getpwnam(SERVER_USER)
+        try:
+            owner = pwd.getpwnam(SERVER_USER)
+        except KeyError:
+            raise ServerUnavailable(f"no `{SERVER_USER}` user to run the server as") from None
         os.chown(folder, owner.pw_uid, owner.pw_gid)
         as_user = ["runuser", "-u", SERVER_USER, "--"]
     password = secrets.token_urlsafe(18)

@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+import adbc_driver_manager
 import polars as pl
 
 from incentcalc.columns import SOURCE_COLUMNS
@@ -40,6 +41,13 @@ SQLITE_PREFIX = "sqlite:///"
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 ENV_PASSWORDS = ("PGPASSWORD",)
 """Environment variables a driver reads on its own: scrubbed from messages too."""
+
+DRIVER_ERRORS = (
+    adbc_driver_manager.Error,  # the server's or the file's own errors
+    ImportError,  # no ADBC driver for the URL's scheme
+    pl.exceptions.PolarsError,  # e.g. two result columns with one name
+    pl.exceptions.PanicException,  # a column type Polars cannot import (interval)
+)
 
 HASH_SLICE_ROWS = 200_000
 """Rows turned into CSV text at a time for the rows' sha256 (bounded memory at 5M rows)."""
@@ -109,10 +117,10 @@ def read_database(
             engine="adbc",
             execute_options={"parameters": parameters} if parameters else None,
         )
-    except Exception as exc:  # the driver's own error types vary by database
+    except DRIVER_ERRORS as exc:
         raise ConfigError(_failure_message(where, uri, exc, secrets)) from None
     frame = _plain_types(frame)
-    _refuse_floats(name, source, frame, where)
+    _refuse_inexact(name, source, frame, where)
     if frame.height == 0 and required:
         raise DataError(
             f"{source.location}: the {'table' if source.table else 'query'} returned no rows "
@@ -139,8 +147,10 @@ def read_database_table(
 
 def expand_environment(name: SourceName, uri: str) -> tuple[str, list[str]]:
     """Replace each ``${NAME}`` by the environment variable NAME; returns the URI and the
-    secrets to keep out of messages. A reference that is the whole URI is taken as a URL;
-    one inside it is a component, so it is percent-encoded (a password with ``@`` works)."""
+    secrets to keep out of messages (its password, as written and decoded, and PGPASSWORD;
+    not the host or user, which messages must name). A reference that is the whole URI is
+    taken as a URL; one inside it is a component, so it is percent-encoded (a password with
+    ``@`` works)."""
     missing = sorted({m for m in ENV_REFERENCE.findall(uri) if m not in os.environ})
     if missing:
         names = ", ".join(missing)
@@ -150,12 +160,11 @@ def expand_environment(name: SourceName, uri: str) -> tuple[str, list[str]]:
             "environment), or use PGPASSWORD / ~/.pgpass for the password."
         )
     whole = ENV_REFERENCE.fullmatch(uri)
-    secrets = [os.environ[m] for m in ENV_REFERENCE.findall(uri)]
     if whole:
         expanded = os.environ[whole.group(1)]
     else:
         expanded = ENV_REFERENCE.sub(lambda m: quote(os.environ[m.group(1)], safe=""), uri)
-    return expanded, [*secrets, *_url_secrets(expanded), *_driver_secrets()]
+    return expanded, [*_url_secrets(expanded), *_driver_secrets()]
 
 
 def _url_secrets(uri: str) -> list[str]:
@@ -232,6 +241,11 @@ def _failure_message(where: str, uri: str, exc: Exception, secrets: list[str]) -
             "Install the ADBC driver for this database (pip install adbc-driver-<name>) or "
             "use a postgresql:// or sqlite:/// URL."
         )
+    elif isinstance(exc, pl.exceptions.PanicException | pl.exceptions.PolarsError):
+        hint = (
+            "Give every result column its own name, and cast unusual types (interval, "
+            "money, ...) to text or numeric in the query."
+        )
     elif _is_postgres(uri):
         hint = (
             "Check that the server is up, the credentials (${NAME} in the uri, PGPASSWORD, "
@@ -258,16 +272,25 @@ def _plain_types(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(n).ext.storage() for n in extension)
 
 
-def _refuse_floats(name: SourceName, source: Source, frame: pl.DataFrame, where: str) -> None:
-    """A float column is already rounded in binary: refuse it rather than guess the digits."""
+def _refuse_inexact(name: SourceName, source: Source, frame: pl.DataFrame, where: str) -> None:
+    """A float column is already rounded in binary, and a binary or nested one (uuid, bytea,
+    arrays) has no text a person would recognise: refuse them rather than guess."""
     used = {source.columns.get(c.name, c.name) for c in SOURCE_COLUMNS[name]}
-    floats = [n for n, dtype in frame.schema.items() if n in used and dtype.is_float()]
+    schema = {n: dtype for n, dtype in frame.schema.items() if n in used}
+    floats = [n for n, dtype in schema.items() if dtype.is_float()]
     if floats:
         raise DataError(
             f"{source.location}: column(s) {', '.join(floats)} arrive as floating-point "
             f"numbers (real / double precision), which cannot hold amounts exactly. Read "
             f"them as numeric or text in the query (e.g. `amount::numeric(18,2)`, or "
             f"`cast(amount as text)` in SQLite). Source: {where}."
+        )
+    opaque = [n for n, dtype in schema.items() if dtype == pl.Binary() or dtype.is_nested()]
+    if opaque:
+        raise DataError(
+            f"{source.location}: column(s) {', '.join(opaque)} arrive as binary or nested "
+            f"values (uuid, bytea, arrays). Cast them to text in the query (e.g. `id::text`). "
+            f"Source: {where}."
         )
 
 
