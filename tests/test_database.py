@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -228,6 +229,10 @@ def assert_password_nowhere(password: str, done: subprocess.CompletedProcess[str
         files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]
         for file in files:
             assert password.encode() not in file.read_bytes(), file
+            if zipfile.is_zipfile(file):  # workbooks: look inside the compressed parts
+                with zipfile.ZipFile(file) as archive:
+                    for part in archive.namelist():
+                        assert password.encode() not in archive.read(part), (file, part)
 
 
 def secret_env(server: TemporaryPostgres, password: str | None = None) -> dict[str, str]:
@@ -505,26 +510,61 @@ def test_explain_reads_database_sources(postgres: TemporaryPostgres, tmp_path: P
     assert postgres.password not in done.stdout
 
 
-def test_diff_reads_each_database_source_once(
-    postgres: TemporaryPostgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import incentcalc.io.database as database
-    from incentcalc.diff import diff_programs
+def _scans(server: TemporaryPostgres) -> dict[str, int]:
+    """Sequential scans per table so far (each read of a table or query is one)."""
+    rows = server.psql("select relname, seq_scan from pg_stat_user_tables")
+    return {name: int(count) for name, count in (line.split("|") for line in rows.split())}
 
-    monkeypatch.setenv(PASSWORD_VARIABLE, postgres.password)
+
+def test_diff_reads_each_database_source_once(postgres: TemporaryPostgres, tmp_path: Path
+                                              ) -> None:  # fmt: skip
     baseline = database_program(tmp_path, postgres.uri(f"${{{PASSWORD_VARIABLE}}}"))
     program = yaml.safe_load(baseline.read_text(encoding="utf-8"))
     program["payout"]["holdback_pct"] = 0
     candidate = tmp_path / "candidate.yaml"
     candidate.write_text(yaml.safe_dump(program, sort_keys=False), encoding="utf-8")
-    reads: list[str] = []
-    real = database.read_database
+    before = _scans(postgres)
+    done = cli("diff", "--baseline", baseline, "--candidate", candidate, "--period", PERIOD,
+               "--json", env=secret_env(postgres))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    after = _scans(postgres)
+    assert {table: after[table] - before[table] for table, _ in TABLES.values()} == {
+        table: 1 for table, _ in TABLES.values()
+    }
+    document = json.loads(done.stdout)
+    assert document["status"] == "ok"
+    assert postgres.password not in done.stdout
 
-    def counting(name: SourceName, *args: Any, **kwargs: Any) -> Any:
-        reads.append(name.value)
-        return real(name, *args, **kwargs)
 
-    monkeypatch.setattr(database, "read_database", counting)
-    result = diff_programs(candidate, PERIOD, baseline_path=baseline)
-    assert sorted(reads) == sorted(TABLES)
-    assert result.diff_rows.height == 7
+def test_a_longer_reversal_window_reads_the_candidates_own_rows(
+    postgres: TemporaryPostgres, tmp_path: Path
+) -> None:
+    """The window follows the reversal rule, so such a candidate cannot reuse the rows."""
+    baseline = database_program(tmp_path, postgres.uri(f"${{{PASSWORD_VARIABLE}}}"))
+    program = yaml.safe_load(baseline.read_text(encoding="utf-8"))
+    program["integrity"] = {"reversal": {"within_days": 60, "action": "exclude"}}
+    candidate = tmp_path / "candidate.yaml"
+    candidate.write_text(yaml.safe_dump(program, sort_keys=False), encoding="utf-8")
+    before = _scans(postgres)
+    done = cli("diff", "--baseline", baseline, "--candidate", candidate, "--period", PERIOD,
+               "--quiet", env=secret_env(postgres))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert _scans(postgres)["crm_opportunities"] - before["crm_opportunities"] == 2
+
+
+def test_a_whole_url_from_the_environment_and_a_pgpass_file(
+    postgres: TemporaryPostgres, tmp_path: Path
+) -> None:
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"127.0.0.1:{postgres.port}:warehouse:postgres:{postgres.password}\n")
+    pgpass.chmod(0o600)
+    config = database_program(tmp_path, "${INCENTCALC_TEST_URL}")
+    env = {"INCENTCALC_TEST_URL": postgres.uri(), "PGPASSFILE": str(pgpass)}
+    out = tmp_path / "out"
+    done = cli("run", "--config", config, "--period", PERIOD, "--out", out, env=env)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    partners = manifest["inputs"][0]
+    assert partners["path"] == "${INCENTCALC_TEST_URL} (table crm_partners)"  # as configured
+    assert partners["database"]["url"] == f"postgresql://127.0.0.1:{postgres.port}/warehouse"
+    assert_password_nowhere(postgres.password, done, config, out)
