@@ -155,6 +155,10 @@ TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$"
 """A table or view name, optionally schema- (and catalog-) qualified. Written into the SQL
 as is (so the database's own case rules apply), which is safe because nothing else passes."""
 
+FILE_ONLY = frozenset({"delimiter", "encoding", "sheet", "skip_rows", "header_row"})
+DATABASE_ONLY = frozenset({"query", "table", "connect_timeout_s"})
+"""Options that mean nothing for the other kind of source: a config error, not ignored."""
+
 SECRET_REFERENCE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 
 
@@ -218,8 +222,11 @@ class Source(_Model):
     def _one_location(self) -> Source:
         if (self.path is None) == (self.uri is None):
             raise ValueError("give exactly one of `path` (a file) or `uri` (a database)")
-        if self.uri is None and (self.query is not None or self.table is not None):
-            raise ValueError("`query` and `table` need a database `uri` instead of `path`")
+        misplaced = (DATABASE_ONLY if self.uri is None else FILE_ONLY) & self.model_fields_set
+        if misplaced:
+            kind = "a database `uri`" if self.uri is None else "a file `path`"
+            verb = "applies" if len(misplaced) == 1 else "apply"
+            raise ValueError(f"{', '.join(sorted(misplaced))} {verb} only to {kind}")
         if self.uri is not None and (self.query is None) == (self.table is None):
             raise ValueError("a database source needs exactly one of `query` or `table`")
         return self

@@ -568,3 +568,45 @@ def test_a_whole_url_from_the_environment_and_a_pgpass_file(
     assert partners["path"] == "${INCENTCALC_TEST_URL} (table crm_partners)"  # as configured
     assert partners["database"]["url"] == f"postgresql://127.0.0.1:{postgres.port}/warehouse"
     assert_password_nowhere(postgres.password, done, config, out)
+
+
+# -- config checks ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entry", "words"),
+    [
+        ({"uri": "sqlite:///a.db", "path": "a.csv", "table": "t"}, "exactly one of `path`"),
+        ({"columns": {}}, "exactly one of `path`"),
+        ({"uri": "sqlite:///a.db"}, "exactly one of `query` or `table`"),
+        ({"uri": "sqlite:///a.db", "table": "t", "query": "select 1"}, "exactly one of `query`"),
+        ({"path": "a.csv", "table": "t"}, "table applies only to a database `uri`"),
+        ({"uri": "sqlite:///a.db", "table": "t", "encoding": "latin-1"},
+         "encoding applies only to a file `path`"),
+        ({"uri": "sqlite:///a.db", "table": "t; drop table x"}, "should match pattern"),
+        ({"uri": "sqlite:///a.db", "table": "t", "connect_timeout_s": 0}, "greater than or equal"),
+        ({"uri": "postgresql://h/db?password=Pl41nText", "table": "t"}, "holds a password"),
+    ],
+)  # fmt: skip
+def test_database_source_config_errors(entry: dict[str, Any], words: str) -> None:
+    from incentcalc.config import parse_config
+    from incentcalc.errors import ConfigError
+
+    program = yaml.safe_load((EXAMPLE / "program.yaml").read_text(encoding="utf-8"))
+    program["sources"]["partners"] = entry
+    with pytest.raises(ConfigError) as caught:
+        parse_config(yaml.safe_dump(program), EXAMPLE / "program.yaml")
+    assert "sources.partners" in str(caught.value) and words in str(caught.value)
+    assert "Pl41nText" not in str(caught.value)
+
+
+def test_an_empty_required_result_is_a_data_failure(postgres: TemporaryPostgres, tmp_path: Path
+                                                    ) -> None:  # fmt: skip
+    config = database_program(tmp_path, postgres.uri(f"${{{PASSWORD_VARIABLE}}}"),
+                              partners={"query": "select * from crm_partners where false"})  # fmt: skip
+    program = yaml.safe_load(config.read_text(encoding="utf-8"))
+    del program["sources"]["partners"]["table"]
+    config.write_text(yaml.safe_dump(program, sort_keys=False), encoding="utf-8")
+    done = cli("validate", "--config", config, "--period", PERIOD, env=secret_env(postgres))
+    assert done.returncode == 1, done.stderr
+    assert "the query returned no rows" in " ".join(done.stdout.split())

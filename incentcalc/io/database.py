@@ -234,7 +234,7 @@ def _failure_message(where: str, uri: str, exc: Exception, secrets: list[str]) -
     """One paragraph: which source and database, the server's own words, what to check."""
     detail = scrub(str(exc).strip(), [uri, *secrets])
     detail = re.sub(r"^[A-Z_]+: ", "", detail)  # the ADBC status code prefix
-    detail = re.sub(r"\[(\w+)\]", r"(\1)", detail)  # no [tags] for the console's markup
+    detail = re.sub(r"\[([a-z#/@][^\[\]]*)\]", r"(\1)", detail)  # no console markup tags
     detail = " ".join(detail.split())
     if isinstance(exc, ImportError):
         hint = (
