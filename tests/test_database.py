@@ -148,8 +148,8 @@ def _mapping(source: str) -> dict[str, str]:
 
 
 def database_program(folder: Path, uri: str, **overrides: dict[str, Any]) -> Path:
-    """The example program with every source read from `uri`; `overrides` replace or
-    extend single source entries."""
+    """The example program with every source read from `uri`; `overrides` replace, extend
+    or (with None) remove keys of single source entries."""
     program = yaml.safe_load((EXAMPLE / "program.yaml").read_text(encoding="utf-8"))
     sources: dict[str, dict[str, Any]] = {}
     for source, (table, _) in TABLES.items():
@@ -159,7 +159,8 @@ def database_program(folder: Path, uri: str, **overrides: dict[str, Any]) -> Pat
                      "values": {"stage": {v: k for k, v in STAGES.items()}}}  # fmt: skip
         elif source == "nps":
             entry = {"uri": uri, "query": NPS_QUERY, "columns": _mapping(source)}
-        sources[source] = {**entry, **overrides.get(source, {})}
+        merged = {**entry, **overrides.get(source, {})}
+        sources[source] = {key: value for key, value in merged.items() if value is not None}
     program["sources"] = sources
     path = folder / "program.yaml"
     path.write_text(yaml.safe_dump(program, sort_keys=False), encoding="utf-8")
@@ -391,15 +392,9 @@ def _failing_run(config: Path, tmp_path: Path, env: dict[str, str]) -> tuple[str
 def test_unknown_table_and_failing_sql_exit_2(
     postgres: TemporaryPostgres, tmp_path: Path, override: dict[str, str], server_words: str
 ) -> None:
-    partners = {"table": None, "query": None, **override}
-    entry = {k: v for k, v in partners.items() if v is not None}
-    config = database_program(tmp_path, postgres.uri(f"${{{PASSWORD_VARIABLE}}}"))
-    program = yaml.safe_load(config.read_text(encoding="utf-8"))
-    program["sources"]["partners"] = {
-        **{k: v for k, v in program["sources"]["partners"].items() if k not in partners},
-        **entry,
-    }
-    config.write_text(yaml.safe_dump(program, sort_keys=False), encoding="utf-8")
+    partners = {"table": None, **override}
+    config = database_program(tmp_path, postgres.uri(f"${{{PASSWORD_VARIABLE}}}"),
+                              partners=partners)  # fmt: skip
     message, _ = _failing_run(config, tmp_path, secret_env(postgres))
     assert "sources.partners" in message
     assert f"127.0.0.1:{postgres.port}/warehouse" in message
@@ -602,11 +597,8 @@ def test_database_source_config_errors(entry: dict[str, Any], words: str) -> Non
 
 def test_an_empty_required_result_is_a_data_failure(postgres: TemporaryPostgres, tmp_path: Path
                                                     ) -> None:  # fmt: skip
-    config = database_program(tmp_path, postgres.uri(f"${{{PASSWORD_VARIABLE}}}"),
-                              partners={"query": "select * from crm_partners where false"})  # fmt: skip
-    program = yaml.safe_load(config.read_text(encoding="utf-8"))
-    del program["sources"]["partners"]["table"]
-    config.write_text(yaml.safe_dump(program, sort_keys=False), encoding="utf-8")
+    empty = {"table": None, "query": "select * from crm_partners where false"}
+    config = database_program(tmp_path, postgres.uri(f"${{{PASSWORD_VARIABLE}}}"), partners=empty)
     done = cli("validate", "--config", config, "--period", PERIOD, env=secret_env(postgres))
     assert done.returncode == 1, done.stderr
     assert "the query returned no rows" in " ".join(done.stdout.split())
