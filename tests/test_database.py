@@ -511,23 +511,28 @@ def _scans(server: TemporaryPostgres) -> dict[str, int]:
     return {name: int(count) for name, count in (line.split("|") for line in rows.split())}
 
 
+def _diff_scans(server: TemporaryPostgres, folder: Path, change: dict[str, Any]
+                ) -> tuple[subprocess.CompletedProcess[str], dict[str, int]]:  # fmt: skip
+    """`incentcalc diff` of the database program against a copy with `change` applied;
+    the CLI's result and how often it read each table."""
+    baseline = database_program(folder, server.uri(f"${{{PASSWORD_VARIABLE}}}"))
+    program = {**yaml.safe_load(baseline.read_text(encoding="utf-8")), **change}
+    candidate = folder / "candidate.yaml"
+    candidate.write_text(yaml.safe_dump(program, sort_keys=False), encoding="utf-8")
+    before = _scans(server)
+    done = cli("diff", "--baseline", baseline, "--candidate", candidate, "--period", PERIOD,
+               "--json", env=secret_env(server))  # fmt: skip
+    after = _scans(server)
+    return done, {table: after[table] - before[table] for table, _ in TABLES.values()}
+
+
 def test_diff_reads_each_database_source_once(postgres: TemporaryPostgres, tmp_path: Path
                                               ) -> None:  # fmt: skip
-    baseline = database_program(tmp_path, postgres.uri(f"${{{PASSWORD_VARIABLE}}}"))
-    program = yaml.safe_load(baseline.read_text(encoding="utf-8"))
-    program["payout"]["holdback_pct"] = 0
-    candidate = tmp_path / "candidate.yaml"
-    candidate.write_text(yaml.safe_dump(program, sort_keys=False), encoding="utf-8")
-    before = _scans(postgres)
-    done = cli("diff", "--baseline", baseline, "--candidate", candidate, "--period", PERIOD,
-               "--json", env=secret_env(postgres))  # fmt: skip
+    payout = yaml.safe_load((EXAMPLE / "program.yaml").read_text(encoding="utf-8"))["payout"]
+    done, reads = _diff_scans(postgres, tmp_path, {"payout": {**payout, "holdback_pct": 0}})
     assert done.returncode == 0, done.stderr
-    after = _scans(postgres)
-    assert {table: after[table] - before[table] for table, _ in TABLES.values()} == {
-        table: 1 for table, _ in TABLES.values()
-    }
-    document = json.loads(done.stdout)
-    assert document["status"] == "ok"
+    assert reads == {table: 1 for table, _ in TABLES.values()}
+    assert json.loads(done.stdout)["status"] == "ok"
     assert postgres.password not in done.stdout
 
 
@@ -535,16 +540,10 @@ def test_a_longer_reversal_window_reads_the_candidates_own_rows(
     postgres: TemporaryPostgres, tmp_path: Path
 ) -> None:
     """The window follows the reversal rule, so such a candidate cannot reuse the rows."""
-    baseline = database_program(tmp_path, postgres.uri(f"${{{PASSWORD_VARIABLE}}}"))
-    program = yaml.safe_load(baseline.read_text(encoding="utf-8"))
-    program["integrity"] = {"reversal": {"within_days": 60, "action": "exclude"}}
-    candidate = tmp_path / "candidate.yaml"
-    candidate.write_text(yaml.safe_dump(program, sort_keys=False), encoding="utf-8")
-    before = _scans(postgres)
-    done = cli("diff", "--baseline", baseline, "--candidate", candidate, "--period", PERIOD,
-               "--quiet", env=secret_env(postgres))  # fmt: skip
+    reversal = {"integrity": {"reversal": {"within_days": 60, "action": "exclude"}}}
+    done, reads = _diff_scans(postgres, tmp_path, reversal)
     assert done.returncode == 0, done.stderr
-    assert _scans(postgres)["crm_opportunities"] - before["crm_opportunities"] == 2
+    assert reads["crm_opportunities"] == 2
 
 
 def test_a_whole_url_from_the_environment_and_a_pgpass_file(
