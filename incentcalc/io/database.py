@@ -104,7 +104,7 @@ def read_database(
 
     Raises `ConfigError` (exit 2) for an unset ``${NAME}``, an unreachable server, refused
     credentials, an unknown table or failing SQL, and `DataError` for an empty required
-    source or a money-like column that arrives as a float.
+    source or a mapped column that arrives as a float, binary or nested value.
     """
     uri, secrets = expand_environment(name, source.uri or "")
     where = f"sources.{name} ({public_url(uri)}{_what(source)})"
@@ -226,7 +226,7 @@ def _driver_uri(uri: str, source: Source, where: str) -> str:
                 f"{where}: SQLite database file not found: {path}. Check `uri` (a relative "
                 "sqlite:///path is taken from the config file's folder)."
             )
-        return f"sqlite:{path.as_uri()}?mode=ro"
+        return f"sqlite:{path.resolve().as_uri()}?mode=ro"
     return uri
 
 
