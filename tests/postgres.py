@@ -27,6 +27,7 @@ from pathlib import Path
 SERVER_USER = "postgres"
 DATABASE = "warehouse"
 START_SECONDS = 60
+START_ATTEMPTS = 3
 
 
 class ServerUnavailable(RuntimeError):
@@ -125,7 +126,14 @@ def start_postgres(tag: str = "") -> TemporaryPostgres:
     server = TemporaryPostgres(folder, bindir, free_port(), password, as_user)
     try:
         _initdb(server)
-        _start(server)
+        for attempt in range(START_ATTEMPTS):
+            try:
+                _start(server)
+                break
+            except ServerUnavailable:  # the port was taken in between: try another
+                if attempt == START_ATTEMPTS - 1:
+                    raise
+                server.port = free_port()
         server.psql(f"create database {DATABASE}", database="postgres")
     except BaseException:
         server.stop()
