@@ -331,6 +331,31 @@ def test_numeric_date_timestamptz_and_integer_come_through_exactly(
     assert isinstance(read.frame.schema["amount"], pl.Decimal)
 
 
+def test_sqlite_columns_are_typed_from_every_row(tmp_path: Path) -> None:
+    """SQLite has no column types: a column empty in the first few thousand rows, or with
+    whole numbers before a decimal, is still read whole (and exactly)."""
+    path = tmp_path / "crm.db"
+    with sqlite3.connect(path) as db:
+        db.execute("create table opportunities (id text, account text, customer text, "
+                   "stage text, closed text, amount, ccy text, registered text)")  # fmt: skip
+        rows = [(f"D{i}", "P1", "C1", "open", None, i, "USD", None) for i in range(3000)]
+        rows.append(("D9", "P1", "C1", "closed_won", "2026-08-01", "12345678901234.57", "USD",
+                     "2026-07-01"))  # fmt: skip
+        db.executemany("insert into opportunities values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    config = database_program(tmp_path, "sqlite:///crm.db", deals={
+        "query": "select * from opportunities", "values": None,
+        "columns": {"deal_id": "id", "partner_id": "account", "customer_id": "customer",
+                    "close_date": "closed", "currency": "ccy", "registered_on": "registered"},
+    })  # fmt: skip
+    read = read_source(SourceName.DEALS, load_config(config).sources.deals)
+    assert read.failures.height == 0
+    assert read.frame.height == 3001
+    last = read.frame.row(-1, named=True)
+    assert (last["amount"], last["close_date"], last["registered_on"]) == (
+        Decimal("12345678901234.57"), date(2026, 8, 1), date(2026, 7, 1))  # fmt: skip
+    assert read.frame["amount"][2999] == Decimal(2999)
+
+
 def test_a_float_amount_is_refused_not_rounded(postgres: TemporaryPostgres, tmp_path: Path
                                                ) -> None:  # fmt: skip
     query = DEALS_QUERY.replace("amount,", "amount::double precision as amount,")

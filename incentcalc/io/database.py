@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import adbc_driver_manager
+import adbc_driver_sqlite.dbapi
 import polars as pl
 
 from incentcalc.columns import SOURCE_COLUMNS
@@ -38,6 +39,7 @@ DATE_PARAMETER = re.compile(r"(?<![:\w\\]):(period_start|period_end|window_start
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SQLITE_PREFIX = "sqlite:///"
+SQLITE_BATCH_ROWS = "adbc.sqlite.query.batch_rows"
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 ENV_PASSWORDS = ("PGPASSWORD",)
 """Environment variables a driver reads on its own: scrubbed from messages too."""
@@ -109,14 +111,17 @@ def read_database(
     uri, secrets = expand_environment(name, source.uri or "")
     where = f"sources.{name} ({public_url(uri)}{_what(source)})"
     sql, parameters = bind_dates(_sql(source), dates, uri)
-    driver_uri = _driver_uri(uri, source, where)
+    sqlite_file = _sqlite_file(uri, where) if uri.startswith(SQLITE_PREFIX) else None
     try:
-        frame = pl.read_database_uri(
-            sql,
-            driver_uri,
-            engine="adbc",
-            execute_options={"parameters": parameters} if parameters else None,
-        )
+        if sqlite_file is not None:
+            frame = _read_sqlite(sqlite_file, sql, parameters)
+        else:
+            frame = pl.read_database_uri(
+                sql,
+                _with_timeout(uri, source),
+                engine="adbc",
+                execute_options={"parameters": parameters} if parameters else None,
+            )
     except DRIVER_ERRORS as exc:
         raise ConfigError(_failure_message(where, uri, exc, secrets)) from None
     frame = _plain_types(frame)
@@ -211,30 +216,45 @@ def _is_postgres(uri: str) -> bool:
     return uri.split(":", 1)[0].lower() in POSTGRES_SCHEMES
 
 
-def _driver_uri(uri: str, source: Source, where: str) -> str:
-    """What the driver gets: PostgreSQL with a bounded connect timeout; SQLite as an
-    existing file opened read-only (the driver would create a missing one, empty)."""
-    if _is_postgres(uri):
-        if "connect_timeout=" in uri:
-            return uri
-        separator = "&" if "?" in uri else "?"
-        return f"{uri}{separator}connect_timeout={max(2, source.connect_timeout_s)}"
-    if uri.startswith(SQLITE_PREFIX):
-        path = Path(uri.removeprefix(SQLITE_PREFIX).partition("?")[0])
-        if not path.is_file():
-            raise ConfigError(
-                f"{where}: SQLite database file not found: {path}. Check `uri` (a relative "
-                "sqlite:///path is taken from the config file's folder)."
-            )
-        return f"sqlite:{path.resolve().as_uri()}?mode=ro"
-    return uri
+def _with_timeout(uri: str, source: Source) -> str:
+    """A PostgreSQL URL with a bounded connect timeout (libpq's minimum is 2 s)."""
+    if not _is_postgres(uri) or "connect_timeout=" in uri:
+        return uri
+    separator = "&" if "?" in uri else "?"
+    return f"{uri}{separator}connect_timeout={max(2, source.connect_timeout_s)}"
+
+
+def _sqlite_file(uri: str, where: str) -> Path:
+    """The SQLite file of a ``sqlite:///`` URL; it must exist (the driver would create a
+    missing one, empty)."""
+    path = Path(uri.removeprefix(SQLITE_PREFIX).partition("?")[0]).resolve()
+    if not path.is_file():
+        raise ConfigError(
+            f"{where}: SQLite database file not found: {path}. Check `uri` (a relative "
+            "sqlite:///path is taken from the config file's folder)."
+        )
+    return path
+
+
+def _read_sqlite(path: Path, sql: str, parameters: list[date]) -> pl.DataFrame:
+    """The query's result from a read-only SQLite file. SQLite's columns have no fixed type,
+    and the driver infers each column's type from its first batch (a column NULL in the
+    first 1,024 rows became an integer, then failed on text): one batch of every row makes
+    it infer from all of them (text wherever any value is text)."""
+    with (
+        adbc_driver_sqlite.dbapi.connect(f"{path.as_uri()}?mode=ro") as connection,
+        connection.cursor() as cursor,
+    ):
+        cursor.adbc_statement.set_options(**{SQLITE_BATCH_ROWS: str(1 << 30)})
+        cursor.execute(sql, parameters or None)
+        return pl.DataFrame(cursor.fetch_arrow())
 
 
 def _failure_message(where: str, uri: str, exc: Exception, secrets: list[str]) -> str:
     """One paragraph: which source and database, the server's own words, what to check."""
     detail = scrub(str(exc).strip(), [uri, *secrets])
     detail = re.sub(r"^[A-Z_]+: ", "", detail)  # the ADBC status code prefix
-    detail = re.sub(r"\[([a-z#/@][^\[\]]*)\]", r"(\1)", detail)  # no console markup tags
+    detail = re.sub(r"\[([A-Za-z#/@][^\[\]]*)\]", r"(\1)", detail)  # no console markup tags
     detail = " ".join(detail.split())
     if isinstance(exc, ImportError):
         hint = (
