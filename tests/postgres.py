@@ -172,7 +172,7 @@ def _initdb(server: TemporaryPostgres) -> None:
 
 def _start(server: TemporaryPostgres) -> None:
     options = (
-        f"-p {server.port} -k {server.folder} -c listen_addresses=127.0.0.1 "
+        f"-p {server.port} -k {server.folder} -c listen_addresses=127.0.0.1 -c timezone=UTC "
         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     )
     _run_as_server(
