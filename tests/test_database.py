@@ -331,6 +331,27 @@ def test_numeric_date_timestamptz_and_integer_come_through_exactly(
     assert isinstance(read.frame.schema["amount"], pl.Decimal)
 
 
+def test_rows_sha256_tells_runs_on_different_data_apart(
+    postgres: TemporaryPostgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from incentcalc.io.database import read_database
+
+    postgres.psql("create table fx_copy as select * from fx")
+    monkeypatch.setenv(PASSWORD_VARIABLE, postgres.password)
+    config = load_config(database_program(tmp_path, postgres.uri(f"${{{PASSWORD_VARIABLE}}}"),
+                                          fx_rates={"table": "fx_copy"}))  # fmt: skip
+    source = config.sources.fx_rates
+    assert source is not None
+
+    def digest() -> str:
+        return read_database(SourceName.FX_RATES, source, None, required=True).rows_sha256
+
+    first = digest()
+    assert digest() == first
+    postgres.psql("update fx_copy set rate = rate + 0.000001 where ccy = 'EUR'")
+    assert digest() != first
+
+
 def test_sqlite_columns_are_typed_from_every_row(tmp_path: Path) -> None:
     """SQLite has no column types: a column empty in the first few thousand rows, or with
     whole numbers before a decimal, is still read whole (and exactly)."""
