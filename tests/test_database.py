@@ -83,10 +83,10 @@ OUT_OF_WINDOW_DEAL = ("D999", "NOBODY", "C999", "Bogus", "2025-01-15", "1.00", "
 
 
 @pytest.fixture(scope="session")
-def postgres(worker_id: str) -> Iterator[TemporaryPostgres]:
+def postgres() -> Iterator[TemporaryPostgres]:
     """One server per xdist worker (own folder, own port), stopped even when tests fail."""
     try:
-        server = start_postgres(worker_id)
+        server = start_postgres(os.environ.get("PYTEST_XDIST_WORKER", "main"))
     except ServerUnavailable as exc:
         if os.environ.get("CI"):
             pytest.fail(f"CI needs a PostgreSQL server for these tests: {exc}")
