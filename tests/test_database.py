@@ -391,6 +391,21 @@ def test_a_float_amount_is_refused_not_rounded(postgres: TemporaryPostgres, tmp_
 # -- the period's dates are bound, and the database filters --------------------------------
 
 
+def test_without_the_window_the_other_years_deal_is_read_and_fails(
+    postgres: TemporaryPostgres, tmp_path: Path
+) -> None:
+    """The control for the runs above: the 2025 deal is in the table, and bad."""
+    whole = {"query": "select * from crm_opportunities order by opp_id", "values": {"stage": {
+        **{v: k for k, v in STAGES.items()}, "Bogus": "bogus"}}}  # fmt: skip
+    config = database_program(tmp_path, postgres.uri(f"${{{PASSWORD_VARIABLE}}}"), deals=whole)
+    report = tmp_path / "failures.csv"
+    done = cli("validate", "--config", config, "--period", PERIOD, "--report", report,
+               env=secret_env(postgres))  # fmt: skip
+    assert done.returncode == 1
+    failures = pl.read_csv(report, infer_schema=False)
+    assert set(failures.filter(pl.col("row") == "13")["column"]) >= {"stage", "partner_id"}
+
+
 def test_window_parameters_are_bound_dates(postgres: TemporaryPostgres, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     query = ("select :period_start::date as ps, :period_end::date as pe, "
