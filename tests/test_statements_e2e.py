@@ -74,7 +74,7 @@ def test_p3_missing_kpis_are_marked_with_why(folder: Path) -> None:
     rows = sheet_values(statement(folder, "P3"), KPI_SHEET)
     notes = {row[0]: row[-1] for row in rows[1:]}
     assert str(notes["nps"]).startswith("missing:")
-    assert "dropped" in str(notes["nps"])
+    assert "left out" in str(notes["nps"])
     assert str(notes["grr"]).startswith("missing:")
 
 
