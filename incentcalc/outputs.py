@@ -24,6 +24,7 @@ from incentcalc.output_names import (
 )
 from incentcalc.result import QuarterResult
 from incentcalc.statements import write_statements, write_summary
+from incentcalc.statements.summary import Provenance
 
 
 def write_tables(result: QuarterResult, folder: Path) -> list[Path]:
@@ -50,12 +51,14 @@ def write_workbooks(
     *,
     statements: bool,
     partner_ids: Collection[str] | None,
+    provenance: Provenance | None = None,
     on_stage: Callable[[str], None] = lambda _: None,
 ) -> tuple[list[Path], int]:
-    """summary.xlsx and (unless skipped) the partner statements; returns (paths, statements)."""
+    """summary.xlsx (with the run's `provenance` on its first sheet) and (unless skipped) the
+    partner statements; returns (paths, statements)."""
     on_stage("summary")
     with result.timings.stage("summary"):
-        write_summary(result, folder / SUMMARY_XLSX)
+        write_summary(result, folder / SUMMARY_XLSX, provenance)
     written = 0
     if statements:
         on_stage("statements")

@@ -88,6 +88,6 @@ def test_summary_payables_match(folder: Path, result: QuarterResult) -> None:
     rows = list(
         openpyxl.load_workbook(folder / "summary.xlsx")[PAYOUTS_SHEET].iter_rows(values_only=True)
     )
-    column = rows[0].index("payable")
+    column = rows[0].index("Payable")
     total = sum((Decimal(str(r[column])).quantize(Decimal("0.01")) for r in rows[1:]), Decimal(0))
     assert total == result.payouts["payable"].sum()

@@ -28,6 +28,7 @@ from incentcalc.errors import UsageError
 from incentcalc.io.writers import locked_output
 from incentcalc.outputs import write_manifest, write_tables, write_workbooks
 from incentcalc.run_summary import render_run, summarize_run
+from incentcalc.statements.summary import Provenance
 
 
 def read_partner_selection(partners: str | None, partners_file: Path | None) -> list[str] | None:
@@ -101,14 +102,15 @@ def run(
             progress.update(task, description="Writing payout files")
             with result.timings.stage("write"):
                 written = write_tables(result, folder.path)
+            warnings = [*result.warnings, *folder.warnings]
             workbooks, statements = write_workbooks(
                 result,
                 folder.path,
                 statements=not no_statements,
                 partner_ids=selection,
+                provenance=Provenance(started_at, config.resolve(), warnings),
                 on_stage=on_stage,
             )
-            warnings = [*result.warnings, *folder.warnings]
             write_manifest(
                 result,
                 folder.path,

@@ -201,6 +201,11 @@ class Formats:
         return self._make(("total", ""), {"bold": True, "top": 1})
 
     @property
+    def total_count(self) -> Format:
+        """A count on a total row: bold, top border, thousands separator."""
+        return self._make(("total_count", ""), {"bold": True, "top": 1, "num_format": "#,##0"})
+
+    @property
     def top(self) -> Format:
         """Plain text aligned to the top, like everything else on a row that wraps."""
         return self._make(("top", ""), {"valign": "top"})
