@@ -22,7 +22,8 @@ MAX_IDS_NAMED = 10
 def tier_rate_warnings(config: ProgramConfig) -> list[str]:
     """One warning per tier whose rate is above 1 (100% of the bonus base)."""
     return [
-        f"tiers[{tier.name}].rate is {tier.rate * 100:f}% of the bonus base. Rates are shares: "
+        f"tiers[{tier.name}].rate is {(tier.rate * 100).normalize():f}% of the bonus base. "
+        "Rates are shares: "
         "write 0.035 for 3.5%."
         for tier in config.tiers
         if tier.rate > 1
