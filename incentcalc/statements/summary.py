@@ -384,23 +384,7 @@ def _reconciliation(out: _Lines, result: QuarterResult) -> None:
             running += amount
         out.sheet.write_string(out.row, 3, note, out.formats.top)
         out.row += 1
-    out.row += 1
-    columns = [
-        Column("payout_currency", "Payout currency"),
-        Column("partners", "Partners", Kind.INTEGER),
-        Column("payable", f"Payable ({base})", Kind.MONEY, base),
-        Column(
-            "payable_local", "Payable (payout currency)", Kind.MONEY, currency_key="payout_currency"
-        ),
-    ]
-    out.row = write_table(
-        out.sheet,
-        out.formats,
-        out.row,
-        columns,
-        frame_data(payable_by_currency(result.payouts)),
-        widths=False,
-    )
+    out.row = _currency_table(out.sheet, out.formats, out.row + 1, result.payouts, base)
     sums = payable_by_currency(result.payouts)["payable"].sum()
     out.add(
         "Payable, all currencies",
@@ -410,6 +394,21 @@ def _reconciliation(out: _Lines, result: QuarterResult) -> None:
             "ties", "ties with = Payable"
         ),
     )
+
+
+def _currency_table(
+    sheet: Worksheet, formats: Formats, top: int, payouts: pl.DataFrame, base: str
+) -> int:
+    """Partners, payable and payable_local per payout currency at `top`; returns the row
+    after it."""
+    columns = [
+        Column("payout_currency", "Payout currency"),
+        Column("partners", "Partners", Kind.INTEGER),
+        Column("payable", f"Payable ({base})", Kind.MONEY, base),
+        Column("payable_local", title("payable_local"), Kind.MONEY, currency_key="payout_currency"),
+    ]
+    table = frame_data(payable_by_currency(payouts))
+    return write_table(sheet, formats, top, columns, table, widths=False)
 
 
 def payable_by_currency(payouts: pl.DataFrame) -> pl.DataFrame:
@@ -494,17 +493,7 @@ def _totals_sheet(workbook: Workbook, formats: Formats, result: QuarterResult) -
         _total_row(sheet, formats, end, payouts, base)
         row = end + 3
     sheet.write_string(row, 0, "By payout currency", formats.heading)
-    columns = [
-        Column("payout_currency", "Payout currency"),
-        Column("partners", "Partners", Kind.INTEGER),
-        Column("payable", f"Payable ({base})", Kind.MONEY, base),
-        Column(
-            "payable_local", "Payable (payout currency)", Kind.MONEY, currency_key="payout_currency"
-        ),
-    ]
-    write_table(
-        sheet, formats, row + 1, columns, frame_data(payable_by_currency(payouts)), widths=False
-    )
+    _currency_table(sheet, formats, row + 1, payouts, base)
     set_print_layout(sheet, header_row=None, landscape=True)
     return blocks
 
