@@ -206,13 +206,22 @@ class Formats:
         return self._make(("total_count", ""), {"bold": True, "top": 1, "num_format": "#,##0"})
 
     @property
+    def check(self) -> Format:
+        """A reconciliation check ("ties"): bold, set off from the amount beside it."""
+        return self._make(
+            ("check", ""), {"bold": True, "valign": "top", "align": "left", "indent": 1}
+        )
+
+    @property
     def top(self) -> Format:
         """Plain text aligned to the top, like everything else on a row that wraps."""
         return self._make(("top", ""), {"valign": "top"})
 
     @property
     def wrap(self) -> Format:
-        return self._make(("wrap", ""), {"text_wrap": True, "valign": "top"})
+        return self._make(
+            ("wrap", ""), {"text_wrap": True, "valign": "top", "align": "left", "indent": 1}
+        )
 
     def number(self, kind: Kind, currency: str = "", bold: bool = False) -> Format:
         """Format for a value of `kind` (money in `currency`). Every cell is aligned to the

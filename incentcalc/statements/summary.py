@@ -378,11 +378,11 @@ def _reconciliation(out: _Lines, result: QuarterResult) -> None:
         out.sheet.write_string(out.row, 0, label, out.formats.label)
         write_cell(out.sheet, out.row, 1, float(amount), bold if total else money)
         if total:
-            out.sheet.write_string(out.row, 2, _check(running, amount), out.formats.label)
+            out.sheet.write_string(out.row, 2, _check(running, amount), out.formats.check)
             running = amount
         else:
             running += amount
-        out.sheet.write_string(out.row, 3, note, out.formats.top)
+        out.sheet.write_string(out.row, 3, note, out.formats.wrap)
         out.row += 1
     out.row = _currency_table(out.sheet, out.formats, out.row + 1, result.payouts, base)
     sums = payable_by_currency(result.payouts)["payable"].sum()
