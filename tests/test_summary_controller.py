@@ -116,13 +116,14 @@ def test_reconciliation_ties_gross_to_net_to_payable(
 def test_reconciliation_names_ledger_lines_when_the_payouts_have_them(
     result: QuarterResult,
 ) -> None:
-    zero = pl.lit(Decimal("0.00")).cast(pl.Decimal(38, 2))
-    ledger = result.payouts.with_columns(
-        zero.alias("loyalty_bonus"), zero.alias("carried_in"), zero.alias("clawback")
-    )
-    labels = [label for label, _, _ in reconciliation_steps(ledger)]
-    assert labels[3:6] == ["+ Loyalty bonus", "+ Carried in", "- Clawback"]
-    assert "+ Loyalty bonus" not in [label for label, _, _ in reconciliation_steps(result.payouts)]
+    labels = [label for label, _, _ in reconciliation_steps(result.payouts)]
+    assert labels[:8] == [
+        "Gross", "- Holdback", "+ Adjustments", "+ Loyalty bonus", "+ Carried in",
+        "+ Holdback released", "- Clawback", "= Net",
+    ]  # fmt: skip
+    without = result.payouts.drop("loyalty_bonus", "carried_in", "holdback_released", "clawback")
+    labels = [label for label, _, _ in reconciliation_steps(without)]
+    assert labels[:4] == ["Gross", "- Holdback", "+ Adjustments", "= Net"]
 
 
 def test_a_reconciliation_that_does_not_tie_says_by_how_much(

@@ -31,6 +31,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from incentcalc.currencies import minor_unit
 from incentcalc.statements.fastsheet import (
     CellColumn,
     CellType,
@@ -96,22 +97,6 @@ _WIDTH_OF_KIND: dict[Kind, int] = {
 
 LINE_HEIGHT = 15.0
 """Points per line of 11-point text (Excel's and LibreOffice's default row height)."""
-
-_NO_DECIMALS = (
-    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
-    "VUV", "XAF", "XOF", "XPF",
-)  # fmt: skip
-_MINOR_UNITS: dict[str, int] = {
-    **dict.fromkeys(_NO_DECIMALS, 0),
-    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
-    **dict.fromkeys(["CLF", "UYW"], 4),
-}
-"""ISO 4217 minor units that are not 2 (RULES.md 8.11): how many decimals money shows."""
-
-
-def minor_unit(currency: str) -> int:
-    """Decimals of `currency`'s minor unit: JPY 0, KWD 3, USD 2 (and any code not listed)."""
-    return _MINOR_UNITS.get(currency, 2)
 
 
 def money_format(currency: str) -> str:

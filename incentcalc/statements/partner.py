@@ -21,6 +21,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from incentcalc.config import MONEY_METRICS, Kpi, Metric, ProgramConfig, Tier
+from incentcalc.currencies import minor_unit
 from incentcalc.result import Status
 from incentcalc.statements.formats import (
     Column,
@@ -28,7 +29,6 @@ from incentcalc.statements.formats import (
     Kind,
     add_table_sheet,
     append_table,
-    minor_unit,
     open_workbook,
     row_height,
     set_print_layout,
@@ -63,8 +63,9 @@ LEDGER_LINES: tuple[tuple[str, str, int], ...] = (
     ("Holdback released", "holdback_released", 1),
     ("Clawback", "clawback", -1),
 )
-"""Payout columns a ledger adds to net (RULES.md 8.9): label, column, sign. Shown, and named in
-net's explanation, only when the payout row has them."""
+"""Payout columns a ledger adds to net (RULES.md 8.9): label, column, sign. A statement shows
+them, and names them in net's explanation, when the program keeps a ledger or the amount is
+not 0 (without a ledger they are always 0)."""
 
 _RATIO_METRICS = frozenset(
     {
@@ -388,7 +389,7 @@ def _payout_lines(out: _Sheet, payload: PartnerPayload, context: StatementContex
         )
     _adjustment_lines(out, payload.adjustments, ineligible=False)
     out.line("Adjustments total", p["adjustments"], Kind.MONEY, "sum of the adjustments applied")
-    terms = _ledger_lines(out, p)
+    terms = _ledger_lines(out, p, with_ledger=config.ledger is not None)
     out.line("Net", p["net"], Kind.MONEY, net_formula(rules.holdback_pct > 0, terms), bold=True)
     out.line(
         "Carried forward", p["carried_forward"], Kind.MONEY, _carry_note(p, rules.min_payout, base)
@@ -414,12 +415,12 @@ def _gross_note(context: StatementContext) -> str:
     return "gross after cap" if rules.cap else "gross before cap"
 
 
-def _ledger_lines(out: _Sheet, p: dict[str, Any]) -> list[str]:
-    """The ledger's lines (RULES.md 11) that this payout row has; returns their terms for
-    net's formula ("+ carried in", "- clawback")."""
+def _ledger_lines(out: _Sheet, p: dict[str, Any], *, with_ledger: bool) -> list[str]:
+    """The ledger's lines (RULES.md 11) of this payout row, all of them with a ledger, else
+    the ones that are not 0; returns their terms for net's formula ("+ carried in")."""
     terms = []
     for label, column, sign in LEDGER_LINES:
-        if p.get(column) is None:
+        if p.get(column) is None or not (with_ledger or p[column]):
             continue
         amount = p[column] if sign > 0 else -p[column]
         out.line(label, amount, Kind.MONEY)
