@@ -39,25 +39,54 @@ def _money(value: Decimal | str | None) -> str:
 
 
 TIER_TABLE_MONEY = ("gross", "holdback", "adjustments", "carried_forward", "payable")
-"""Money by tier in the console: gross - holdback + adjustments - carried forward = payable
-(ledger lines, when a ledger adds them, are in summary.xlsx's reconciliation)."""
+"""Money by tier in the console: gross - holdback + adjustments - carried forward = payable.
+A program with a ledger gets a `ledger` column too (loyalty bonus + carried in + holdback
+released - clawback), between adjustments and carried forward."""
+
+LEDGER = "ledger"
+_LEDGER_NET = (
+    pl.col("loyalty_bonus")
+    + pl.col("carried_in")
+    + pl.col("holdback_released")
+    - pl.col("clawback")
+)
+_HEADERS = {
+    "gross": "Gross",
+    "holdback": "Holdback",
+    "adjustments": "Adjustments",
+    LEDGER: "Ledger",
+    "carried_forward": "Carried fwd",
+    "payable": "Payable",
+}
+
+
+def tier_table_money(result: QuarterResult) -> tuple[str, ...]:
+    """The money columns of the console's tier table for this program."""
+    if result.config.ledger is None:
+        return TIER_TABLE_MONEY
+    return (*TIER_TABLE_MONEY[:3], LEDGER, *TIER_TABLE_MONEY[3:])
 
 
 def totals_by_tier(result: QuarterResult) -> pl.DataFrame:
     """Partners and money per tier, every configured tier in order (0 when it has nobody),
-    then any tier found only in the data."""
+    then any tier found only in the data, then a "Total" row."""
+    money = tier_table_money(result)
+    payouts = result.payouts
+    if LEDGER in money:
+        payouts = payouts.with_columns(_LEDGER_NET.alias(LEDGER))
+    sums = [pl.col(c).sum() for c in money]
     order = pl.DataFrame({"tier": [t.name for t in result.config.tiers]}).with_row_index("order")
-    sums = result.payouts.group_by("tier").agg(
-        pl.len().cast(pl.Int64).alias("partners"), *(pl.col(c).sum() for c in TIER_TABLE_MONEY)
+    by_tier = payouts.group_by("tier").agg(pl.len().cast(pl.Int64).alias("partners"), *sums)
+    total = payouts.select(
+        pl.lit("Total").alias("tier"), pl.len().cast(pl.Int64).alias("partners"), *sums
     )
-    return (
-        order.join(sums, on="tier", how="full", coalesce=True)
-        .with_columns(
-            pl.col("partners").fill_null(0), *(pl.col(c).fill_null(0) for c in TIER_TABLE_MONEY)
-        )
+    tiers = (
+        order.join(by_tier, on="tier", how="full", coalesce=True)
+        .with_columns(pl.col("partners").fill_null(0), *(pl.col(c).fill_null(0) for c in money))
         .sort(pl.col("order").fill_null(len(result.config.tiers)), "tier")
         .drop("order")
     )
+    return pl.concat([tiers, total.select(tiers.columns)], how="vertical_relaxed")
 
 
 def render_run(console: Console, result: QuarterResult, summary: dict[str, Any]) -> None:
@@ -66,15 +95,12 @@ def render_run(console: Console, result: QuarterResult, summary: dict[str, Any])
     table = Table(
         title=f"{result.config.program.name} - {result.period.label}", title_justify="left"
     )
-    headers = ("Tier", "Partners", "Gross", "Holdback", "Adjustments", "Carried fwd", "Payable")
+    money = tier_table_money(result)
+    headers = ("Tier", "Partners", *(_HEADERS[c] for c in money))
     rows = [
-        [row["tier"], f"{row['partners']:,}", *(_money(row[c]) for c in TIER_TABLE_MONEY)]
+        [row["tier"], f"{row['partners']:,}", *(_money(row[c]) for c in money)]
         for row in totals_by_tier(result).iter_rows(named=True)
     ]
-    totals = summary["totals"]
-    rows.append(
-        ["Total", f"{result.payouts.height:,}", *(_money(totals[c]) for c in TIER_TABLE_MONEY)]
-    )
     for index, header in enumerate(headers):
         widest = max(len(header), *(len(row[index]) for row in rows))
         table.add_column(

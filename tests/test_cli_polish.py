@@ -5,6 +5,7 @@ values, and tiers named by name in config errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from decimal import Decimal
@@ -23,7 +24,7 @@ from incentcalc.commands import explain as _explain  # noqa: F401
 from incentcalc.commands import run as _run  # noqa: F401
 from incentcalc.progress import done_and_left
 from incentcalc.run_checks import named_ids
-from incentcalc.run_summary import TIER_TABLE_MONEY
+from incentcalc.run_summary import TIER_TABLE_MONEY, tier_table_money, totals_by_tier
 
 PERIOD = "2026Q3"
 runner = CliRunner()
@@ -196,3 +197,30 @@ def test_config_errors_name_tiers_by_name(example: Path, tmp_path: Path) -> None
     assert result.exit_code == 2
     assert "tiers[Gold].rate: expected a number, got 'lots'" in result.output
     assert "tiers.2" not in result.output
+
+
+def test_tier_table_gets_a_ledger_column_when_the_program_keeps_a_ledger(tmp_path: Path) -> None:
+    """Ledger lines (loyalty + carried in + holdback released - clawback) keep the tier table
+    reconcilable: P1 carried in 120.00 and had 20.00 clawed back -> Ledger 100.00."""
+    from incentcalc import api
+    from incentcalc.config import Ledger
+
+    result = api.run_quarter(EXAMPLE / "program.yaml", PERIOD)
+    assert tier_table_money(result) == TIER_TABLE_MONEY
+    config = result.config.model_copy(update={"ledger": Ledger(path=tmp_path / "ledger")})
+    payouts = result.payouts.with_columns(
+        pl.when(pl.col("partner_id") == "P1")
+        .then(pl.lit(Decimal(v)).cast(pl.Decimal(38, 2)))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c, v in (("carried_in", "120.00"), ("clawback", "20.00"))
+    )
+    ledgered = dataclasses.replace(result, config=config, payouts=payouts)
+    assert tier_table_money(ledgered) == (
+        "gross", "holdback", "adjustments", "ledger", "carried_forward", "payable",
+    )  # fmt: skip
+    table = totals_by_tier(ledgered)
+    assert table["tier"].to_list() == ["Bronze", "Silver", "Gold", "Platinum", "Total"]
+    silver = table.row(1, named=True)
+    assert silver["ledger"] == Decimal("100.00")
+    assert table.row(4, named=True)["ledger"] == Decimal("100.00")
