@@ -313,3 +313,20 @@ def test_integrity_hits_read_in_partner_words(result: QuarterResult, tmp_path: P
     text = all_text(tmp_path / "P1.xlsx", DEALS_SHEET)
     for jargon in ("registration (", "(exclude)", "quarter_end_spike", "60%"):
         assert jargon not in text
+
+
+def test_a_requirement_in_the_way_and_missing_nps_responses(folder: Path) -> None:
+    """P3's composite 0.9375 reaches Gold, but Gold requires nps >= 30 and P3 has 2 of the 3
+    responses NPS needs: the route is one more response and an NPS of at least 30."""
+    path = folder / "P3.xlsx"
+    assert line(path, "Next tier")[2].endswith("your composite is 0.9375: already enough")
+    requirement = line(path, "Requirement")
+    assert requirement[1:] == (
+        "nps at least 30.0",
+        "now missing: not met yet (required for this tier)",
+    )
+    nps = line(path, "nps needed")
+    assert nps[1] == 30
+    assert nps[2] == "1 more response(s) needed before it counts, then at least 30.0"
+    labels = [entry[0] for entry in lines(path)]
+    assert "revenue needed" not in labels  # the composite is already enough

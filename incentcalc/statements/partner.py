@@ -471,7 +471,8 @@ def _cap_note(p: dict[str, Any], context: StatementContext) -> str:
             if len(terms) > 1
             else f"cap applied: gross limited to {limit}"
         )
-    return f"cap not reached ({limit})"
+    smaller = "the smaller of " if len(terms) > 1 else ""
+    return f"cap not reached ({smaller}{limit})"
 
 
 def _budget_note(p: dict[str, Any]) -> str:
@@ -605,7 +606,7 @@ def _path_lines(out: _Sheet, path: NextTierPath, context: StatementContext) -> N
     for gate in path.gates:
         metric = metrics.get(gate.kpi, "")
         now = value_text(gate.value, metric, base)
-        state = "met" if gate.passed else "not met yet: required for this tier"
+        state = "met" if gate.passed else "not met yet (required for this tier)"
         out.line(
             "Requirement",
             _gate_text(gate.kpi, gate.minimum, metric, base),
