@@ -313,6 +313,13 @@ def test_integrity_hits_read_in_partner_words(result: QuarterResult, tmp_path: P
     text = all_text(tmp_path / "P1.xlsx", DEALS_SHEET)
     for jargon in ("registration (", "(exclude)", "quarter_end_spike", "60%"):
         assert jargon not in text
+    deals = sheet(tmp_path / "P1.xlsx", DEALS_SHEET)
+    row = next(r for r in deals.iter_rows(min_row=2) if r[0].value == "D002")
+    lines_needed = wrapped_lines(notes["D002"], deals.column_dimensions["L"].width)
+    assert lines_needed == 2
+    assert deals.row_dimensions[row[0].row].height == 2 * LINE_HEIGHT
+    one_line = next(r for r in deals.iter_rows(min_row=2) if r[0].value == "D004")
+    assert deals.row_dimensions[one_line[0].row].height is None
 
 
 def test_a_requirement_in_the_way_and_missing_nps_responses(folder: Path) -> None:
@@ -330,3 +337,22 @@ def test_a_requirement_in_the_way_and_missing_nps_responses(folder: Path) -> Non
     assert nps[2] == "1 more response(s) needed before it counts, then at least 30.0"
     labels = [entry[0] for entry in lines(path)]
     assert "revenue needed" not in labels  # the composite is already enough
+
+
+def test_statement_progress_counts_up_to_the_total(tmp_path: Path) -> None:
+    """In this process after every statement; with workers after every chunk."""
+    from bench.statements import synthetic_result
+    from incentcalc.statements.parallel import IN_PROCESS_LIMIT
+
+    many = synthetic_result(IN_PROCESS_LIMIT + 8, 2)
+    for workers, folder in ((1, tmp_path / "one"), (2, tmp_path / "two")):
+        calls: list[tuple[int, int]] = []
+        written = write_statements(
+            many, folder, workers=workers, on_progress=lambda d, t: calls.append((d, t))
+        )
+        assert written == many.payouts.height
+        assert calls[-1] == (written, written)
+        assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+        assert {total for _, total in calls} == {written}
+        if workers == 1:
+            assert len(calls) == written

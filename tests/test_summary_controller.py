@@ -5,6 +5,7 @@ Payouts sheet that prints legibly. Built on the spec's basic example (real engin
 from __future__ import annotations
 
 import dataclasses
+import math
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -174,3 +175,38 @@ def test_payouts_sheet_prints_landscape_on_a3_with_the_header_repeated(
     assert payouts.print_title_rows == "$1:$1"
     assert payouts.sheet_properties.pageSetUpPr.fitToPage
     assert payouts.page_setup.fitToHeight == 0
+
+
+def test_long_exception_details_get_tall_rows(result: QuarterResult, tmp_path: Path) -> None:
+    """The Exceptions sheet is built as XML with Polars; its row heights come from the detail
+    text's length (a long detail wraps onto several lines), others keep the default."""
+    from incentcalc.statements.formats import LINE_HEIGHT
+    from incentcalc.statements.summary import EXCEPTIONS_SHEET
+
+    long_detail = "registered 2026-08-02, after the close date 2026-08-01; " * 4
+    extra = pl.DataFrame(
+        {
+            "kind": ["integrity"],
+            "partner_id": ["P1"],
+            "deal_id": ["D001"],
+            "record_id": [None],
+            "rule": ["registration"],
+            "action": ["exclude"],
+            "detail": [long_detail],
+        },
+        schema=result.exceptions.schema,
+    )
+    flagged = dataclasses.replace(result, exceptions=pl.concat([extra, result.exceptions]))
+    write_summary(flagged, tmp_path / "s.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "s.xlsx")[EXCEPTIONS_SHEET]
+    assert sheet["G3"].value == long_detail
+    assert sheet["G2"].value == "Detail"
+    width = sheet.column_dimensions["G"].width
+    lines = math.ceil(len(long_detail) / ((width - 1) * 0.9))
+    assert sheet.row_dimensions[3].height == LINE_HEIGHT * lines
+        -len(long_detail) // int((width - 1) * 0.9)
+    )
+    assert sheet.row_dimensions[3].height >= 4 * LINE_HEIGHT
+    assert (
+        sheet.row_dimensions[4].height is None or sheet.row_dimensions[4].height <= 2 * LINE_HEIGHT
+    )
