@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -339,6 +340,11 @@ def test_a_requirement_in_the_way_and_missing_nps_responses(folder: Path) -> Non
     assert "revenue needed" not in labels  # the composite is already enough
 
 
+def calls_into(calls: list[tuple[int, int]]) -> Callable[[int, int], None]:
+    """A progress callback that records its calls in `calls`."""
+    return lambda done, total: calls.append((done, total))
+
+
 def test_statement_progress_counts_up_to_the_total(tmp_path: Path) -> None:
     """In this process after every statement; with workers after every chunk."""
     from bench.statements import synthetic_result
@@ -347,9 +353,7 @@ def test_statement_progress_counts_up_to_the_total(tmp_path: Path) -> None:
     many = synthetic_result(IN_PROCESS_LIMIT + 8, 2)
     for workers, folder in ((1, tmp_path / "one"), (2, tmp_path / "two")):
         calls: list[tuple[int, int]] = []
-        written = write_statements(
-            many, folder, workers=workers, on_progress=lambda d, t: calls.append((d, t))
-        )
+        written = write_statements(many, folder, workers=workers, on_progress=calls_into(calls))
         assert written == many.payouts.height
         assert calls[-1] == (written, written)
         assert [done for done, _ in calls] == sorted(done for done, _ in calls)
