@@ -360,3 +360,24 @@ def test_statement_progress_counts_up_to_the_total(tmp_path: Path) -> None:
         assert {total for _, total in calls} == {written}
         if workers == 1:
             assert len(calls) == written
+
+
+def test_a_hold_by_an_integrity_rule_reads_in_partner_words(
+    result: QuarterResult, tmp_path: Path
+) -> None:
+    payouts = result.payouts.with_columns(
+        pl.when(pl.col("partner_id") == "P5")
+        .then(pl.lit("registration"))
+        .otherwise(pl.col("reason"))
+        .alias("reason")
+    )
+    write_statements(
+        dataclasses.replace(result, payouts=payouts), tmp_path, partner_ids=["P5"], workers=1
+    )
+    note = line(tmp_path / "P5.xlsx", "Status")[2]
+    assert note.startswith(
+        "payment held (a deal is under review: registered after it closed): your net is "
+        "withheld and carried forward until the hold ends; it is not forfeited."
+    )
+    assert "partner manager" in note
+    assert "(registration)" not in all_text(tmp_path / "P5.xlsx")

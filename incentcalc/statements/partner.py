@@ -34,6 +34,7 @@ from incentcalc.statements.formats import (
     set_print_layout,
     write_cell,
 )
+from incentcalc.statements.integrity_notes import RULE_WORDS
 from incentcalc.statements.next_tier import (
     KpiFact,
     NextTierPath,
@@ -259,16 +260,24 @@ def _statement_sheet(
     _tier_lines(out, payload, context)
 
 
+def partner_reason(reason: str | None) -> str | None:
+    """A status reason in partner words: a hold by an integrity rule names the rule
+    ("registration"), which reads "a deal is under review: registered after it closed"."""
+    if reason in RULE_WORDS:
+        return f"a deal is under review: {RULE_WORDS[reason]}"
+    return reason
+
+
 def status_note(p: dict[str, Any], min_payout: Decimal, base: str) -> str:
     """What the partner's status means for them, in plain words (said once, in the header)."""
-    status, reason = p["status"], p["reason"]
+    status, reason = p["status"], partner_reason(p["reason"])
     because = f" ({reason})" if reason else ""
     if status == Status.INELIGIBLE:
         return f"not eligible this period{because}: no bonus is earned and nothing is payable"
     if status == Status.HELD:
         return (
             f"payment held{because}: your net is withheld and carried forward until the hold "
-            "ends; it is not forfeited"
+            "ends; it is not forfeited. Your partner manager can tell you what ends the hold"
         )
     if status == Status.NEGATIVE:
         return "net is negative: nothing is paid; it is carried forward to later periods"
@@ -334,7 +343,8 @@ def _ineligible_lines(out: _Sheet, payload: PartnerPayload, context: StatementCo
     """An ineligible partner's summary: the base for the record, no bonus, nothing payable;
     none of the cap, budget, holdback or carry steps apply."""
     p = payload.payout
-    because = f" ({p['reason']})" if p["reason"] else ""
+    reason = partner_reason(p["reason"])
+    because = f" ({reason})" if reason else ""
     _bonus_base_line(out, payload, context)
     out.line("Bonus", Decimal(0), Kind.MONEY, f"not eligible this period{because}: no bonus")
     _adjustment_lines(out, payload.adjustments, ineligible=True)
