@@ -88,6 +88,20 @@ def height_of(ws: Worksheet, label: str) -> float | None:
     return ws.row_dimensions[row[0].row].height
 
 
+def write_with(
+    result: QuarterResult, folder: Path, partner_id: str, column: str, value: str
+) -> None:
+    """Write `partner_id`'s statement with its payout row's `column` set to `value`."""
+    payouts = result.payouts.with_columns(
+        pl.when(pl.col("partner_id") == partner_id)
+        .then(pl.lit(value))
+        .otherwise(pl.col(column))
+        .alias(column)
+    )
+    replaced = dataclasses.replace(result, payouts=payouts)
+    write_statements(replaced, folder, partner_ids=[partner_id], workers=1)
+
+
 # --- row heights -------------------------------------------------------------------------
 
 
@@ -264,15 +278,7 @@ def test_money_follows_each_currencys_minor_unit() -> None:
 
 
 def test_payable_in_yen_has_no_decimals(result: QuarterResult, tmp_path: Path) -> None:
-    payouts = result.payouts.with_columns(
-        pl.when(pl.col("partner_id") == "P1")
-        .then(pl.lit("JPY"))
-        .otherwise(pl.col("payout_currency"))
-        .alias("payout_currency")
-    )
-    write_statements(
-        dataclasses.replace(result, payouts=payouts), tmp_path, partner_ids=["P1"], workers=1
-    )
+    write_with(result, tmp_path, "P1", "payout_currency", "JPY")
     ws = sheet(tmp_path / "P1.xlsx", STATEMENT_SHEET)
     cell = next(r[1] for r in ws.iter_rows() if r[0].value == "Payable in JPY")
     assert cell.number_format == '#,##0 "JPY"'
@@ -365,15 +371,7 @@ def test_statement_progress_counts_up_to_the_total(tmp_path: Path) -> None:
 def test_a_hold_by_an_integrity_rule_reads_in_partner_words(
     result: QuarterResult, tmp_path: Path
 ) -> None:
-    payouts = result.payouts.with_columns(
-        pl.when(pl.col("partner_id") == "P5")
-        .then(pl.lit("registration"))
-        .otherwise(pl.col("reason"))
-        .alias("reason")
-    )
-    write_statements(
-        dataclasses.replace(result, payouts=payouts), tmp_path, partner_ids=["P5"], workers=1
-    )
+    write_with(result, tmp_path, "P5", "reason", "registration")
     note = line(tmp_path / "P5.xlsx", "Status")[2]
     assert note.startswith(
         "payment held (a deal is under review: registered after it closed): your net is "
