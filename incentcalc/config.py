@@ -517,8 +517,8 @@ class ProgramConfig(_Model):
         first = self.tiers[0]
         if first.min_score != 0 or first.requires:
             problems.append(
-                f"tiers.0 ({first.name}) must have min_score 0 and no `requires` gates, "
-                f"got min_score {first.min_score}"
+                f"tiers[{first.name}] (the first tier) must have min_score 0 and no `requires` "
+                f"gates, got min_score {first.min_score}"
             )
         scores = [tier.min_score for tier in self.tiers]
         if any(b <= a for a, b in pairwise(scores)):
@@ -526,9 +526,9 @@ class ProgramConfig(_Model):
         names = [tier.name for tier in self.tiers]
         if len(set(names)) != len(names):
             problems.append(f"tier names must be unique, got {names}")
-        for index, tier in enumerate(self.tiers):
+        for tier in self.tiers:
             for kpi in tier.requires:
-                problem = self._unknown_kpi(f"tiers.{index}.requires", kpi)
+                problem = self._unknown_kpi(f"tiers[{tier.name}].requires", kpi)
                 if problem:
                     problems.append(problem)
         return problems
@@ -575,7 +575,10 @@ def read_config_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError.missing_file("Config", path) from None
+        raise ConfigError(
+            f"The config file is missing: {path} does not exist. Pass the program YAML with "
+            "--config PATH (default configs/program.yaml, relative to the current folder)."
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"Cannot read config {path}: {exc}. Save it as UTF-8 text.") from None
 
@@ -595,7 +598,7 @@ def parse_config(text: str, origin: Path) -> ProgramConfig:
     try:
         config = ProgramConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(origin, exc)) from None
+        raise ConfigError(describe_validation_error(origin, exc, raw)) from None
     return resolve_paths(config, origin.parent)
 
 
@@ -632,11 +635,39 @@ def load_config(path: Path) -> ProgramConfig:
     return parse_config(read_config_text(path), path.resolve())
 
 
-def describe_validation_error(origin: Path, exc: ValidationError) -> str:
-    """One readable line per problem: key path, offending value, what is allowed."""
+def key_path(loc: tuple[int | str, ...], raw: Any = None) -> str:
+    """A pydantic error location as a config key path; a tier is named by its name when it
+    has one: ("tiers", 2, "rate") -> "tiers[Gold].rate" (else "tiers[2].rate")."""
+    parts: list[str] = []
+    node = raw
+    for part in loc:
+        if isinstance(part, int):
+            name = node[part].get("name") if _is_list_of_maps(node, part) else None
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{name if name else part}]"]
+        else:
+            parts.append(str(part))
+        node = _child(node, part)
+    return ".".join(parts)
+
+
+def _is_list_of_maps(node: Any, index: int) -> bool:
+    return isinstance(node, list) and 0 <= index < len(node) and isinstance(node[index], dict)
+
+
+def _child(node: Any, part: int | str) -> Any:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
+
+
+def describe_validation_error(origin: Path, exc: ValidationError, raw: Any = None) -> str:
+    """One readable line per problem: key path (tiers by name), offending value, what is
+    allowed."""
     lines = [f"Config {origin} has {exc.error_count()} problem(s):"]
     for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"])
+        where = key_path(error["loc"], raw)
         value = error.get("input")
         message = re.sub(r"^Value error, ", "", error["msg"])
         hidden = isinstance(value, dict | list) or error["loc"][-1:] == ("uri",)  # secrets
