@@ -16,10 +16,12 @@ from incentcalc.config import Action, ProgramConfig, SourceName, load_config
 from incentcalc.errors import DataError
 from incentcalc.exceptions import build_exceptions
 from incentcalc.fx import convert, period_rates
+from incentcalc.history import History
 from incentcalc.inputs import Inputs
 from incentcalc.integrity import compute_integrity_hits
 from incentcalc.invariants import check_invariants
 from incentcalc.kpis import compute_metric_values, in_period
+from incentcalc.ledger.basis import Basis, ledger_basis
 from incentcalc.lines import (
     build_deal_lines,
     build_nps_lines,
@@ -51,20 +53,37 @@ def load_program(config_path: Path, period_label: str) -> tuple[ProgramConfig, P
 
 
 def run_quarter(config_path: Path, period_label: str, *, quarantine: bool = False) -> QuarterResult:
-    """Load, validate and calculate one quarter; nothing is written."""
+    """Load, validate and calculate one quarter on the ledger's entries before it (any
+    period, as `explain` and `diff` do: RULES.md 11.1); nothing is written."""
     config, period = load_program(config_path, period_label)
-    return compute_quarter(config, period, quarantine=quarantine)
+    basis = ledger_basis(config, period, recalculate=False, any_period=True)
+    return compute_quarter(config, period, quarantine=quarantine, history=basis.history)
+
+
+def load_history(config: ProgramConfig, period: Period, *, recalculate: bool) -> History:
+    """The closed entries before `period`, after verifying the ledger (exit 1) and checking
+    that a run may calculate `period` (exit 3): see `ledger.basis.ledger_basis`."""
+    return ledger_basis(config, period, recalculate=recalculate).history
+
+
+def load_basis(config: ProgramConfig, period: Period, *, recalculate: bool) -> Basis:
+    """`load_history` plus what the run's manifest records: the ledger head, recalculation."""
+    return ledger_basis(config, period, recalculate=recalculate)
 
 
 def compute_quarter(
-    config: ProgramConfig, period: Period, *, quarantine: bool = False
+    config: ProgramConfig,
+    period: Period,
+    *,
+    quarantine: bool = False,
+    history: History | None = None,
 ) -> QuarterResult:
     """Read and validate the config's sources, then calculate; nothing is written."""
     timings = Timings()
     with timings.stage("read_validate"):
         inputs = load_inputs(config, period, quarantine=quarantine)
     try:
-        return calculate_quarter(config, period, inputs, timings=timings)
+        return calculate_quarter(config, period, inputs, timings=timings, history=history)
     except pl.exceptions.PolarsError as exc:
         if not _is_decimal_overflow(exc):
             raise
@@ -139,8 +158,10 @@ def calculate_quarter(
     inputs: Inputs,
     *,
     timings: Timings | None = None,
+    history: History | None = None,
 ) -> QuarterResult:
-    """Calculate every in-scope partner's payout for `period` (RULES.md 1-10). Pure."""
+    """Calculate every in-scope partner's payout for `period` (RULES.md 1-10) on the closed
+    periods in `history` (None: empty). Pure."""
     timings = timings if timings is not None else Timings()
     base_currency, mode = config.program.base_currency, config.program.rounding
     scope = compute_scope(inputs[SourceName.PARTNERS], period, base_currency)

@@ -71,6 +71,18 @@ def result_facts(result: QuarterResult) -> dict[str, Any]:
     }
 
 
+def ledger_document(result: QuarterResult) -> dict[str, Any]:
+    """The history the run stood on: `close` compares `head` with the ledger's head, and
+    refuses a recalculation."""
+    ledger = result.config.ledger
+    return {
+        "path": None if ledger is None else str(ledger.path),
+        "head": result.ledger_head,
+        "recalculation": result.recalculation,
+        "holdback_release_after": result.config.payout.holdback_release_after,
+    }
+
+
 def build_manifest(
     result: QuarterResult,
     *,
@@ -97,6 +109,7 @@ def build_manifest(
             for f in result.inputs.files
         ],
         **result_facts(result),
+        "ledger": ledger_document(result),
         "outputs": [
             {"path": str(p.relative_to(output_root)), "sha256": file_sha256(p)} for p in outputs
         ],

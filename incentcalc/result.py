@@ -14,6 +14,7 @@ import polars as pl
 
 from incentcalc.config import ProgramConfig
 from incentcalc.inputs import Inputs
+from incentcalc.money import MONEY
 from incentcalc.periods import Period
 
 
@@ -87,6 +88,20 @@ RENEWAL_LINE_COLUMNS = (
 )  # fmt: skip
 
 
+DEAL_BONUS_SCHEMA: dict[str, pl.DataType] = {
+    "period": pl.String(), "deal_id": pl.String(), "partner_id": pl.String(),
+    "customer_id": pl.String(), "close_date": pl.Date(), "amount_base": MONEY, "bonus": MONEY,
+}  # fmt: skip
+"""deal_bonuses.csv / .parquet (RULES.md 11.2)."""
+
+LEDGER_LINE_SCHEMA: dict[str, pl.DataType] = {
+    "period": pl.String(), "kind": pl.String(), "partner_id": pl.String(),
+    "deal_id": pl.String(), "deal_period": pl.String(), "cancellation_deal_id": pl.String(),
+    "cancelled_on": pl.Date(), "amount": MONEY,
+}  # fmt: skip
+"""ledger_lines.parquet: the clawbacks and forfeits a run applied (RULES.md 11.5, 11.8)."""
+
+
 class Timings(dict[str, float]):
     """Seconds per stage (read_validate, integrity, kpis, payouts, write, statements...), for
     the manifest and the benchmark."""
@@ -139,3 +154,14 @@ class QuarterResult:
     )
     timings: Timings = field(default_factory=Timings)
     warnings: tuple[str, ...] = ()
+    deal_bonuses: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=DEAL_BONUS_SCHEMA)
+    )
+    ledger_lines: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=LEDGER_LINE_SCHEMA)
+    )
+    recalculation: bool = False
+    """A period calculated again on the entries before it (run --recalculate): never closable."""
+    ledger_head: str | None = None
+    """sha256 of the ledger's last entry.json when the run was made (None: empty or no ledger);
+    `close` refuses the run when the ledger has moved on since."""
