@@ -45,3 +45,37 @@ def ledger_basis(
     folders = [entry.folder for entry in ledger.entries_before(period)]
     history = read_history(folders, config.program.fiscal_year_start_month)
     return Basis(history, ledger.head, recalculation)
+
+
+def ledger_warnings(config: ProgramConfig) -> list[str]:
+    """What `validate` says about history rules and balances that have no ledger to act on
+    (CONFIG.md, RULES.md 11)."""
+    if config.ledger is not None:
+        return []
+    payout = config.payout
+    rules = [
+        name
+        for name, configured in (
+            (f"holdback_release_after: {payout.holdback_release_after}",
+             payout.holdback_pct > 0),
+            (f"clawback_within_days: {payout.clawback_within_days}",
+             payout.clawback_within_days is not None),
+            (f"tier_grace_quarters: {config.tier_grace_quarters}",
+             config.tier_grace_quarters > 0),
+            *((f"loyalty {m.tier} every {m.quarters} quarters", m.quarters > 1)
+              for m in payout.loyalty),
+        )
+        if configured
+    ]  # fmt: skip
+    warnings = []
+    if rules:
+        warnings.append(
+            "History rules are configured without a ledger, so they have nothing to act on: "
+            f"{', '.join(rules)}. Add `ledger: {{path: DIR}}` (CONFIG.md) to keep closed periods."
+        )
+    if payout.holdback_pct > 0 or payout.min_payout > 0:
+        warnings.append(
+            "Without a ledger, holdbacks and carried_forward balances are reported but never "
+            "paid out in a later period (RULES.md 11): they are stranded."
+        )
+    return warnings
