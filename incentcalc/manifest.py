@@ -52,6 +52,19 @@ def budget_document(budget: BudgetUse) -> dict[str, Any]:
     }
 
 
+def ledger_facts(result: QuarterResult) -> dict[str, Any]:
+    """The history rules in force (a closed entry's holdbacks are released K quarters after
+    its period, K as configured when it was closed) and what this run took from the ledger."""
+    payout = result.config.payout
+    lines = result.ledger_lines.group_by("kind").agg(pl.col("amount").sum()).sort("kind")
+    return {
+        "holdback_release_after": payout.holdback_release_after,
+        "clawback_within_days": payout.clawback_within_days,
+        "tier_grace_quarters": result.config.tier_grace_quarters,
+        "lines": {kind: f"{Decimal(amount):.2f}" for kind, amount in lines.iter_rows()},
+    }
+
+
 def result_facts(result: QuarterResult) -> dict[str, Any]:
     """What a run found, shared by the manifest and the `--json` summary: partners, counts by
     status, money totals, budget use, exceptions and integrity hits, rejected rows."""
@@ -97,6 +110,7 @@ def build_manifest(
             for f in result.inputs.files
         ],
         **result_facts(result),
+        "ledger": ledger_facts(result),
         "outputs": [
             {"path": str(p.relative_to(output_root)), "sha256": file_sha256(p)} for p in outputs
         ],
