@@ -21,6 +21,7 @@ from incentcalc.inputs import Inputs
 from incentcalc.integrity import compute_integrity_hits
 from incentcalc.invariants import check_invariants
 from incentcalc.kpis import compute_metric_values, in_period
+from incentcalc.ledger.basis import Basis, ledger_basis
 from incentcalc.ledger_rules.balances import Balances, compute_balances
 from incentcalc.ledger_rules.deal_bonuses import compute_deal_bonuses
 from incentcalc.ledger_rules.tier_history import apply_tier_grace, compute_loyalty
@@ -54,16 +55,23 @@ def load_program(config_path: Path, period_label: str) -> tuple[ProgramConfig, P
     return config, parse_period(period_label, config.program.fiscal_year_start_month)
 
 
-def run_quarter(
-    config_path: Path,
-    period_label: str,
-    *,
-    quarantine: bool = False,
-    history: History | None = None,
-) -> QuarterResult:
-    """Load, validate and calculate one quarter; nothing is written."""
+def run_quarter(config_path: Path, period_label: str, *, quarantine: bool = False) -> QuarterResult:
+    """Load, validate and calculate one quarter on the ledger's entries before it (any
+    period, as `explain` and `diff` do: RULES.md 11.1); nothing is written."""
     config, period = load_program(config_path, period_label)
-    return compute_quarter(config, period, quarantine=quarantine, history=history)
+    basis = ledger_basis(config, period, recalculate=False, any_period=True)
+    return compute_quarter(config, period, quarantine=quarantine, history=basis.history)
+
+
+def load_history(config: ProgramConfig, period: Period, *, recalculate: bool) -> History:
+    """The closed entries before `period`, after verifying the ledger (exit 1) and checking
+    that a run may calculate `period` (exit 3): see `ledger.basis.ledger_basis`."""
+    return ledger_basis(config, period, recalculate=recalculate).history
+
+
+def load_basis(config: ProgramConfig, period: Period, *, recalculate: bool) -> Basis:
+    """`load_history` plus what the run's manifest records: the ledger head, recalculation."""
+    return ledger_basis(config, period, recalculate=recalculate)
 
 
 def compute_quarter(

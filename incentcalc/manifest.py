@@ -52,19 +52,6 @@ def budget_document(budget: BudgetUse) -> dict[str, Any]:
     }
 
 
-def ledger_facts(result: QuarterResult) -> dict[str, Any]:
-    """The history rules in force (a closed entry's holdbacks are released K quarters after
-    its period, K as configured when it was closed) and what this run took from the ledger."""
-    payout = result.config.payout
-    lines = result.ledger_lines.group_by("kind").agg(pl.col("amount").sum()).sort("kind")
-    return {
-        "holdback_release_after": payout.holdback_release_after,
-        "clawback_within_days": payout.clawback_within_days,
-        "tier_grace_quarters": result.config.tier_grace_quarters,
-        "lines": {kind: f"{Decimal(amount):.2f}" for kind, amount in lines.iter_rows()},
-    }
-
-
 def result_facts(result: QuarterResult) -> dict[str, Any]:
     """What a run found, shared by the manifest and the `--json` summary: partners, counts by
     status, money totals, budget use, exceptions and integrity hits, rejected rows."""
@@ -81,6 +68,24 @@ def result_facts(result: QuarterResult) -> dict[str, Any]:
         .rename({"len": "hits"})
         .to_dicts(),
         "rejected_rows": result.inputs.rejected.height,
+    }
+
+
+def ledger_document(result: QuarterResult) -> dict[str, Any]:
+    """The history the run stood on (`close` compares `head` with the ledger's head, and
+    refuses a recalculation), the history rules in force (a closed entry's holdbacks are
+    released K quarters after its period, K as configured when it was closed) and the
+    clawbacks and forfeits this run applied, summed by kind."""
+    ledger = result.config.ledger
+    lines = result.ledger_lines.group_by("kind").agg(pl.col("amount").sum()).sort("kind")
+    return {
+        "path": None if ledger is None else str(ledger.path),
+        "head": result.ledger_head,
+        "recalculation": result.recalculation,
+        "holdback_release_after": result.config.payout.holdback_release_after,
+        "clawback_within_days": result.config.payout.clawback_within_days,
+        "tier_grace_quarters": result.config.tier_grace_quarters,
+        "lines": {kind: f"{Decimal(amount):.2f}" for kind, amount in lines.iter_rows()},
     }
 
 
@@ -110,7 +115,7 @@ def build_manifest(
             for f in result.inputs.files
         ],
         **result_facts(result),
-        "ledger": ledger_facts(result),
+        "ledger": ledger_document(result),
         "outputs": [
             {"path": str(p.relative_to(output_root)), "sha256": file_sha256(p)} for p in outputs
         ],

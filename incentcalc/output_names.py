@@ -17,4 +17,4 @@ DEAL_BONUSES_PARQUET = "deal_bonuses.parquet"
 LEDGER_LINES_PARQUET = "ledger_lines.parquet"
 
 ENTRY_FILES = (PAYOUTS_PARQUET, DEAL_BONUSES_PARQUET, LEDGER_LINES_PARQUET, MANIFEST_JSON)
-"""The files of a run that `close` copies into its ledger entry byte for byte (RULES.md 11)."""
+"""The files of a run that `close` copies byte for byte into the run's ledger entry."""

@@ -14,6 +14,7 @@ import polars as pl
 
 from incentcalc.config import ProgramConfig
 from incentcalc.inputs import Inputs
+from incentcalc.money import MONEY
 from incentcalc.periods import Period
 
 
@@ -78,8 +79,8 @@ bonus base, with its share of the partner's gross."""
 
 DEAL_BONUS_SCHEMA: dict[str, pl.DataType] = {
     "period": pl.String(), "deal_id": pl.String(), "partner_id": pl.String(),
-    "customer_id": pl.String(), "close_date": pl.Date(), "amount_base": pl.Decimal(38, 2),
-    "bonus": pl.Decimal(38, 2),
+    "customer_id": pl.String(), "close_date": pl.Date(), "amount_base": MONEY,
+    "bonus": MONEY,
 }  # fmt: skip
 
 
@@ -95,14 +96,14 @@ class LedgerLineKind(StrEnum):
 LEDGER_LINE_SCHEMA: dict[str, pl.DataType] = {
     "period": pl.String(), "kind": pl.String(), "partner_id": pl.String(),
     "deal_id": pl.String(), "deal_period": pl.String(), "cancellation_deal_id": pl.String(),
-    "cancelled_on": pl.Date(), "amount": pl.Decimal(38, 2),
+    "cancelled_on": pl.Date(), "amount": MONEY,
 }  # fmt: skip
 """ledger_lines.parquet: the clawbacks and forfeits a run applied, one row each. deal_id,
 deal_period, cancellation_deal_id and cancelled_on are null for carry and holdback forfeits;
 `amount` is the signed amount (a forfeited negative carry is negative)."""
 
 LEDGER_NOTE_SCHEMA: dict[str, pl.DataType] = {
-    "partner_id": pl.String(), "line": pl.String(), "amount": pl.Decimal(38, 2),
+    "partner_id": pl.String(), "line": pl.String(), "amount": MONEY,
     "note": pl.String(),
 }  # fmt: skip
 """Where each ledger line of a payout row came from, for explain and statements: `line` is a
@@ -190,3 +191,8 @@ class QuarterResult:
     ledger_notes: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema=LEDGER_NOTE_SCHEMA)
     )
+    recalculation: bool = False
+    """A period calculated again on the entries before it (run --recalculate): never closable."""
+    ledger_head: str | None = None
+    """sha256 of the ledger's last entry.json when the run was made (None: empty or no ledger);
+    `close` refuses the run when the ledger has moved on since."""

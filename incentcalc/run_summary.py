@@ -24,6 +24,7 @@ def summarize_run(
         "status": "ok",
         "exit_code": int(ExitCode.OK),
         "period": result.period.label,
+        "recalculation": result.recalculation,
         "out": str(out),
         "statements": statements,
         **result_facts(result),
@@ -65,6 +66,11 @@ def render_run(console: Console, result: QuarterResult, summary: dict[str, Any])
         _money(Decimal(totals["payable"])),
         style="bold",
     )
+    if result.recalculation:
+        console.print(
+            f"[bold yellow]RECALCULATION[/] of {result.period.label} on the ledger's entries "
+            "before it: for review only, it can never be closed."
+        )
     console.print(table)
 
     status = Table(title="By status", title_justify="left")

@@ -1,18 +1,15 @@
 """The ledger's worked example (tests/fixtures/examples/ledger, RULES.md 11): three quarters
-run through `incentcalc run`, each on top of the quarters before it, compared to the cent
-with the expected payouts, deal bonuses and ledger exception rows.
-
-Until `close` exists on this branch, each finished run folder is read back as the ledger
-entry of its period (`read_history` reads a run folder like an entry: same files)."""
+run and closed in order through the CLI, as the example's README says, on a copy of the
+example (its ledger folder is created beside the config); every quarter's payouts, deal
+bonuses and ledger exception rows compared to the cent with the expected files."""
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
+import shutil
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
@@ -20,9 +17,7 @@ from conftest import EXAMPLES
 from typer.testing import CliRunner
 
 import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc import api
 from incentcalc.cli import app
-from incentcalc.history import read_history
 from incentcalc.result import DEAL_BONUS_COLUMNS, PAYOUT_COLUMNS
 
 LEDGER = EXAMPLES / "ledger"
@@ -30,7 +25,6 @@ PERIODS = ("2026Q1", "2026Q2", "2026Q3")
 TEXT_COLUMNS = {"period", "partner_id", "partner_name", "segment", "region", "team_id", "status",
                 "tier", "earned_tier", "team_tier", "cap_applied", "payout_currency"}  # fmt: skip
 runner = CliRunner()
-COMPUTE_QUARTER = api.compute_quarter
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -48,32 +42,24 @@ def same_row(got: dict[str, str], want: dict[str, str], columns: tuple[str, ...]
             assert Decimal(got[column]) == Decimal(want[column]), where
 
 
-def with_history(closed: list[Path]) -> Callable[..., Any]:
-    """api.compute_quarter reading the runs in `closed` as the ledger's entries."""
-
-    def compute(config: Any, period: Any, **options: Any) -> Any:
-        history = read_history(closed, config.program.fiscal_year_start_month)
-        return COMPUTE_QUARTER(config, period, **options, history=history)
-
-    return compute
+def cli(*args: str) -> None:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The three quarters run in order, each with the ones before it as history."""
+    """run -> close -> run ... for the three quarters; the run folders by period."""
     root = tmp_path_factory.mktemp("ledger")
+    example = root / "example"
+    shutil.copytree(LEDGER, example)
+    config = str(example / "program.yaml")
     folders: dict[str, Path] = {}
-    with pytest.MonkeyPatch.context() as patch:
-        for period in PERIODS:
-            patch.setattr(api, "compute_quarter", with_history(list(folders.values())))
-            out = root / period
-            result = runner.invoke(
-                app,
-                ["run", "--config", str(LEDGER / "program.yaml"), "--period", period,
-                 "--out", str(out), "--no-statements", "--quiet"],
-            )  # fmt: skip
-            assert result.exit_code == 0, result.output
-            folders[period] = out
+    for period in PERIODS:
+        out = root / "out" / period
+        cli("run", "--config", config, "--period", period, "--out", str(out), "--quiet")
+        cli("close", "--config", config, "--run", str(out), "--quiet")
+        folders[period] = out
     return folders
 
 

@@ -61,9 +61,13 @@ def entry(
     ).with_columns(pl.col("holdback", "carried_forward").cast(MONEY))  # fmt: skip
     bonuses = pl.DataFrame(
         [{"period": period.label, "amount_base": "0", **d} for d in deals or []],
-        schema={**DEAL_BONUS_SCHEMA, "amount_base": pl.String, "bonus": pl.String,
-                "close_date": pl.String},
-    ).with_columns(pl.col("amount_base", "bonus").cast(MONEY), pl.col("close_date").str.to_date())  # fmt: skip
+        schema={
+            **DEAL_BONUS_SCHEMA,
+            "amount_base": pl.String,
+            "bonus": pl.String,
+            "close_date": pl.String,
+        },
+    ).with_columns(pl.col("amount_base", "bonus").cast(MONEY), pl.col("close_date").str.to_date())
     ledger = pl.DataFrame(
         lines or [],
         schema={**LEDGER_LINE_SCHEMA, "amount": pl.String, "cancelled_on": pl.String},
@@ -114,8 +118,10 @@ def gross_frame(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
 
 
 def test_deal_bonus_leftover_cent_goes_to_the_largest_remainder_ties_by_deal_id_as_text() -> None:
-    deals = deal_frame([("D9", "P", "1", True, "new"), ("D10", "P", "1", True, "new"),
-                        ("D11", "P", "1", True, "new"), ("D12", "P", "0", True, "new")])  # fmt: skip
+    deals = deal_frame(
+        [("D9", "P", "1", True, "new"), ("D10", "P", "1", True, "new"),
+         ("D11", "P", "1", True, "new"), ("D12", "P", "0", True, "new")]
+    )  # fmt: skip
     got = compute_deal_bonuses(gross_frame([("P", "payable", "100.00")]), deals, Metric.REVENUE, Q3)
     # 100 / 3 each: equal remainders, "D10" < "D11" < "D9" as text
     assert dict(got.select("deal_id", "bonus").rows()) == {
@@ -126,9 +132,11 @@ def test_deal_bonus_leftover_cent_goes_to_the_largest_remainder_ties_by_deal_id_
 
 
 def test_deal_bonuses_only_for_base_deals_of_partners_that_are_not_ineligible() -> None:
-    deals = deal_frame([("A1", "A", "300", True, "new"), ("A2", "A", "100", True, "expansion"),
-                        ("A3", "A", "500", False, "expansion"), ("B1", "B", "100", True, "new"),
-                        ("H1", "H", "50", True, "expansion"), ("Z1", "Z", "0", True, "expansion")])  # fmt: skip
+    deals = deal_frame(
+        [("A1", "A", "300", True, "new"), ("A2", "A", "100", True, "expansion"),
+         ("A3", "A", "500", False, "expansion"), ("B1", "B", "100", True, "new"),
+         ("H1", "H", "50", True, "expansion"), ("Z1", "Z", "0", True, "expansion")]
+    )  # fmt: skip
     grosses = gross_frame([("A", "payable", "10.00"), ("B", "ineligible", "0.00"),
                            ("H", "held", "7.77"), ("Z", "payable", "500.00")])  # fmt: skip
     got = compute_deal_bonuses(grosses, deals, Metric.EXPANSION_REVENUE, Q3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -46,6 +47,12 @@ def read_partner_selection(partners: str | None, partners_file: Path | None) -> 
     return selected
 
 
+def default_out(period: str, recalculation: bool) -> Path:
+    """out/<period>, or out/<period>-recalculated so a recalculation never replaces the
+    folder of the run that was closed."""
+    return Path("out") / (f"{period}-recalculated" if recalculation else period)
+
+
 @command
 def run(
     config: ConfigOpt = DEFAULT_CONFIG,
@@ -68,6 +75,14 @@ def run(
     quarantine: Annotated[
         bool, typer.Option("--quarantine", help="Set invalid rows aside instead of stopping.")
     ] = False,
+    recalculate: Annotated[
+        bool,
+        typer.Option(
+            "--recalculate",
+            help="Calculate a closed (earlier) period again on the entries before it; the "
+            "result is marked as a recalculation and can never be closed.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
@@ -78,7 +93,8 @@ def run(
         started_at = datetime.now().astimezone()
         selection = read_partner_selection(partners, partners_file)
         program, quarter = api.load_program(config, period)
-        target = out if out is not None else Path("out") / quarter.label
+        basis = api.load_basis(program, quarter, recalculate=recalculate)
+        target = out if out is not None else default_out(quarter.label, basis.recalculation)
         console = stdout_console()
         show_progress = console.is_terminal and not (as_json or quiet)
         with (
@@ -97,7 +113,10 @@ def run(
             def on_stage(name: str) -> None:
                 progress.update(task, description=f"Writing {name}")
 
-            result = api.compute_quarter(program, quarter, quarantine=quarantine)
+            result = api.compute_quarter(
+                program, quarter, quarantine=quarantine, history=basis.history
+            )
+            result = replace(result, recalculation=basis.recalculation, ledger_head=basis.head)
             progress.update(task, description="Writing payout files")
             with result.timings.stage("write"):
                 written = write_tables(result, folder.path)
