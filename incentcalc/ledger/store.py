@@ -54,8 +54,20 @@ PAUSE_ENV = "INCENTCALC_TEST_PAUSE_IN_CLOSE"
 the entry published, so tests can kill it there (tests/test_ledger_cli.py)."""
 
 
+SELF_HASH = "document_sha256"
+"""entry.json's hash of its own content (every other key, canonical JSON): a changed byte in
+the last entry.json, which no later entry links to yet, is caught too."""
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def document_hash(document: dict[str, Any]) -> str:
+    """sha256 of the document without SELF_HASH, as sorted compact JSON."""
+    content = {key: value for key, value in document.items() if key != SELF_HASH}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return sha256_bytes(text.encode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -159,19 +171,25 @@ def _verify_entry(
         return None, [Problem(name, ENTRY_JSON, f"cannot be read as an entry ({exc})")]
     entry = Entry(number, folder, document, sha256_bytes(raw))
     problems = [Problem(name, file, text) for file, text in _file_problems(folder, recorded)]
+    if document.get(SELF_HASH) != document_hash(document):
+        problems.append(Problem(name, ENTRY_JSON, "its content does not match its own hash"))
     if (number, period) != (int(match.group(1)), match.group(2)):
         problems.append(Problem(name, ENTRY_JSON, f"records entry {number} of {period}"))
     if number != expected_number:
         problems.append(Problem(name, None, f"is entry {number}, expected {expected_number}"))
     link = document.get("previous_entry_sha256")
     if link != (previous.sha256 if previous else None):
+        before = (
+            f"{previous.name}'s entry.json hashes to {previous.sha256}"
+            if previous
+            else ("it is the first entry")
+        )
         problems.append(
             Problem(
                 name,
                 ENTRY_JSON,
-                "its link to the previous entry does not match "
-                f"(recorded {link}, previous entry.json hashes to "
-                f"{previous.sha256 if previous else None}): an entry was changed or removed",
+                f"its link to the previous entry is {link} but {before}: an entry was changed, "
+                "replaced or removed",
             )
         )
     if previous is not None and _follows(previous, entry) is False:
@@ -325,6 +343,7 @@ def append_entry(
         _pause_for_tests()
         document = make_document(number, {n: sha256_bytes(d) for n, d in files.items()})
         document["previous_entry_sha256"] = ledger.head
+        document[SELF_HASH] = document_hash(document)
         write_json(document, staging.path / ENTRY_JSON)
     raw = (target / ENTRY_JSON).read_bytes()
     return Entry(number, target, json.loads(raw), sha256_bytes(raw))
