@@ -84,3 +84,44 @@ def floor_cents(num: pl.Expr, den: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     divisor = _nonzero(den)
     cents = scaled // divisor
     return cents, scaled - cents * divisor
+
+
+def split_cents(
+    frame: pl.DataFrame,
+    num: pl.Expr,
+    den: pl.Expr,
+    total_cents: pl.Expr,
+    *,
+    tie: str,
+    by: str | None = None,
+    alias: str,
+) -> pl.DataFrame:
+    """Add `alias` (money): num/den cut to whole cents, then one more cent each for the
+    largest cut-off remainders (ties: `tie` ascending as text) until each `by` group (the whole
+    frame when None) holds exactly `total_cents`. Rows whose `den` is 0 get 0. Used by the
+    budget (RULES.md 8.6) and the deal bonuses (11.2); the result is sorted by `by`, `tie`.
+
+    Example: 100.00 over weights 1, 1, 1 -> 33.34, 33.33, 33.33 (the first by `tie`).
+    """
+    cents, rest = floor_cents(num, den)
+    keys = [by, tie] if by else [tie]
+
+    def per_group(expr: pl.Expr) -> pl.Expr:
+        return expr.over(by) if by else expr
+
+    ranked = (
+        frame.sort(keys)
+        .with_columns(cents.fill_null(0).alias("_cents"), rest.alias("_rest"))
+        .with_columns(
+            (total_cents.cast(pl.Int64) - per_group(pl.col("_cents").sum()).cast(pl.Int64)).alias(
+                "_left"
+            ),
+            per_group(pl.col("_rest").rank("ordinal", descending=True))
+            .cast(pl.Int64)
+            .alias("_rank"),
+        )
+    )
+    bump = pl.col("_rest").is_not_null() & (pl.col("_rank") <= pl.col("_left"))
+    return ranked.with_columns(
+        ((pl.col("_cents").cast(pl.Int64) + bump.cast(pl.Int64)) / 100).cast(MONEY).alias(alias)
+    ).drop("_cents", "_rest", "_left", "_rank")

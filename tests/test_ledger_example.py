@@ -1,0 +1,140 @@
+"""The ledger's worked example (tests/fixtures/examples/ledger, RULES.md 11): three quarters
+run and closed in order through the CLI, as the example's README says, on a copy of the
+example (its ledger folder is created beside the config); every quarter's payouts, deal
+bonuses and ledger exception rows compared to the cent with the expected files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import EXAMPLES
+from typer.testing import CliRunner
+
+import incentcalc.commands  # noqa: F401  (registers the commands)
+from incentcalc.cli import app
+from incentcalc.result import DEAL_BONUS_COLUMNS, PAYOUT_COLUMNS
+
+LEDGER = EXAMPLES / "ledger"
+PERIODS = ("2026Q1", "2026Q2", "2026Q3")
+TEXT_COLUMNS = {"period", "partner_id", "partner_name", "segment", "region", "team_id", "status",
+                "tier", "earned_tier", "team_tier", "cap_applied", "payout_currency"}  # fmt: skip
+runner = CliRunner()
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def same_row(got: dict[str, str], want: dict[str, str], columns: tuple[str, ...]) -> None:
+    """Text columns equal as text, the others as exact decimals (`1.08` == `1.080000`)."""
+    for column in columns:
+        where = (want.get("partner_id"), want.get("deal_id"), column)
+        if column in TEXT_COLUMNS or column in {"deal_id", "customer_id", "close_date"}:
+            assert got[column] == want[column], where
+        else:
+            assert Decimal(got[column]) == Decimal(want[column]), where
+
+
+def cli(*args: str) -> None:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """run -> close -> run ... for the three quarters; the run folders by period."""
+    root = tmp_path_factory.mktemp("ledger")
+    example = root / "example"
+    shutil.copytree(LEDGER, example)
+    config = str(example / "program.yaml")
+    folders: dict[str, Path] = {}
+    for period in PERIODS:
+        out = root / "out" / period
+        cli("run", "--config", config, "--period", period, "--out", str(out), "--quiet")
+        cli("close", "--config", config, "--run", str(out), "--quiet")
+        folders[period] = out
+    return folders
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_payouts_match_the_expected_file_to_the_cent(runs: dict[str, Path], period: str) -> None:
+    got = read_rows(runs[period] / "payouts.csv")
+    want = read_rows(LEDGER / f"expected_payouts_{period}.csv")
+    assert [r["partner_id"] for r in got] == [r["partner_id"] for r in want]
+    for got_row, want_row in zip(got, want, strict=True):
+        same_row(got_row, want_row, tuple(c for c in PAYOUT_COLUMNS if c != "reason"))
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_deal_bonuses_match_the_expected_file(runs: dict[str, Path], period: str) -> None:
+    got = read_rows(runs[period] / "deal_bonuses.csv")
+    want = read_rows(LEDGER / f"expected_deal_bonuses_{period}.csv")
+    assert list(got[0]) == list(DEAL_BONUS_COLUMNS)
+    assert [(r["partner_id"], r["deal_id"]) for r in got] == [
+        (r["partner_id"], r["deal_id"]) for r in want
+    ]
+    for got_row, want_row in zip(got, want, strict=True):
+        same_row(got_row, want_row, DEAL_BONUS_COLUMNS)
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_ledger_exception_rows_are_exactly_the_expected_ones(
+    runs: dict[str, Path], period: str
+) -> None:
+    got = [r for r in read_rows(runs[period] / "exceptions.csv") if r["kind"] == "ledger"]
+    want = [
+        r for r in read_rows(LEDGER / "expected_ledger_exceptions.csv") if r["period"] == period
+    ]
+    assert [(r["rule"], r["partner_id"], r["deal_id"]) for r in got] == [
+        (r["rule"], r["partner_id"], r["deal_id"]) for r in want
+    ]
+    for got_row, want_row in zip(got, want, strict=True):
+        assert want_row["cancellation_deal_id"] in got_row["detail"]
+        assert want_row["amount"] in got_row["detail"]
+
+
+def test_clawback_detail_names_the_deal_period_the_cancellation_and_its_date(
+    runs: dict[str, Path],
+) -> None:
+    rows = read_rows(runs["2026Q2"] / "exceptions.csv")
+    (clawback,) = [r for r in rows if r["rule"] == "clawback"]
+    assert clawback["record_id"] == "D33"
+    assert clawback["detail"] == (
+        "deal D31 of 2026Q1 (closed 2026-03-20) clawed back: cancelled by D33 on 2026-04-29, "
+        "40 days after closing; 2400.00"
+    )
+
+
+def test_ledger_lines_record_the_clawback_and_the_forfeit_of_2026q2(runs: dict[str, Path]) -> None:
+    lines = pl.read_parquet(runs["2026Q2"] / "ledger_lines.parquet")
+    assert lines.select("kind", "partner_id", "deal_id", "deal_period", "cancellation_deal_id",
+                        pl.col("cancelled_on").cast(pl.String),
+                        pl.col("amount").cast(pl.String)).rows() == [
+        ("clawback", "L3", "D31", "2026Q1", "D33", "2026-04-29", "2400.00"),
+        ("forfeited_holdback", "L6", None, None, None, None, "400.00"),
+    ]  # fmt: skip
+    assert pl.read_parquet(runs["2026Q1"] / "ledger_lines.parquet").height == 0
+    assert pl.read_parquet(runs["2026Q3"] / "ledger_lines.parquet").height == 0
+
+
+def test_grace_is_named_in_the_reason_and_only_where_it_applied(runs: dict[str, Path]) -> None:
+    graced = {
+        (period, row["partner_id"])
+        for period in PERIODS
+        for row in read_rows(runs[period] / "payouts.csv")
+        if "tier grace" in row["reason"]
+    }
+    assert graced == {("2026Q2", "L2"), ("2026Q2", "L3"), ("2026Q2", "L6"), ("2026Q3", "L4")}
+
+
+def test_manifest_records_the_release_delay_in_force(runs: dict[str, Path]) -> None:
+    manifest = json.loads((runs["2026Q2"] / "manifest.json").read_text())
+    assert manifest["ledger"]["holdback_release_after"] == 1
+    assert manifest["ledger"]["lines"] == {"clawback": "2400.00", "forfeited_holdback": "400.00"}
