@@ -122,6 +122,22 @@ def test_ledger_partner_shows_history_and_open_balances(program: Path) -> None:
     people = cli("ledger", "--config", program, "--partner", "L1")
     assert "released in 2026Q2" in people.output
 
+    def partner(pid: str) -> dict[str, Any]:
+        return document(cli("ledger", "--config", program, "--partner", pid, "--json"))
+
+    assert partner("L4")["carry"] == "-64.00"
+    clawable = partner("L3")["clawable_deals"]
+    assert [(d["deal_id"], d["bonus"], d["clawable_until"]) for d in clawable] == [
+        ("D32", "1600.00", "2026-05-02"),
+        ("D31", "2400.00", "2026-06-18"),
+    ]
+    run_and_close(program, "2026Q2")
+    after = partner("L3")
+    assert [row["clawback"] for row in after["history"]] == ["0.00", "2400.00"]
+    assert "D31" not in [d["deal_id"] for d in after["clawable_deals"]]  # clawed back
+    assert "D32" not in [d["deal_id"] for d in after["clawable_deals"]]  # window over
+    assert partner("L4")["carry"] == "0.00"
+
 
 def test_a_run_whose_files_were_edited_is_not_closed(program: Path) -> None:
     assert run(program, "2026Q1").exit_code == 0
