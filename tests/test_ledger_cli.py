@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -290,7 +291,7 @@ def test_validate_warns_about_history_rules_without_a_ledger(program: Path) -> N
     warnings = " ".join(document(result)["warnings"])
     assert "clawback_within_days: 90" in warnings and "tier_grace_quarters: 1" in warnings
     assert "stranded" in warnings
-    refused(run(program, "2026Q1", "--recalculate"), 3, "--recalculate needs a ledger")
+    refused(run(program, "2026Q1", "--recalculate"), 2, "--recalculate needs a ledger")
 
 
 def start_close(program: Path, pause: float) -> subprocess.Popen[bytes]:
@@ -343,3 +344,20 @@ def test_two_closes_at_once_one_wins_one_is_refused(program: Path) -> None:
     assert "lock" in error or "already closed" in error
     assert entries(program) == ["0001-2026Q1"]
     assert cli("ledger", "--config", program, "--verify").exit_code == 0
+
+
+def test_the_sample_ledger_program_shows_a_clawback_a_release_and_a_milestone(
+    tmp_path: Path,
+) -> None:
+    """`make ledger-demo`: the sample's program-ledger.yaml, three quarters closed in a row."""
+    data = tmp_path / "data"
+    made = cli("sample-data", "--out", data, "--partners", "200", "--seed", "7", "--period",
+               "2026Q3", "--quarters", "4", "--format", "parquet", "--quiet")  # fmt: skip
+    assert made.exit_code == 0, made.output
+    program = data / "program-ledger.yaml"
+    closed = [run_and_close(program, period) for period in ("2026Q1", "2026Q2", "2026Q3")]
+    q2 = closed[1]["totals"]
+    assert Decimal(q2["holdback_released"]) == Decimal(closed[0]["totals"]["holdback"])
+    assert Decimal(q2["clawback"]) > 0
+    assert Decimal(q2["loyalty_bonus"]) > 0
+    assert document(cli("ledger", "--config", program, "--verify", "--json"))["entries"] == 3

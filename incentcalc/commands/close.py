@@ -27,7 +27,7 @@ from incentcalc.errors import ConfigError
 from incentcalc.ledger.close import close_run
 from incentcalc.ledger.store import Entry
 
-SHOWN_TOTALS = ("gross", "holdback", "carried_in", "holdback_released", "clawback", "payable",
+SHOWN_TOTALS = ("gross", "holdback", "loyalty_bonus", "carried_in", "holdback_released", "clawback", "payable",
                 "carried_forward")  # fmt: skip
 
 
