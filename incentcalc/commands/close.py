@@ -27,8 +27,8 @@ from incentcalc.errors import ConfigError
 from incentcalc.ledger.close import close_run
 from incentcalc.ledger.store import Entry
 
-SHOWN_TOTALS = ("gross", "holdback", "loyalty_bonus", "carried_in", "holdback_released", "clawback", "payable",
-                "carried_forward")  # fmt: skip
+SHOWN_TOTALS = ("gross", "holdback", "loyalty_bonus", "carried_in", "holdback_released",
+                "clawback", "payable", "carried_forward")  # fmt: skip
 
 
 def read_config_bytes(path: Path) -> tuple[ProgramConfig, bytes]:
