@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from conftest import EXAMPLES
 from typer.testing import CliRunner, Result
@@ -196,6 +197,8 @@ def test_a_recalculation_is_marked_and_never_closed(program: Path) -> None:
     assert document(result)["recalculation"] is True
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["ledger"]["recalculation"] is True
+    overview = openpyxl.load_workbook(out / "summary.xlsx").worksheets[0]
+    assert "RECALCULATION" in str(overview["A1"].value)
     people = cli("run", "--config", program, "--period", "2026Q1", "--out", out,
                  "--no-statements", "--recalculate", "--force")  # fmt: skip
     assert "RECALCULATION" in people.output
