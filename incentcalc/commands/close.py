@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -75,9 +76,11 @@ def close(
 ) -> None:
     """Close the reviewed run in --run: its files become the ledger entry of its period."""
     with guarded("close", as_json=as_json, debug=debug, log_file=log_file):
+        started = time.perf_counter()
         program, text = read_config_bytes(config)
         entry = close_run(program, text, run, now=datetime.now().astimezone())
         document = close_document(entry)
+        document["seconds"] = round(time.perf_counter() - started, 3)
         totals = document["totals"] or {}
         log_line(log_file, f"close {document['period']}: entry {entry.name} {entry.sha256}")
         if as_json:

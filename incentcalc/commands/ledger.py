@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -84,10 +85,12 @@ def ledger(
 
 def _verify(program: ProgramConfig, *, as_json: bool, quiet: bool, console: Console) -> ExitCode:
     """Print every problem (exit 1) or how many entries verified."""
+    started = time.perf_counter()
     root = ledger_root(program)
     book, problems = verify_ledger(root)
     if not problems:
         check_belongs(book, program)
+    seconds = round(time.perf_counter() - started, 3)
     if as_json:
         emit_json(
             {
@@ -100,6 +103,7 @@ def _verify(program: ProgramConfig, *, as_json: bool, quiet: bool, console: Cons
                 "problems": [
                     {"entry": p.entry, "file": p.file, "message": p.message} for p in problems
                 ],
+                "seconds": seconds,
             }
         )
     elif problems:
