@@ -43,7 +43,7 @@ from incentcalc.sampledata.program import LEDGER_BLOCK, LEDGER_PAYOUT
 RESULTS = Path(__file__).resolve().parent / "results.json"
 MANIFEST = "manifest.json"
 STAGES = (
-    "read", "validate", "read_validate", "integrity", "kpis", "lines", "payouts", "write",
+    "ledger", "read", "validate", "read_validate", "integrity", "kpis", "lines", "payouts", "write",
     "summary", "statements",
 )  # fmt: skip
 """Known stage names in pipeline order; any other stage a manifest reports is shown after."""
