@@ -364,3 +364,22 @@ def test_the_sample_ledger_program_shows_a_clawback_a_release_and_a_milestone(
     assert Decimal(q2["clawback"]) > 0
     assert Decimal(q2["loyalty_bonus"]) > 0
     assert document(cli("ledger", "--config", program, "--verify", "--json"))["entries"] == 3
+
+
+def test_diff_and_explain_calculate_on_the_entries_before_the_period(program: Path) -> None:
+    """After 2026Q1 is closed, diff of 2026Q2 gives the run's payable (carry, releases and
+    clawbacks included) on both sides; a period before the ledger is calculated alone."""
+    run_and_close(program, "2026Q1")
+    ran = run(program, "2026Q2")
+    assert ran.exit_code == 0, ran.output
+    compared = cli("diff", "--baseline", program, "--candidate", program, "--period", "2026Q2",
+                   "--json")  # fmt: skip
+    assert compared.exit_code == 0, compared.output
+    sides = document(compared)
+    payable = document(ran)["totals"]["payable"]
+    assert sides["baseline"]["payable"] == sides["candidate"]["payable"] == payable
+    explained = cli("explain", "--config", program, "--period", "2026Q2", "--partner", "L3",
+                    "--json")  # fmt: skip
+    assert explained.exit_code == 0, explained.output
+    assert "D31" in explained.stdout  # the deal clawed back from 2026Q1
+    assert entries(program) == ["0001-2026Q1"]  # nothing written
