@@ -295,6 +295,9 @@ def test_validate_warns_about_history_rules_without_a_ledger(program: Path) -> N
     assert "clawback_within_days: 90" in warnings and "tier_grace_quarters: 1" in warnings
     assert "stranded" in warnings
     refused(run(program, "2026Q1", "--recalculate"), 2, "--recalculate needs a ledger")
+    assert run(program, "2026Q1").exit_code == 0
+    refused(close(program, "2026Q1"), 2, "has no `ledger: {path: DIR}`")
+    refused(cli("ledger", "--config", program, "--json"), 2, "no ledger")
 
 
 def start_close(program: Path, pause: float) -> subprocess.Popen[bytes]:

@@ -116,6 +116,9 @@ def _verify(program: ProgramConfig, *, as_json: bool, quiet: bool, console: Cons
 
 
 def render_periods(console: Console, root: str, lines: list[dict[str, Any]]) -> None:
+    if not lines:
+        console.print(f"The ledger {root} is empty: no period is closed yet.")
+        return
     table = Table(title=f"Ledger {root}", title_justify="left", box=box.SIMPLE, padding=(0, 1))
     for header in PERIOD_HEADERS:
         table.add_column(PERIOD_TITLES.get(header, header),
@@ -125,8 +128,6 @@ def render_periods(console: Console, root: str, lines: list[dict[str, Any]]) -> 
         shown |= {h: f"{Decimal(line[h]):,.2f}" for h in PERIOD_HEADERS[4:]}
         table.add_row(*(str(shown[h]) for h in PERIOD_HEADERS))
     console.print(table)
-    if not lines:
-        console.print("No period is closed yet.")
 
 
 def render_partner(console: Console, report: PartnerReport) -> None:

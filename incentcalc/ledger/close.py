@@ -22,6 +22,7 @@ from incentcalc.ledger.store import (
     Ledger,
     append_entry,
     ledger_locked,
+    ledger_root,
     sha256_bytes,
 )
 from incentcalc.output_names import ENTRY_FILES, MANIFEST_JSON
@@ -119,6 +120,7 @@ def close_run(
     """Close the run in `run_folder`: its files are checked before the ledger is touched;
     then, under the ledger's lock, the ledger is verified, the refusals checked and the
     entry written whole or not at all."""
+    ledger_root(config)  # no ledger configured: a config error before anything is read
     run = read_run(run_folder, config_text)
     if run.manifest.get("program") != config.program.name:
         raise LedgerRefusedError(
