@@ -208,10 +208,14 @@ def _follows(previous: Entry, entry: Entry) -> bool | None:
 
 def _file_problems(folder: Path, recorded: dict[str, str]) -> Iterator[tuple[str, str]]:
     """(file, problem) for missing, changed, unrecorded and unexpected files of one entry."""
-    for file in (*ENTRY_FILES, ENTRY_CONFIG):
+    names = (*ENTRY_FILES, ENTRY_CONFIG)
+    for file in names:
         if file not in recorded:
             yield file, "has no recorded sha256 in entry.json"
     for file, expected in recorded.items():
+        if file not in names:  # never a path outside the entry
+            yield ENTRY_JSON, f"records {file!r}, which is not a file of an entry"
+            continue
         path = folder / file
         if not path.is_file():
             yield file, "is missing"
