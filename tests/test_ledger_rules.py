@@ -305,7 +305,7 @@ def test_grace_keeps_the_previous_tier_for_g_quarters_then_lets_go() -> None:
     assert (got["tier"], got["earned_tier"], got["individual_bonus"]) == (
         "Gold", "Silver", Decimal("2800.00"),
     )  # fmt: skip
-    assert got["reason"] == "tier grace: Gold kept by grace, quarter 1 of 2 (earned Silver)"
+    assert got["reason"] == "tier grace: Gold kept, quarter 1 of 2 (earned Silver)"
     kept_once = History((
         entry(Q1, [{"partner_id": "P1", "tier": "Gold"}]),
         entry(Q2, [{"partner_id": "P1", "tier": "Gold", "earned_tier": "Bronze"}]),

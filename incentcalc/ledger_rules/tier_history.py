@@ -83,7 +83,7 @@ def apply_tier_grace(
         pl.when(applies)
         .then(
             pl.format(
-                "tier grace: {} kept by grace, quarter {} of {} (earned {})",
+                "tier grace: {} kept, quarter {} of {} (earned {})",
                 "previous_tier",
                 quarter,
                 pl.lit(grace),
