@@ -3,16 +3,20 @@ quarters, figures to the cent, with the edge cases the section spells out."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
+import pytest
 from builders import deal, inputs, partner, program
 
 from incentcalc.api import calculate_quarter
-from incentcalc.config import Metric
+from incentcalc.config import Metric, SourceName
+from incentcalc.errors import InvariantError
 from incentcalc.history import ClosedPeriod, History
+from incentcalc.invariants import check_invariants
 from incentcalc.ledger_rules.clawbacks import match_clawbacks
 from incentcalc.ledger_rules.deal_bonuses import compute_deal_bonuses
 from incentcalc.periods import parse_period
@@ -210,8 +214,6 @@ def test_carry_and_holdback_of_an_ineligible_partner_are_forfeited_and_recorded(
 
 def claws(history: History, cancellations: list[dict[str, Any]], days: int = 90) -> list[Any]:
     deals = inputs(deals=cancellations)
-    from incentcalc.config import SourceName
-
     matched = match_clawbacks(deals[SourceName.DEALS], history, days, Q3)
     return matched.select(
         "deal_id", "cancellation_deal_id", pl.col("amount").cast(pl.String)
@@ -394,3 +396,26 @@ def test_loyalty_is_outside_the_cap_budget_and_holdback_and_zero_when_ineligible
     )  # fmt: skip
     assert row(result, "X")["loyalty_bonus"] == 0
     assert result.budget.total_capped == Decimal("4000.00")
+
+
+# invariants ---------------------------------------------------------------------------------
+
+
+def test_deal_bonuses_that_do_not_add_up_to_the_gross_stop_the_run() -> None:
+    result = run(config(), History.empty(), deals=[deal("D1", "P1", "60000"),
+                                                   deal("D2", "P1", "40000")])  # fmt: skip
+    args = (result.config, result.payouts, result.kpis, result.budget)
+    check_invariants(*args, result.deal_bonuses)
+    off = result.deal_bonuses.with_columns(
+        pl.when(pl.col("deal_id") == "D2").then(pl.lit("1599.99").cast(MONEY)).otherwise("bonus")
+        .alias("bonus")
+    )  # fmt: skip
+    with pytest.raises(
+        InvariantError, match=re.escape("partner P1, gross = 4000.00: deal bonuses do not")
+    ):
+        check_invariants(*args, off)
+    with pytest.raises(InvariantError, match="base above 0 but no deal bonus rows"):
+        check_invariants(*args, result.deal_bonuses.clear())
+    clawback = result.payouts.with_columns(pl.lit(-1).cast(MONEY).alias("clawback"))
+    with pytest.raises(InvariantError, match=re.escape("clawback = -1.00: negative")):
+        check_invariants(result.config, clawback, result.kpis, result.budget)
