@@ -183,3 +183,17 @@ def test_explain_tree_shows_carry_release_and_milestones(runs: dict[str, Path]) 
     assert "Gold streak 1 of 2: the milestone pays 1000.00 in 2026Q4 if the tier holds" in l1_next
     l6 = " ".join(explain(runs, "2026Q2", "L6").split())
     assert "forfeited_holdback" in l6 and "400.00 forfeited" in l6
+
+
+def test_recalculating_a_closed_quarter_gives_the_same_bytes(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """2026Q2 again on the entry of 2026Q1 only (a marked recalculation): every ledger file
+    is byte for byte what was closed, whatever was closed after it."""
+    config = runs["2026Q2"].parents[1] / "example" / "program.yaml"
+    again = tmp_path / "again"
+    cli("run", "--config", str(config), "--period", "2026Q2", "--recalculate", "--out",
+        str(again), "--no-statements", "--quiet")  # fmt: skip
+    for name in ("payouts.csv", "payouts.parquet", "deal_bonuses.csv", "deal_bonuses.parquet",
+                 "ledger_lines.parquet", "exceptions.csv"):  # fmt: skip
+        assert (again / name).read_bytes() == (runs["2026Q2"] / name).read_bytes(), name
