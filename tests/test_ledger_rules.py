@@ -275,6 +275,19 @@ def test_a_stored_deal_id_only_matches_its_own_deal_and_each_deal_goes_once() ->
     assert claws(history, [cancel("X8", "P1", "C1", "2026-07-01")]) == [("D2", "X8", "25.00")]
 
 
+def test_an_earlier_cancellation_of_the_customer_can_take_the_deal_its_own_row_names() -> None:
+    history = History((entry(Q2, [], deals=[
+        stored("D1", "P1", "C1", "2026-05-01", "10.00"),
+        stored("D2", "P1", "C1", "2026-06-01", "20.00"),
+    ]),))  # fmt: skip
+    # X1 (earlier) takes the latest deal D2; D2's own cancellation row then finds it taken
+    got = claws(history, [cancel("X1", "P1", "C1", "2026-07-01"),
+                          cancel("D2", "P1", "C1", "2026-07-05")])  # fmt: skip
+    assert got == [("D2", "X1", "20.00")]
+    # the own-deal row matches even when the CRM moved it to another partner and customer
+    assert claws(history, [cancel("D1", "P7", "C7", "2026-07-05")]) == [("D1", "D1", "10.00")]
+
+
 def test_clawback_is_the_whole_share_and_unrecovered_when_the_partner_is_gone() -> None:
     history = History((entry(Q2, [{"partner_id": "P1"}, {"partner_id": "P2"}], deals=[
         stored("D1", "P1", "C1", "2026-06-01", "55.55"),
@@ -371,6 +384,13 @@ def test_streak_counts_consecutive_quarters_and_a_missing_quarter_breaks_it() ->
     assert row(result)["loyalty_bonus"] == 0  # streak 3: not a multiple of 2
     (note,) = result.ledger_notes.filter(pl.col("line") == "loyalty_bonus")["note"].to_list()
     assert note == "Silver streak 1 of 2: the milestone pays 300.00 in 2026Q4 if the tier holds"
+
+
+def test_a_quarter_without_an_entry_breaks_streaks_and_carries_nothing() -> None:
+    history = History((entry(Q1, [{"partner_id": "P1", "tier": "Silver",
+                                   "carried_forward": "80.00", "status": "held"}]),))  # fmt: skip
+    got = row(run(LOYAL, history, deals=[deal("D1", "P1", "70000")]))
+    assert (got["loyalty_bonus"], got["carried_in"]) == (0, 0)
 
 
 def test_streak_uses_earned_tiers_and_a_tier_name_no_longer_listed_ends_it() -> None:
