@@ -110,6 +110,11 @@ def test_clawback_detail_names_the_deal_period_the_cancellation_and_its_date(
         "deal D31 of 2026Q1 (closed 2026-03-20) clawed back: cancelled by D33 on 2026-04-29, "
         "40 days after closing; 2400.00"
     )
+    (forfeit,) = [r for r in rows if r["rule"] == "forfeited_holdback"]
+    assert forfeit["detail"] == (
+        "holdback of 2026Q1 due for release in 2026Q2; 400.00 forfeited: the partner is "
+        "ineligible in 2026Q2 (left program on 2026-05-15)"
+    )
 
 
 def test_ledger_lines_record_the_clawback_and_the_forfeit_of_2026q2(runs: dict[str, Path]) -> None:
