@@ -13,9 +13,11 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from conftest import EXAMPLES
 from typer.testing import CliRunner, Result
@@ -122,6 +124,22 @@ def test_ledger_partner_shows_history_and_open_balances(program: Path) -> None:
     people = cli("ledger", "--config", program, "--partner", "L1")
     assert "released in 2026Q2" in people.output
 
+    def partner(pid: str) -> dict[str, Any]:
+        return document(cli("ledger", "--config", program, "--partner", pid, "--json"))
+
+    assert partner("L4")["carry"] == "-64.00"
+    clawable = partner("L3")["clawable_deals"]
+    assert [(d["deal_id"], d["bonus"], d["clawable_until"]) for d in clawable] == [
+        ("D32", "1600.00", "2026-05-02"),
+        ("D31", "2400.00", "2026-06-18"),
+    ]
+    run_and_close(program, "2026Q2")
+    after = partner("L3")
+    assert [row["clawback"] for row in after["history"]] == ["0.00", "2400.00"]
+    assert "D31" not in [d["deal_id"] for d in after["clawable_deals"]]  # clawed back
+    assert "D32" not in [d["deal_id"] for d in after["clawable_deals"]]  # window over
+    assert partner("L4")["carry"] == "0.00"
+
 
 def test_a_run_whose_files_were_edited_is_not_closed(program: Path) -> None:
     assert run(program, "2026Q1").exit_code == 0
@@ -179,6 +197,8 @@ def test_a_recalculation_is_marked_and_never_closed(program: Path) -> None:
     assert document(result)["recalculation"] is True
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["ledger"]["recalculation"] is True
+    overview = openpyxl.load_workbook(out / "summary.xlsx").worksheets[0]
+    assert "RECALCULATION" in str(overview["A1"].value)
     people = cli("run", "--config", program, "--period", "2026Q1", "--out", out,
                  "--no-statements", "--recalculate", "--force")  # fmt: skip
     assert "RECALCULATION" in people.output
@@ -274,7 +294,7 @@ def test_validate_warns_about_history_rules_without_a_ledger(program: Path) -> N
     warnings = " ".join(document(result)["warnings"])
     assert "clawback_within_days: 90" in warnings and "tier_grace_quarters: 1" in warnings
     assert "stranded" in warnings
-    refused(run(program, "2026Q1", "--recalculate"), 3, "--recalculate needs a ledger")
+    refused(run(program, "2026Q1", "--recalculate"), 2, "--recalculate needs a ledger")
 
 
 def start_close(program: Path, pause: float) -> subprocess.Popen[bytes]:
@@ -327,3 +347,39 @@ def test_two_closes_at_once_one_wins_one_is_refused(program: Path) -> None:
     assert "lock" in error or "already closed" in error
     assert entries(program) == ["0001-2026Q1"]
     assert cli("ledger", "--config", program, "--verify").exit_code == 0
+
+
+def test_the_sample_ledger_program_shows_a_clawback_a_release_and_a_milestone(
+    tmp_path: Path,
+) -> None:
+    """`make ledger-demo`: the sample's program-ledger.yaml, three quarters closed in a row."""
+    data = tmp_path / "data"
+    made = cli("sample-data", "--out", data, "--partners", "200", "--seed", "7", "--period",
+               "2026Q3", "--quarters", "4", "--format", "parquet", "--quiet")  # fmt: skip
+    assert made.exit_code == 0, made.output
+    program = data / "program-ledger.yaml"
+    closed = [run_and_close(program, period) for period in ("2026Q1", "2026Q2", "2026Q3")]
+    q2 = closed[1]["totals"]
+    assert Decimal(q2["holdback_released"]) == Decimal(closed[0]["totals"]["holdback"])
+    assert Decimal(q2["clawback"]) > 0
+    assert Decimal(q2["loyalty_bonus"]) > 0
+    assert document(cli("ledger", "--config", program, "--verify", "--json"))["entries"] == 3
+
+
+def test_diff_and_explain_calculate_on_the_entries_before_the_period(program: Path) -> None:
+    """After 2026Q1 is closed, diff of 2026Q2 gives the run's payable (carry, releases and
+    clawbacks included) on both sides; a period before the ledger is calculated alone."""
+    run_and_close(program, "2026Q1")
+    ran = run(program, "2026Q2")
+    assert ran.exit_code == 0, ran.output
+    compared = cli("diff", "--baseline", program, "--candidate", program, "--period", "2026Q2",
+                   "--json")  # fmt: skip
+    assert compared.exit_code == 0, compared.output
+    sides = document(compared)
+    payable = document(ran)["totals"]["payable"]
+    assert sides["baseline"]["payable"] == sides["candidate"]["payable"] == payable
+    explained = cli("explain", "--config", program, "--period", "2026Q2", "--partner", "L3",
+                    "--json")  # fmt: skip
+    assert explained.exit_code == 0, explained.output
+    assert "D31" in explained.stdout  # the deal clawed back from 2026Q1
+    assert entries(program) == ["0001-2026Q1"]  # nothing written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -27,8 +28,8 @@ from incentcalc.errors import ConfigError
 from incentcalc.ledger.close import close_run
 from incentcalc.ledger.store import Entry
 
-SHOWN_TOTALS = ("gross", "holdback", "carried_in", "holdback_released", "clawback", "payable",
-                "carried_forward")  # fmt: skip
+SHOWN_TOTALS = ("gross", "holdback", "loyalty_bonus", "carried_in", "holdback_released",
+                "clawback", "payable", "carried_forward")  # fmt: skip
 
 
 def read_config_bytes(path: Path) -> tuple[ProgramConfig, bytes]:
@@ -75,9 +76,11 @@ def close(
 ) -> None:
     """Close the reviewed run in --run: its files become the ledger entry of its period."""
     with guarded("close", as_json=as_json, debug=debug, log_file=log_file):
+        started = time.perf_counter()
         program, text = read_config_bytes(config)
         entry = close_run(program, text, run, now=datetime.now().astimezone())
         document = close_document(entry)
+        document["seconds"] = round(time.perf_counter() - started, 3)
         totals = document["totals"] or {}
         log_line(log_file, f"close {document['period']}: entry {entry.name} {entry.sha256}")
         if as_json:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -27,6 +30,12 @@ from incentcalc.ledger.store import check_belongs, ledger_root, open_ledger, ver
 
 PERIOD_HEADERS = ("entry", "period", "closed_at", "partners", "gross", "payable",
                   "carried_forward", "holdback_outstanding", "clawbacks")  # fmt: skip
+
+TABLE_WIDTH = 120
+"""Columns of money need room: tables are this wide at least, even in a pipe or a log."""
+
+PERIOD_TITLES = {"entry": "#", "closed_at": "closed", "carried_forward": "carried fwd",
+                 "holdback_outstanding": "holdback out"}  # fmt: skip
 
 PARTNER_HEADERS = ("period", "status", "tier", "earned_tier", "gross", "net", "payable",
                    "carried_forward")  # fmt: skip
@@ -52,6 +61,7 @@ def ledger(
     with guarded("ledger", as_json=as_json, debug=debug, log_file=log_file):
         program = load_config(config)
         console = stdout_console()
+        console.width = max(console.width, TABLE_WIDTH)
         if verify:
             code = _verify(program, as_json=as_json, quiet=quiet, console=console)
         else:
@@ -75,10 +85,12 @@ def ledger(
 
 def _verify(program: ProgramConfig, *, as_json: bool, quiet: bool, console: Console) -> ExitCode:
     """Print every problem (exit 1) or how many entries verified."""
+    started = time.perf_counter()
     root = ledger_root(program)
     book, problems = verify_ledger(root)
     if not problems:
         check_belongs(book, program)
+    seconds = round(time.perf_counter() - started, 3)
     if as_json:
         emit_json(
             {
@@ -91,6 +103,7 @@ def _verify(program: ProgramConfig, *, as_json: bool, quiet: bool, console: Cons
                 "problems": [
                     {"entry": p.entry, "file": p.file, "message": p.message} for p in problems
                 ],
+                "seconds": seconds,
             }
         )
     elif problems:
@@ -103,12 +116,14 @@ def _verify(program: ProgramConfig, *, as_json: bool, quiet: bool, console: Cons
 
 
 def render_periods(console: Console, root: str, lines: list[dict[str, Any]]) -> None:
-    table = Table(title=f"Ledger {root}", title_justify="left")
+    table = Table(title=f"Ledger {root}", title_justify="left", box=box.SIMPLE, padding=(0, 1))
     for header in PERIOD_HEADERS:
-        table.add_column(header.replace("_", " "), justify="left" if header in PERIOD_HEADERS[:3]
-                         else "right")  # fmt: skip
+        table.add_column(PERIOD_TITLES.get(header, header),
+                         justify="left" if header in PERIOD_HEADERS[:3] else "right")  # fmt: skip
     for line in lines:
-        table.add_row(*(str(line[h]) for h in PERIOD_HEADERS))
+        shown = {**line, "entry": line["entry"][:4], "closed_at": str(line["closed_at"])[:10]}
+        shown |= {h: f"{Decimal(line[h]):,.2f}" for h in PERIOD_HEADERS[4:]}
+        table.add_row(*(str(shown[h]) for h in PERIOD_HEADERS))
     console.print(table)
     if not lines:
         console.print("No period is closed yet.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -93,7 +94,9 @@ def run(
         started_at = datetime.now().astimezone()
         selection = read_partner_selection(partners, partners_file)
         program, quarter = api.load_program(config, period)
+        ledger_started = time.perf_counter()
         basis = api.load_basis(program, quarter, recalculate=recalculate)
+        ledger_seconds = round(time.perf_counter() - ledger_started, 4)
         target = out if out is not None else default_out(quarter.label, basis.recalculation)
         console = stdout_console()
         show_progress = console.is_terminal and not (as_json or quiet)
@@ -117,6 +120,7 @@ def run(
                 program, quarter, quarantine=quarantine, history=basis.history
             )
             result = replace(result, recalculation=basis.recalculation, ledger_head=basis.head)
+            result.timings["ledger"] = ledger_seconds  # verify the ledger, read the history
             progress.update(task, description="Writing payout files")
             with result.timings.stage("write"):
                 written = write_tables(result, folder.path)

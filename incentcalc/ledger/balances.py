@@ -25,8 +25,9 @@ from incentcalc.output_names import (
     REJECTED_CSV,
 )
 from incentcalc.periods import Period
+from incentcalc.result import LedgerLineKind
 
-CLAWBACK_KINDS = ("clawback", "unrecovered_clawback")
+CLAWBACK_KINDS = (LedgerLineKind.CLAWBACK.value, LedgerLineKind.UNRECOVERED_CLAWBACK.value)
 """ledger_lines kinds that use up a deal's one clawback (RULES.md 11.5)."""
 
 HISTORY_COLUMNS = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from incentcalc.config import ProgramConfig
-from incentcalc.errors import LedgerRefusedError
+from incentcalc.errors import UsageError
 from incentcalc.history import History, read_history
 from incentcalc.ledger.store import check_period, open_ledger
 from incentcalc.periods import Period
@@ -31,7 +31,7 @@ def ledger_basis(
     """
     if config.ledger is None:
         if recalculate:
-            raise LedgerRefusedError(
+            raise UsageError(
                 "--recalculate needs a ledger: without `ledger: {path: DIR}` in the config "
                 "every period is calculated alone; run it without --recalculate."
             )

@@ -41,6 +41,7 @@ from incentcalc.errors import (
 )
 from incentcalc.io.locking import holding_lock
 from incentcalc.io.writers import locked_output, write_json
+from incentcalc.manifest import file_sha256
 from incentcalc.output_names import ENTRY_FILES
 from incentcalc.periods import Period, parse_period
 
@@ -215,20 +216,12 @@ def _file_problems(folder: Path, recorded: dict[str, str]) -> Iterator[tuple[str
         if not path.is_file():
             yield file, "is missing"
             continue
-        actual = file_hash(path)
+        actual = file_sha256(path)
         if actual != expected:
             yield file, f"sha256 is {actual}, recorded {expected}: the file was changed"
     for child in sorted(folder.iterdir()):
         if child.name not in recorded and child.name != ENTRY_JSON:
             yield child.name, "is not recorded in entry.json"
-
-
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def open_ledger(config: ProgramConfig) -> Ledger:
