@@ -75,17 +75,6 @@ def round_score(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return round_quotient(num, den, 4, Rounding.HALF_UP)
 
 
-def floor_cents(num: pl.Expr, den: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(whole cents of num/den cut toward zero, the remainder num*100 - cents*den); num >= 0.
-
-    Used by the budget's largest-remainder allocation (RULES.md 8.6).
-    """
-    scaled = num.cast(QUOTIENT) * 100
-    divisor = _nonzero(den)
-    cents = scaled // divisor
-    return cents, scaled - cents * divisor
-
-
 def _whole_cents(money: pl.Expr) -> pl.Expr:
     """A money amount (2 places) as an exact integer number of cents, wide enough that the
     product of two of them cannot overflow."""
