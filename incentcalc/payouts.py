@@ -98,9 +98,8 @@ def apply_budget(frame: pl.DataFrame, budget: Decimal | None) -> tuple[pl.DataFr
     scaled = (
         split_cents(
             frame,
-            pl.when(eligible).then(exact(pl.col("gross_capped")) * pl.lit(budget)).otherwise(0),
-            pl.lit(total),
-            pl.lit(int(budget * 100)),
+            pl.when(eligible).then(pl.col("gross_capped")).otherwise(0),
+            pl.lit(budget),
             tie="partner_id",
             alias="_scaled",
         )

@@ -108,8 +108,8 @@ LEDGER_NOTE_SCHEMA: dict[str, pl.DataType] = {
 }  # fmt: skip
 """Where each ledger line of a payout row came from, for explain and statements: `line` is a
 LEDGER_LINE_COLUMNS name or `tier`; one row per source (each released holdback, each clawed
-back deal, each milestone), e.g. ("L3", "clawback", 2400.00, "deal D31 of 2026Q1 clawed back,
-cancelled by D33 on 2026-04-29, 40 days after closing")."""
+back deal, each milestone), e.g. ("L3", "clawback", 2400.00, "deal D31 of 2026Q1 (closed
+2026-03-20) clawed back: cancelled by D33 on 2026-04-29, 40 days after closing")."""
 
 
 DEAL_LINE_COLUMNS = (

@@ -110,6 +110,11 @@ def test_clawback_detail_names_the_deal_period_the_cancellation_and_its_date(
         "deal D31 of 2026Q1 (closed 2026-03-20) clawed back: cancelled by D33 on 2026-04-29, "
         "40 days after closing; 2400.00"
     )
+    (forfeit,) = [r for r in rows if r["rule"] == "forfeited_holdback"]
+    assert forfeit["detail"] == (
+        "holdback of 2026Q1 due for release in 2026Q2; 400.00 forfeited: the partner is "
+        "ineligible in 2026Q2 (left program on 2026-05-15)"
+    )
 
 
 def test_ledger_lines_record_the_clawback_and_the_forfeit_of_2026q2(runs: dict[str, Path]) -> None:
@@ -138,3 +143,62 @@ def test_manifest_records_the_release_delay_in_force(runs: dict[str, Path]) -> N
     manifest = json.loads((runs["2026Q2"] / "manifest.json").read_text())
     assert manifest["ledger"]["holdback_release_after"] == 1
     assert manifest["ledger"]["lines"] == {"clawback": "2400.00", "forfeited_holdback": "400.00"}
+
+
+def explain(runs: dict[str, Path], period: str, partner: str, *extra: str) -> str:
+    """explain on the example copy the fixture ran (entries before `period` as history)."""
+    config = runs[period].parents[1] / "example" / "program.yaml"
+    result = runner.invoke(
+        app,
+        ["explain", "--config", str(config), "--period", period, "--partner", partner, *extra],
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_explain_json_lists_each_ledger_line_with_where_it_came_from(
+    runs: dict[str, Path],
+) -> None:
+    document = json.loads(explain(runs, "2026Q2", "L3", "--json"))
+    steps = {s["step"]: (s["amount"], s["how"]) for s in document["payout_steps"]}
+    assert steps["clawback"] == (
+        "2400.00",
+        "deal D31 of 2026Q1 (closed 2026-03-20) clawed back: cancelled by D33 on 2026-04-29, "
+        "40 days after closing",
+    )
+    assert steps["holdback released"] == (
+        "400.00",
+        "holdback of 2026Q1 released (1 quarter(s) later)",
+    )
+    assert steps["net"][1] == (
+        "gross - holdback + adjustments + loyalty bonus + carried in + holdback released - clawback"
+    )
+    assert document["tier"]["earned"] == "Silver"
+    assert document["tier"]["grace"] == "tier grace: Gold kept, quarter 1 of 1 (earned Silver)"
+    bonuses = {d["deal_id"]: d["bonus"] for d in document["deals"]}
+    assert bonuses == {"D31": None, "D33": None, "D35": "3600.00"}  # D31: Q1, near
+
+
+def test_explain_tree_shows_carry_release_and_milestones(runs: dict[str, Path]) -> None:
+    l4 = explain(runs, "2026Q2", "L4")
+    assert "carried in: -64.00  (carried in from 2026Q1 (status negative there))" in l4
+    l1 = " ".join(explain(runs, "2026Q2", "L1").split())
+    assert "loyalty bonus: 1000.00 (Gold streak 2 of 2: milestone paid" in l1
+    l1_next = " ".join(explain(runs, "2026Q3", "L1").split())
+    assert "Gold streak 1 of 2: the milestone pays 1000.00 in 2026Q4 if the tier holds" in l1_next
+    l6 = " ".join(explain(runs, "2026Q2", "L6").split())
+    assert "forfeited_holdback" in l6 and "400.00 forfeited" in l6
+
+
+def test_recalculating_a_closed_quarter_gives_the_same_bytes(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """2026Q2 again on the entry of 2026Q1 only (a marked recalculation): every ledger file
+    is byte for byte what was closed, whatever was closed after it."""
+    config = runs["2026Q2"].parents[1] / "example" / "program.yaml"
+    again = tmp_path / "again"
+    cli("run", "--config", str(config), "--period", "2026Q2", "--recalculate", "--out",
+        str(again), "--no-statements", "--quiet")  # fmt: skip
+    for name in ("payouts.csv", "payouts.parquet", "deal_bonuses.csv", "deal_bonuses.parquet",
+                 "ledger_lines.parquet", "exceptions.csv"):  # fmt: skip
+        assert (again / name).read_bytes() == (runs["2026Q2"] / name).read_bytes(), name

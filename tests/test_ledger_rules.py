@@ -3,16 +3,20 @@ quarters, figures to the cent, with the edge cases the section spells out."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
+import pytest
 from builders import deal, inputs, partner, program
 
 from incentcalc.api import calculate_quarter
-from incentcalc.config import Metric
+from incentcalc.config import Metric, SourceName
+from incentcalc.errors import InvariantError
 from incentcalc.history import ClosedPeriod, History
+from incentcalc.invariants import check_invariants
 from incentcalc.ledger_rules.clawbacks import match_clawbacks
 from incentcalc.ledger_rules.deal_bonuses import compute_deal_bonuses
 from incentcalc.periods import parse_period
@@ -210,8 +214,6 @@ def test_carry_and_holdback_of_an_ineligible_partner_are_forfeited_and_recorded(
 
 def claws(history: History, cancellations: list[dict[str, Any]], days: int = 90) -> list[Any]:
     deals = inputs(deals=cancellations)
-    from incentcalc.config import SourceName
-
     matched = match_clawbacks(deals[SourceName.DEALS], history, days, Q3)
     return matched.select(
         "deal_id", "cancellation_deal_id", pl.col("amount").cast(pl.String)
@@ -273,6 +275,19 @@ def test_a_stored_deal_id_only_matches_its_own_deal_and_each_deal_goes_once() ->
     assert claws(history, [cancel("X8", "P1", "C1", "2026-07-01")]) == [("D2", "X8", "25.00")]
 
 
+def test_an_earlier_cancellation_of_the_customer_can_take_the_deal_its_own_row_names() -> None:
+    history = History((entry(Q2, [], deals=[
+        stored("D1", "P1", "C1", "2026-05-01", "10.00"),
+        stored("D2", "P1", "C1", "2026-06-01", "20.00"),
+    ]),))  # fmt: skip
+    # X1 (earlier) takes the latest deal D2; D2's own cancellation row then finds it taken
+    got = claws(history, [cancel("X1", "P1", "C1", "2026-07-01"),
+                          cancel("D2", "P1", "C1", "2026-07-05")])  # fmt: skip
+    assert got == [("D2", "X1", "20.00")]
+    # the own-deal row matches even when the CRM moved it to another partner and customer
+    assert claws(history, [cancel("D1", "P7", "C7", "2026-07-05")]) == [("D1", "D1", "10.00")]
+
+
 def test_clawback_is_the_whole_share_and_unrecovered_when_the_partner_is_gone() -> None:
     history = History((entry(Q2, [{"partner_id": "P1"}, {"partner_id": "P2"}], deals=[
         stored("D1", "P1", "C1", "2026-06-01", "55.55"),
@@ -305,7 +320,7 @@ def test_grace_keeps_the_previous_tier_for_g_quarters_then_lets_go() -> None:
     assert (got["tier"], got["earned_tier"], got["individual_bonus"]) == (
         "Gold", "Silver", Decimal("2800.00"),
     )  # fmt: skip
-    assert got["reason"] == "tier grace: Gold kept by grace, quarter 1 of 2 (earned Silver)"
+    assert got["reason"] == "tier grace: Gold kept, quarter 1 of 2 (earned Silver)"
     kept_once = History((
         entry(Q1, [{"partner_id": "P1", "tier": "Gold"}]),
         entry(Q2, [{"partner_id": "P1", "tier": "Gold", "earned_tier": "Bronze"}]),
@@ -371,6 +386,13 @@ def test_streak_counts_consecutive_quarters_and_a_missing_quarter_breaks_it() ->
     assert note == "Silver streak 1 of 2: the milestone pays 300.00 in 2026Q4 if the tier holds"
 
 
+def test_a_quarter_without_an_entry_breaks_streaks_and_carries_nothing() -> None:
+    history = History((entry(Q1, [{"partner_id": "P1", "tier": "Silver",
+                                   "carried_forward": "80.00", "status": "held"}]),))  # fmt: skip
+    got = row(run(LOYAL, history, deals=[deal("D1", "P1", "70000")]))
+    assert (got["loyalty_bonus"], got["carried_in"]) == (0, 0)
+
+
 def test_streak_uses_earned_tiers_and_a_tier_name_no_longer_listed_ends_it() -> None:
     deals = [deal("D1", "P1", "70000")]
     graced = History(
@@ -394,3 +416,26 @@ def test_loyalty_is_outside_the_cap_budget_and_holdback_and_zero_when_ineligible
     )  # fmt: skip
     assert row(result, "X")["loyalty_bonus"] == 0
     assert result.budget.total_capped == Decimal("4000.00")
+
+
+# invariants ---------------------------------------------------------------------------------
+
+
+def test_deal_bonuses_that_do_not_add_up_to_the_gross_stop_the_run() -> None:
+    result = run(config(), History.empty(), deals=[deal("D1", "P1", "60000"),
+                                                   deal("D2", "P1", "40000")])  # fmt: skip
+    args = (result.config, result.payouts, result.kpis, result.budget)
+    check_invariants(*args, result.deal_bonuses)
+    off = result.deal_bonuses.with_columns(
+        pl.when(pl.col("deal_id") == "D2").then(pl.lit("1599.99").cast(MONEY)).otherwise("bonus")
+        .alias("bonus")
+    )  # fmt: skip
+    with pytest.raises(
+        InvariantError, match=re.escape("partner P1, gross = 4000.00: deal bonuses do not")
+    ):
+        check_invariants(*args, off)
+    with pytest.raises(InvariantError, match="base above 0 but no deal bonus rows"):
+        check_invariants(*args, result.deal_bonuses.clear())
+    clawback = result.payouts.with_columns(pl.lit(-1).cast(MONEY).alias("clawback"))
+    with pytest.raises(InvariantError, match=re.escape("clawback = -1.00: negative")):
+        check_invariants(result.config, clawback, result.kpis, result.budget)

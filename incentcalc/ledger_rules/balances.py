@@ -162,7 +162,16 @@ def compute_balances(
     )
     forfeits = (
         lost.with_columns(
-            pl.col("line").replace_strict(_FORFEIT_KIND).alias("kind"), why.alias("why")
+            pl.col("line").replace_strict(_FORFEIT_KIND).alias("kind"),
+            why.alias("why"),
+            pl.when(pl.col("line") == "holdback_released")
+            .then(
+                pl.format(
+                    "holdback of {} due for release in {}", "from_period", pl.lit(period.label)
+                )
+            )
+            .otherwise("note")
+            .alias("note"),
         )
         .group_by("partner_id", "kind", "deal_id", maintain_order=True)
         .agg(

@@ -7,7 +7,7 @@ import polars as pl
 
 from incentcalc.columns import DealType
 from incentcalc.config import Metric
-from incentcalc.money import exact, split_cents
+from incentcalc.money import split_cents
 from incentcalc.periods import Period
 from incentcalc.result import DEAL_BONUS_COLUMNS, Status
 
@@ -30,15 +30,12 @@ def compute_deal_bonuses(
         deals.filter(base)
         .select("deal_id", "partner_id", "customer_id", "close_date", "amount_base")
         .join(eligible, on="partner_id")
-        .with_columns(pl.col("amount_base").sum().over("partner_id").alias("_total"))
     )
-    positive = pl.col("_total") > 0
     return (
         split_cents(
             frame,
-            exact(pl.col("gross")) * pl.col("amount_base"),
-            pl.when(positive).then(pl.col("_total")).otherwise(0),
-            pl.when(positive).then(pl.col("gross") * 100).otherwise(0),
+            pl.col("amount_base"),
+            pl.col("gross"),
             tie="deal_id",
             by="partner_id",
             alias="bonus",

@@ -83,7 +83,7 @@ def apply_tier_grace(
         pl.when(applies)
         .then(
             pl.format(
-                "tier grace: {} kept by grace, quarter {} of {} (earned {})",
+                "tier grace: {} kept, quarter {} of {} (earned {})",
                 "previous_tier",
                 quarter,
                 pl.lit(grace),
@@ -139,7 +139,7 @@ def compute_loyalty(
     paid = position == pl.col("quarters")
     horizon = max((m.quarters for m in config.payout.loyalty), default=1)
     next_label = (pl.col("quarters") - position).replace_strict(
-        {n: period.shifted(n).label for n in range(1, horizon + 1)}, return_dtype=pl.String
+        {n: period.shifted(n).label for n in range(horizon)}, return_dtype=pl.String
     )
     return streaks.select(
         "partner_id",
