@@ -131,6 +131,9 @@ def render_periods(console: Console, root: str, lines: list[dict[str, Any]]) -> 
 
 
 def render_partner(console: Console, report: PartnerReport) -> None:
+    if report.history.is_empty():
+        console.print(f"Partner {report.partner_id} has no row in any closed period.")
+        return
     table = Table(title=f"Partner {report.partner_id}: closed periods", title_justify="left")
     for column in PARTNER_HEADERS:
         table.add_column(column.replace("_", " "))
