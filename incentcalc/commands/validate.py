@@ -55,7 +55,7 @@ def validation_document(
         "period": period,
         "sources": source_rows(validation),
         "failures": {"total": failures.height, "by_rule": failures_by_rule(failures)},
-        "warnings": warnings,
+        "warnings": [*warnings, *validation.inputs.warnings],
     }
 
 
@@ -88,14 +88,17 @@ def validate(
         if as_json:
             emit_json(validation_document(validation, quarter.label, code, warnings))
         elif not (quiet and code is ExitCode.OK):
+            console = stdout_console()
             for warning in warnings:
-                stdout_console().print(f"[yellow]Warning:[/] {warning}")
+                console.print(f"[yellow]Warning:[/] {warning}")
             render_validation(
-                stdout_console(),
+                console,
                 period=quarter.label,
                 sources=source_rows(validation),
                 failures=validation.failures,
                 report=report,
             )
+            for warning in validation.inputs.warnings:
+                console.print(f"[yellow]Warning:[/] {warning}")
     if code is not ExitCode.OK:
         raise typer.Exit(int(code))
