@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 
@@ -54,6 +55,19 @@ def default_out(period: str, recalculation: bool) -> Path:
     return Path("out") / (f"{period}-recalculated" if recalculation else period)
 
 
+def parse_share(text: str) -> Decimal:
+    """`--max-rejected` as a share: ``5%`` (or ``5``) is 0.05; 0 to 100 percent."""
+    try:
+        percent = Decimal(text.strip().removesuffix("%").strip())
+    except InvalidOperation:
+        percent = Decimal(-1)
+    if not percent.is_finite() or not 0 <= percent <= 100:
+        raise UsageError(
+            f"--max-rejected {text!r} is not a percentage from 0% to 100%; write it like 5%."
+        )
+    return percent / 100
+
+
 @command
 def run(
     config: ConfigOpt = DEFAULT_CONFIG,
@@ -84,6 +98,14 @@ def run(
             "result is marked as a recalculation and can never be closed.",
         ),
     ] = False,
+    max_rejected: Annotated[
+        str,
+        typer.Option(
+            "--max-rejected",
+            help="With --quarantine: stop when more than this share of any source's rows is "
+            "rejected (e.g. 5%).",
+        ),
+    ] = "1%",
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
@@ -93,6 +115,7 @@ def run(
     with guarded("run", as_json=as_json, debug=debug, log_file=log_file):
         started_at = datetime.now().astimezone()
         selection = read_partner_selection(partners, partners_file)
+        rejected_share = parse_share(max_rejected)
         program, quarter = api.load_program(config, period)
         ledger_started = time.perf_counter()
         basis = api.load_basis(program, quarter, recalculate=recalculate)
@@ -117,7 +140,11 @@ def run(
                 progress.update(task, description=f"Writing {name}")
 
             result = api.compute_quarter(
-                program, quarter, quarantine=quarantine, history=basis.history
+                program,
+                quarter,
+                quarantine=quarantine,
+                max_rejected=rejected_share,
+                history=basis.history,
             )
             result = replace(result, recalculation=basis.recalculation, ledger_head=basis.head)
             result.timings["ledger"] = ledger_seconds  # verify the ledger, read the history
@@ -131,7 +158,7 @@ def run(
                 partner_ids=selection,
                 on_stage=on_stage,
             )
-            warnings = [*result.warnings, *folder.warnings]
+            warnings = [*result.inputs.warnings, *result.warnings, *folder.warnings]
             write_manifest(
                 result,
                 folder.path,

@@ -78,8 +78,8 @@ def validate(
         quarter = parse_period(period, program.program.fiscal_year_start_month)
         if program.ledger is not None:
             open_ledger(program)  # a ledger that fails verification stops validate (exit 1)
-        warnings = ledger_warnings(program)
         validation = check_inputs(program, quarter)
+        warnings = [*validation.inputs.warnings, *ledger_warnings(program)]
         if report is not None:
             write_failure_report(validation, report)
         code = ExitCode.OK if validation.ok else ExitCode.DATA
@@ -88,14 +88,15 @@ def validate(
         if as_json:
             emit_json(validation_document(validation, quarter.label, code, warnings))
         elif not (quiet and code is ExitCode.OK):
-            for warning in warnings:
-                stdout_console().print(f"[yellow]Warning:[/] {warning}")
+            console = stdout_console()
             render_validation(
-                stdout_console(),
+                console,
                 period=quarter.label,
                 sources=source_rows(validation),
                 failures=validation.failures,
                 report=report,
             )
+            for warning in warnings:
+                console.print(f"[yellow]Warning:[/] {warning}")
     if code is not ExitCode.OK:
         raise typer.Exit(int(code))
