@@ -24,19 +24,23 @@ from incentcalc.output_names import (
     PAYOUTS_PARQUET,
 )
 from incentcalc.periods import Period, parse_period
-from incentcalc.result import DEAL_BONUS_SCHEMA, LEDGER_LINE_SCHEMA
+from incentcalc.result import LEDGER_LINE_SCHEMA
 
 HISTORY_PAYOUT_COLUMNS = (
     "partner_id", "status", "tier", "earned_tier", "holdback", "carried_forward",
 )  # fmt: skip
 """The payout columns the ledger rules read from an entry."""
 
+HISTORY_DEAL_BONUS_COLUMNS = ("deal_id", "partner_id", "customer_id", "close_date", "bonus")
+"""The deal bonus columns the clawback rule reads (millions of rows: only these are loaded)."""
+
 
 @dataclass(frozen=True)
 class ClosedPeriod:
     """One ledger entry: a closed period's payouts, deal bonuses and ledger lines, and the
     K of `payout.holdback_release_after` in force when it was closed (its holdbacks are
-    released in period + K)."""
+    released in period + K). `read_history` loads the columns the rules read
+    (HISTORY_PAYOUT_COLUMNS, HISTORY_DEAL_BONUS_COLUMNS, every ledger line column)."""
 
     period: Period
     payouts: pl.DataFrame
@@ -127,7 +131,7 @@ def _read_entry(folder: Path, fiscal_year_start_month: int) -> ClosedPeriod:
     return ClosedPeriod(
         period=parse_period(label, fiscal_year_start_month),
         payouts=_read_parquet(folder / PAYOUTS_PARQUET, list(HISTORY_PAYOUT_COLUMNS)),
-        deal_bonuses=_read_parquet(folder / DEAL_BONUSES_PARQUET, list(DEAL_BONUS_SCHEMA)),
+        deal_bonuses=_read_parquet(folder / DEAL_BONUSES_PARQUET, list(HISTORY_DEAL_BONUS_COLUMNS)),
         ledger_lines=_read_parquet(folder / LEDGER_LINES_PARQUET, list(LEDGER_LINE_SCHEMA)),
         holdback_release_after=release_after,
     )

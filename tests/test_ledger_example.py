@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 
 import incentcalc.commands  # noqa: F401  (registers the commands)
 from incentcalc.cli import app
+from incentcalc.errors import DataError
+from incentcalc.history import read_history
 from incentcalc.result import DEAL_BONUS_COLUMNS, PAYOUT_COLUMNS
 
 LEDGER = EXAMPLES / "ledger"
@@ -202,3 +204,38 @@ def test_recalculating_a_closed_quarter_gives_the_same_bytes(
     for name in ("payouts.csv", "payouts.parquet", "deal_bonuses.csv", "deal_bonuses.parquet",
                  "ledger_lines.parquet", "exceptions.csv"):  # fmt: skip
         assert (again / name).read_bytes() == (runs["2026Q2"] / name).read_bytes(), name
+
+
+def test_without_a_ledger_a_run_still_writes_deal_bonuses_and_empty_ledger_lines(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "basic"
+    cli("run", "--config", str(EXAMPLES / "basic" / "program.yaml"), "--period", "2026Q3",
+        "--out", str(out), "--no-statements", "--quiet")  # fmt: skip
+    payouts = {r["partner_id"]: r for r in read_rows(out / "payouts.csv")}
+    bonuses = pl.read_parquet(out / "deal_bonuses.parquet")
+    assert bonuses.height == len(read_rows(out / "deal_bonuses.csv")) > 0
+    sums = bonuses.group_by("partner_id").agg(pl.col("bonus").sum(), pl.col("amount_base").sum())
+    for pid, bonus, amounts in sums.iter_rows():
+        assert payouts[pid]["status"] != "ineligible"
+        assert amounts == Decimal(payouts[pid]["bonus_base"])
+        assert bonus == Decimal(payouts[pid]["gross"]), pid
+    lines = pl.read_parquet(out / "ledger_lines.parquet")
+    assert lines.height == 0
+    assert lines.columns == ["period", "kind", "partner_id", "deal_id", "deal_period",
+                             "cancellation_deal_id", "cancelled_on", "amount"]  # fmt: skip
+
+
+def test_an_entry_without_the_release_delay_is_reported_not_guessed(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    folder = tmp_path / "entry"
+    shutil.copytree(runs["2026Q1"], folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["ledger"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DataError, match=r"no ledger\.holdback_release_after"):
+        read_history([folder], 1)
+    history = read_history([runs["2026Q1"], runs["2026Q2"]], 1)
+    assert [e.period.label for e in history.entries] == ["2026Q1", "2026Q2"]
+    assert [e.release_period.label for e in history.entries] == ["2026Q2", "2026Q3"]

@@ -14,6 +14,7 @@ import polars as pl
 
 from incentcalc.columns import Stage
 from incentcalc.history import History
+from incentcalc.money import MONEY
 from incentcalc.periods import Period
 from incentcalc.result import LedgerLineKind
 
@@ -57,7 +58,7 @@ def match_clawbacks(
         schema={
             "partner_id": pl.String(), "deal_id": pl.String(), "deal_period": pl.String(),
             "close_date": pl.Date(), "cancellation_deal_id": pl.String(),
-            "cancelled_on": pl.Date(), "amount": pl.Decimal(38, 2),
+            "cancelled_on": pl.Date(), "amount": MONEY,
         }
     )  # fmt: skip
     if within_days is None or not history.entries:
