@@ -55,7 +55,7 @@ def validation_document(
         "period": period,
         "sources": source_rows(validation),
         "failures": {"total": failures.height, "by_rule": failures_by_rule(failures)},
-        "warnings": [*warnings, *validation.inputs.warnings],
+        "warnings": warnings,
     }
 
 
@@ -78,8 +78,8 @@ def validate(
         quarter = parse_period(period, program.program.fiscal_year_start_month)
         if program.ledger is not None:
             open_ledger(program)  # a ledger that fails verification stops validate (exit 1)
-        warnings = ledger_warnings(program)
         validation = check_inputs(program, quarter)
+        warnings = [*validation.inputs.warnings, *ledger_warnings(program)]
         if report is not None:
             write_failure_report(validation, report)
         code = ExitCode.OK if validation.ok else ExitCode.DATA
@@ -89,8 +89,6 @@ def validate(
             emit_json(validation_document(validation, quarter.label, code, warnings))
         elif not (quiet and code is ExitCode.OK):
             console = stdout_console()
-            for warning in warnings:
-                console.print(f"[yellow]Warning:[/] {warning}")
             render_validation(
                 console,
                 period=quarter.label,
@@ -98,7 +96,7 @@ def validate(
                 failures=validation.failures,
                 report=report,
             )
-            for warning in validation.inputs.warnings:
+            for warning in warnings:
                 console.print(f"[yellow]Warning:[/] {warning}")
     if code is not ExitCode.OK:
         raise typer.Exit(int(code))
