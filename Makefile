@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench sample clean
+.PHONY: run test lint bench sample ledger-demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,19 @@ test: lint
 
 sample: $(STAMP)
 	$(BIN)/incentcalc sample-data --out sample_data --partners 200 --seed 7 --period 2026Q3 --config-out configs/program.yaml
+
+# Three quarters run and closed in a row on a sample with a ledger (README "The ledger").
+DEMO := out/ledger-demo
+DEMO_PROGRAM := $(DEMO)/data/program-ledger.yaml
+ledger-demo: $(STAMP)
+	rm -rf $(DEMO)
+	$(BIN)/incentcalc sample-data --out $(DEMO)/data --partners 200 --seed 7 --period 2026Q3 --quarters 4 --quiet
+	for q in 2026Q1 2026Q2 2026Q3; do \
+	  $(BIN)/incentcalc run --config $(DEMO_PROGRAM) --period $$q --out $(DEMO)/runs/$$q --no-statements --quiet && \
+	  $(BIN)/incentcalc close --config $(DEMO_PROGRAM) --run $(DEMO)/runs/$$q || exit 1; \
+	done
+	$(BIN)/incentcalc ledger --config $(DEMO_PROGRAM)
+	$(BIN)/incentcalc ledger --config $(DEMO_PROGRAM) --verify
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

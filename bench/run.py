@@ -3,7 +3,9 @@
 Steps: generate (or reuse) the datasets, then run as subprocesses `validate`,
 `run --no-statements`, `run` with statements for 2,000 partners, `diff` and `explain` on the
 5M-deal quarter, read its deals from PostgreSQL next to the Parquet read (`bench.database`,
-skipped without a server), and `run --no-statements` on the 1.25M and 2.5M scaling datasets. Prints
+skipped without a server), the ledger (issue 12: four quarters run and closed, then the
+quarter run on them, `ledger --verify`, the ledger's growth), and `run --no-statements` on
+the 1.25M and 2.5M scaling datasets. Prints
 rich tables (wall time, peak memory, per-stage times from manifest.json, the scaling ratio)
 and writes `bench/results.json`. A command that does not exist yet shows as "not available".
 """
@@ -14,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -36,11 +39,13 @@ from bench.datasets import (
     options_for,
 )
 from bench.measure import Measured, command_available, incentcalc, measure
+from incentcalc.periods import parse_period
+from incentcalc.sampledata.program import LEDGER_BLOCK, LEDGER_PAYOUT
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 MANIFEST = "manifest.json"
 STAGES = (
-    "read", "validate", "read_validate", "integrity", "kpis", "lines", "payouts", "write",
+    "ledger", "read", "validate", "read_validate", "integrity", "kpis", "lines", "payouts", "write",
     "summary", "statements",
 )  # fmt: skip
 """Known stage names in pipeline order; any other stage a manifest reports is shown after."""
@@ -52,6 +57,11 @@ DIFF_VS_RUN = 1.6
 STATEMENTS_PER_SECOND = 150.0
 SCALING_RATIO = 4.4
 GENERATION_SECONDS = 60.0
+LEDGER_RUN_RATIO = 1.2
+CLOSE_SECONDS = 2.0
+VERIFY_SECONDS = 2.0
+GROWTH_MB = 50.0
+CLOSED_QUARTERS = 4
 
 
 @dataclass
@@ -180,6 +190,75 @@ def bench_database(data: Dataset, out_root: Path) -> Row:
     row.status = "ok"
     row.extra |= measured.notes()
     return row
+
+
+def judge_inside(row: Row, limit: float) -> None:
+    """Judge a command by the seconds it reports itself (`--json` "seconds": from reading the
+    config to the result, without the interpreter's start and imports, which the wall time
+    adds and which a busy machine stretches)."""
+    if row.measured is None or not row.measured.ok:
+        return
+    inside = float(json.loads(row.measured.stdout)["seconds"])
+    row.extra["command_s"] = inside
+    row.passed = inside < limit
+
+
+def write_ledger_program(data: Dataset, ledger: Path) -> Path:
+    """The benchmark program with every history rule and a ledger at `ledger` (the sample's
+    program-ledger.yaml, made from the cached dataset's program.yaml)."""
+    text = data.program.read_text(encoding="utf-8")
+    anchor = "  min_payout: 100\n"
+    assert anchor in text, "the sample program's payout block changed"
+    block = LEDGER_BLOCK.replace("path: ledger", f"path: {json.dumps(str(ledger))}")
+    path = data.folder / "program-ledger-bench.yaml"
+    path.write_text(text.replace(anchor, anchor + LEDGER_PAYOUT) + block, encoding="utf-8")
+    return path
+
+
+def folder_mb(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
+
+
+def bench_ledger(data: Dataset, plain_run: Row, out_root: Path) -> list[Row]:
+    """Close CLOSED_QUARTERS quarters before PERIOD, then time PERIOD's run on them against
+    the plain run, each close, `ledger --verify`, and the ledger's growth per quarter."""
+    ledger = out_root / "ledger"
+    shutil.rmtree(ledger, ignore_errors=True)
+    config = ["--config", str(write_ledger_program(data, ledger))]
+    period = parse_period(PERIOD)
+    closes: list[Row] = []
+    for back in range(CLOSED_QUARTERS, 0, -1):
+        label = period.shifted(-back).label
+        out = out_root / f"ledger-{label}"
+        args = [*config, "--period", label, "--no-statements", "--force", "--out", str(out)]
+        ran = step(f"run {label} (ledger)", "", "run", [*args, "--quiet"], out)
+        if ran.measured is None or not ran.measured.ok:
+            return [*closes, ran]
+        closed = step(f"close {label}", f"< {CLOSE_SECONDS:g} s in the command", "close",
+                      [*config, "--run", str(out), "--json"])  # fmt: skip
+        judge_inside(closed, CLOSE_SECONDS)
+        closes.append(closed)
+    out = out_root / "ledger-run"
+    run = step(
+        f"run --no-statements on {CLOSED_QUARTERS} closed quarters",
+        f"<= {LEDGER_RUN_RATIO:g} x run without ledger",
+        "run",
+        [*config, "--period", PERIOD, "--no-statements", "--force", "--out", str(out), "--quiet"],
+        out,
+    )
+    if plain_run.measured is not None and plain_run.measured.ok:
+        base = plain_run.measured.seconds
+        judge(run, lambda m: m.seconds <= LEDGER_RUN_RATIO * base)
+        if run.measured is not None:
+            run.extra["ratio_to_run"] = round(run.measured.seconds / base, 3)
+    verify = step("ledger --verify", f"< {VERIFY_SECONDS:g} s in the command", "ledger",
+                  [*config, "--verify", "--json"])  # fmt: skip
+    judge_inside(verify, VERIFY_SECONDS)
+    growth = Row("ledger growth per quarter", f"< {GROWTH_MB:g} MB", status="ok")
+    sizes = [folder_mb(entry) for entry in sorted((ledger / "entries").glob("[0-9]*"))]
+    growth.extra["mb_per_entry"] = [round(size, 1) for size in sizes]
+    growth.passed = bool(sizes) and max(sizes) < GROWTH_MB
+    return [*closes, run, verify, growth]
 
 
 def _judge_statements(row: Row, plain: Row, out: Path) -> None:
@@ -316,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-database", action="store_true", help="Skip the PostgreSQL read of the deals."
     )
+    parser.add_argument("--no-ledger", action="store_true", help="Skip the ledger steps.")
     parser.add_argument("--data", type=Path, default=DATA_DIR, help="Cache folder.")
     parser.add_argument("--results", type=Path, default=RESULTS, help="Where to write JSON.")
     args = parser.parse_args(argv)  # fmt: skip
@@ -334,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_database:
         with console.status("Reading the deals from PostgreSQL"):
             steps.append(bench_database(main_data, out_root))
+    if not args.no_ledger:
+        with console.status("Benchmarking the ledger"):
+            steps += bench_ledger(main_data, steps[1], out_root)
     scaling: list[Row] = []
     if not args.no_scaling:
         with console.status("Scaling runs"):

@@ -17,10 +17,15 @@ from incentcalc.config import Action, ProgramConfig, SourceName, load_config
 from incentcalc.errors import DataError
 from incentcalc.exceptions import build_exceptions
 from incentcalc.fx import convert, period_rates
+from incentcalc.history import History
 from incentcalc.inputs import Inputs
 from incentcalc.integrity import compute_integrity_hits
 from incentcalc.invariants import check_invariants
 from incentcalc.kpis import compute_metric_values, in_period
+from incentcalc.ledger.basis import Basis, ledger_basis
+from incentcalc.ledger_rules.balances import Balances, compute_balances
+from incentcalc.ledger_rules.deal_bonuses import compute_deal_bonuses
+from incentcalc.ledger_rules.tier_history import apply_tier_grace, compute_loyalty
 from incentcalc.lines import (
     build_deal_lines,
     build_nps_lines,
@@ -52,9 +57,22 @@ def load_program(config_path: Path, period_label: str) -> tuple[ProgramConfig, P
 
 
 def run_quarter(config_path: Path, period_label: str, *, quarantine: bool = False) -> QuarterResult:
-    """Load, validate and calculate one quarter; nothing is written."""
+    """Load, validate and calculate one quarter on the ledger's entries before it (any
+    period, as `explain` and `diff` do: RULES.md 11.1); nothing is written."""
     config, period = load_program(config_path, period_label)
-    return compute_quarter(config, period, quarantine=quarantine)
+    basis = ledger_basis(config, period, recalculate=False, any_period=True)
+    return compute_quarter(config, period, quarantine=quarantine, history=basis.history)
+
+
+def load_history(config: ProgramConfig, period: Period, *, recalculate: bool) -> History:
+    """The closed entries before `period`, after verifying the ledger (exit 1) and checking
+    that a run may calculate `period` (exit 3): see `ledger.basis.ledger_basis`."""
+    return ledger_basis(config, period, recalculate=recalculate).history
+
+
+def load_basis(config: ProgramConfig, period: Period, *, recalculate: bool) -> Basis:
+    """`load_history` plus what the run's manifest records: the ledger head, recalculation."""
+    return ledger_basis(config, period, recalculate=recalculate)
 
 
 def compute_quarter(
@@ -62,14 +80,16 @@ def compute_quarter(
     period: Period,
     *,
     quarantine: bool = False,
+    history: History | None = None,
     max_rejected: Decimal = DEFAULT_MAX_REJECTED,
 ) -> QuarterResult:
-    """Read and validate the config's sources, then calculate; nothing is written."""
+    """Read and validate the config's sources, then calculate; nothing is written.
+    `history` is the closed periods before `period` (None: no ledger)."""
     timings = Timings()
     with timings.stage("read_validate"):
         inputs = load_inputs(config, period, quarantine=quarantine, max_rejected=max_rejected)
     try:
-        return calculate_quarter(config, period, inputs, timings=timings)
+        return calculate_quarter(config, period, inputs, timings=timings, history=history)
     except pl.exceptions.PolarsError as exc:
         if not _is_decimal_overflow(exc):
             raise
@@ -144,9 +164,12 @@ def calculate_quarter(
     inputs: Inputs,
     *,
     timings: Timings | None = None,
+    history: History | None = None,
 ) -> QuarterResult:
-    """Calculate every in-scope partner's payout for `period` (RULES.md 1-10). Pure."""
+    """Calculate every in-scope partner's payout for `period` (RULES.md 1-11) on top of the
+    closed periods in `history` (None or empty: no ledger). Pure."""
     timings = timings if timings is not None else Timings()
+    history = history if history is not None else History.empty()
     base_currency, mode = config.program.base_currency, config.program.rounding
     scope = compute_scope(inputs[SourceName.PARTNERS], period, base_currency)
     rates = period_rates(inputs[SourceName.FX_RATES], period, base_currency)
@@ -165,10 +188,14 @@ def calculate_quarter(
         metrics = compute_metric_values(scope["partner_id"], deals, nps, renewals, period)
         kpi_rows = compute_kpi_scores(scope, metrics, inputs[SourceName.TARGETS], config, period)
     with timings.stage("payouts"):
-        payouts, details, budget = _payouts(config, period, inputs, scope, kpi_rows, hits, rates)
+        payouts, details, budget, ledger = _payouts(
+            config, period, inputs, scope, kpi_rows, hits, rates, history
+        )
+        base_metric = config.kpis[config.payout.base].metric
+        deal_bonuses = compute_deal_bonuses(payouts, deals, base_metric, period)
     with timings.stage("invariants"):
         kpis = _kpi_output(kpi_rows, period)
-        check_invariants(config, payouts, kpis, budget)
+        check_invariants(config, payouts, kpis, budget, deal_bonuses)
     with timings.stage("lines"):
         exceptions = build_exceptions(
             hits,
@@ -177,6 +204,7 @@ def calculate_quarter(
             inputs.rejected,
             scope,
             period,
+            ledger.exceptions,
         )
         result = QuarterResult(
             config=config,
@@ -192,6 +220,9 @@ def calculate_quarter(
             details=details,
             timings=timings,
             warnings=_warnings(scope),
+            deal_bonuses=deal_bonuses,
+            ledger_lines=ledger.lines,
+            ledger_notes=ledger.notes,
         )
     return result
 
@@ -204,15 +235,17 @@ def _payouts(
     kpi_rows: pl.DataFrame,
     hits: pl.DataFrame,
     rates: pl.DataFrame,
-) -> tuple[pl.DataFrame, pl.DataFrame, BudgetUse]:
-    """Composite, tier, team, bonus, budget and payable per partner (RULES.md 6-8); returns
-    the payout rows, the per-partner details and the budget's use."""
+    history: History,
+) -> tuple[pl.DataFrame, pl.DataFrame, BudgetUse, Balances]:
+    """Composite, tier (grace included), team, bonus, budget, ledger lines and payable per
+    partner (RULES.md 6-8, 11); returns the payout rows, the per-partner details, the
+    budget's use and what the closed periods handed over (with the loyalty notes)."""
     mode = config.program.rounding
     base = kpi_rows.filter(pl.col("kpi") == config.payout.base).select(
         "partner_id", pl.col("num").cast(MONEY).alias("bonus_base")
     )
     composites = compute_composites(kpi_rows)
-    tiers = assign_tiers(composites, kpi_rows, config)
+    tiers = apply_tier_grace(assign_tiers(composites, kpi_rows, config), history, config, period)
     held = _held_by_rules(hits)
     newly_held = pl.col("scope_status").is_null() & pl.col("hold_rule").is_not_null()
     partners = (
@@ -225,11 +258,14 @@ def _payouts(
             .then(pl.lit(Status.HELD.value))
             .otherwise(pl.col("scope_status"))
             .alias("scope_status"),
-            pl.when(newly_held)
-            .then(pl.col("hold_rule"))
-            .otherwise(pl.col("scope_reason"))
-            .alias("reason"),
+            pl.concat_str(
+                pl.when(newly_held).then(pl.col("hold_rule")).otherwise(pl.col("scope_reason")),
+                pl.col("grace_note"),
+                separator="; ",
+                ignore_nulls=True,
+            ).alias("reason"),
         )
+        .with_columns(pl.when(pl.col("reason") != "").then(pl.col("reason")).alias("reason"))
     )
     partners = assign_team_tiers(partners, config)
     table = tiers_table(config)
@@ -246,11 +282,17 @@ def _payouts(
         on="payout_currency",
         how="left",
     )
-    without_ledger = with_rates.with_columns(
-        pl.col("tier").alias("earned_tier"),
-        *(pl.lit(0).cast(MONEY).alias(line) for line in LEDGER_LINE_COLUMNS),
+    balances = compute_balances(scope, inputs, history, config, period)
+    loyalty = compute_loyalty(partners, history, config, period)
+    loyalty_bonus = loyalty.group_by("partner_id").agg(
+        pl.col("amount").sum().cast(MONEY).alias("loyalty_bonus")
     )
-    payable = compute_payable(without_ledger, adjustments, config.payout, mode)
+    with_ledger = (
+        with_rates.join(loyalty_bonus, on="partner_id", how="left")
+        .join(balances.columns, on="partner_id", how="left")
+        .with_columns(pl.col(line).fill_null(0).cast(MONEY) for line in LEDGER_LINE_COLUMNS)
+    )
+    payable = compute_payable(with_ledger, adjustments, config.payout, mode)
     payouts = payable.with_columns(pl.lit(period.label).alias("period")).select(PAYOUT_COLUMNS)
     details = partners.select(
         "partner_id",
@@ -261,7 +303,17 @@ def _payouts(
         pl.lit(period.days).alias("period_days"),
         "blocked_by",
     )
-    return payouts.sort("partner_id"), details.sort("partner_id"), budget
+    grace = partners.filter(pl.col("grace_note").is_not_null()).select(
+        "partner_id",
+        pl.lit("tier").alias("line"),
+        pl.lit(None, MONEY).alias("amount"),
+        pl.col("grace_note").alias("note"),
+    )
+    notes = pl.concat([balances.notes, loyalty, grace]).sort(
+        "partner_id", "line", maintain_order=True
+    )
+    ledger = Balances(balances.columns, balances.lines, balances.exceptions, notes)
+    return payouts.sort("partner_id"), details.sort("partner_id"), budget, ledger
 
 
 def _kpi_output(kpi_rows: pl.DataFrame, period: Period) -> pl.DataFrame:

@@ -34,8 +34,10 @@ from incentcalc.config import ProgramConfig, Rounding
 from incentcalc.config_diff import ConfigChange, compare_config_files
 from incentcalc.currencies import LOCAL
 from incentcalc.errors import UsageError
+from incentcalc.history import History
 from incentcalc.inputs import Inputs
 from incentcalc.io.database import same_reads
+from incentcalc.ledger.basis import ledger_basis
 from incentcalc.money import MONEY, SCORE, round_quotient
 from incentcalc.periods import Period
 from incentcalc.result import MONEY_COLUMNS, PAYOUT_COLUMNS, BudgetUse, QuarterResult, Status
@@ -505,6 +507,7 @@ def diff_programs(
     timings = timings if timings is not None else Timings()
     candidate, period = load_program(candidate_path, period_label)
     baseline = None if baseline_path is None else load_program(baseline_path, period_label)
+    history = shared_history(candidate, period, None if baseline is None else baseline[0])
     cohort = None if cohort_file is None else read_cohort(cohort_file)
     changes = [] if baseline_path is None else compare_config_files(baseline_path, candidate_path)
     notes: list[str] = []
@@ -515,7 +518,7 @@ def diff_programs(
         with timings.stage("read_validate"):
             candidate_inputs = load_inputs(candidate, period)
         with timings.stage("calculate"):
-            cand_result = calculate_quarter(candidate, period, candidate_inputs)
+            cand_result = calculate_quarter(candidate, period, candidate_inputs, history=history)
     else:
         assert baseline is not None and baseline_path is not None
         base_config, base_period = baseline
@@ -531,6 +534,7 @@ def diff_programs(
             (base_config, base_period, baseline_inputs),
             (candidate, period, candidate_inputs),
             timings,
+            history,
         )
         baseline_frame = base_result.payouts
         baseline_side = (str(baseline_path), base_result.budget)
@@ -560,8 +564,17 @@ Calculation = tuple[ProgramConfig, Period, Inputs]
 """What `calculate_quarter` needs for one side."""
 
 
+def shared_history(
+    candidate: ProgramConfig, period: Period, baseline: ProgramConfig | None
+) -> History:
+    """The one ledger history both sides stand on: the baseline's ledger (the program in
+    force), else the candidate's; the ledger is verified first (exit 1 when it fails)."""
+    keeper = baseline if baseline is not None and baseline.ledger is not None else candidate
+    return ledger_basis(keeper, period, recalculate=False, any_period=True).history
+
+
 def calculate_both(
-    baseline: Calculation, candidate: Calculation, timings: Timings
+    baseline: Calculation, candidate: Calculation, timings: Timings, history: History
 ) -> tuple[QuarterResult, QuarterResult]:
     """Both sides' results, calculated at the same time on two threads.
 
@@ -574,7 +587,9 @@ def calculate_both(
     """
     with timings.stage("calculate"), ThreadPoolExecutor(max_workers=2) as pool:
         futures = [
-            pool.submit(calculate_quarter, config, period, inputs, timings=Timings())
+            pool.submit(
+                calculate_quarter, config, period, inputs, timings=Timings(), history=history
+            )
             for config, period, inputs in (baseline, candidate)
         ]
         base_result, cand_result = (future.result() for future in futures)

@@ -7,9 +7,11 @@ The tree (exit code in brackets)::
     ├── UsageError                  [2] bad command-line use (unknown period label, bad option)
     ├── ConfigError                 [2] the program YAML is wrong, or a file it names is missing
     ├── DataError                   [1] input rows failed validation (carries the failures)
+    ├── LedgerCorruptError          [1] the ledger failed verification (an entry was changed)
     └── RefusedError                [3] we will not run: output exists, or the folder is locked
         ├── OutputExistsError
-        └── LockHeldError
+        ├── LockHeldError
+        └── LedgerRefusedError          period closed or out of order, run not closable
 
 Messages are one paragraph: what is wrong, where, and how to fix it. Errors are built by the
 named constructors below so the hint is never forgotten.
@@ -95,6 +97,12 @@ class DataError(IncentcalcError):
     exit_code = ExitCode.DATA
 
 
+class LedgerCorruptError(IncentcalcError):
+    """The ledger's files no longer match their recorded hashes (RULES.md 11.9)."""
+
+    exit_code = ExitCode.DATA
+
+
 class RefusedError(IncentcalcError):
     """incentcalc will not run, to protect what is already there."""
 
@@ -121,3 +129,8 @@ class LockHeldError(RefusedError):
             f"Another incentcalc run holds the lock on {path} ({holder}). Wait for it to "
             "finish; if no such process exists, the lock is taken over automatically."
         )
+
+
+class LedgerRefusedError(RefusedError):
+    """The ledger does not allow this: a closed or out-of-order period, a run that cannot be
+    closed, or a ledger of another program (RULES.md 11.1, 11.9)."""

@@ -96,13 +96,16 @@ def build_exceptions(
     rejected: pl.DataFrame,
     scope: pl.DataFrame,
     period: Period,
+    ledger: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """All exception rows, in EXCEPTION_COLUMNS order, sorted for byte-stable output."""
+    """All exception rows, in EXCEPTION_COLUMNS order, sorted for byte-stable output.
+    `ledger` holds the clawback and forfeit rows (kind `ledger`), already shaped."""
     parts = [
         _shape(hits, ExceptionKind.INTEGRITY),
         *_adjustment_exceptions(adjustments, scope, period),
         _pending_renewals(renewals, scope, period),
         _quarantined(rejected),
+        *([] if ledger is None else [ledger]),
     ]
     order = {kind.value: i for i, kind in enumerate(ExceptionKind)}
     return (

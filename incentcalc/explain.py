@@ -86,8 +86,32 @@ def _kpi_entries(
     return entries
 
 
+LEDGER_STEPS = (
+    ("loyalty_bonus", "loyalty bonus"),
+    ("carried_in", "carried in"),
+    ("holdback_released", "holdback released"),
+    ("clawback", "clawback"),
+)
+"""The net's ledger lines (RULES.md 11) as explain names them, in the net formula's order."""
+
+
+def _ledger_steps(
+    payout: dict[str, Any], notes: list[dict[str, Any]]
+) -> list[tuple[str, Any, str]]:
+    """One step per ledger line with where its amount came from, e.g. carried in: -64.00
+    (carried in from 2026Q1 (status negative there))."""
+    steps = []
+    for column, name in LEDGER_STEPS:
+        sources = [n["note"] for n in notes if n["line"] == column]
+        steps.append((name, payout[column], "; ".join(sources) or "none"))
+    return steps
+
+
 def _payout_steps(
-    payout: dict[str, Any], config: ProgramConfig, adjustments: list[dict[str, Any]]
+    payout: dict[str, Any],
+    config: ProgramConfig,
+    adjustments: list[dict[str, Any]],
+    notes: list[dict[str, Any]],
 ) -> list[dict[str, str]]:
     rules = config.payout
     steps = [
@@ -125,7 +149,13 @@ def _payout_steps(
             )
             or "none",
         ),
-        ("net", payout["net"], "gross - holdback + adjustments"),
+        *_ledger_steps(payout, notes),
+        (
+            "net",
+            payout["net"],
+            "gross - holdback + adjustments + loyalty bonus + carried in + holdback released "
+            "- clawback",
+        ),
         (
             "payable",
             payout["payable"],
@@ -158,8 +188,12 @@ def explain_partner(result: QuarterResult, partner_id: str) -> dict[str, Any]:
     payout = {k: _plain(v) for k, v in match.row(0, named=True).items()}
     detail = _rows(result.details.filter(pl.col("partner_id") == partner_id))[0]
     own = pl.col("partner_id") == partner_id
+    bonuses = result.deal_bonuses.filter(own).select("deal_id", "bonus")
     lines = {
-        "deals": result.deal_lines.filter(own).sort("deal_id").collect(),
+        "deals": result.deal_lines.filter(own)
+        .sort("deal_id")
+        .collect()
+        .join(bonuses, on="deal_id", how="left"),
         "nps": result.nps_lines.filter(own).sort("response_id").collect(),
         "renewals": result.renewal_lines.filter(own).sort("contract_id", "due_date").collect(),
     }
@@ -168,6 +202,7 @@ def explain_partner(result: QuarterResult, partner_id: str) -> dict[str, Any]:
             own & (pl.col("period") == result.period.label)
         )
     )
+    notes = _rows(result.ledger_notes.filter(own))
     tier = next(t for t in result.config.tiers if t.name == payout["tier"])
     team = None
     if payout["team_id"]:
@@ -188,9 +223,12 @@ def explain_partner(result: QuarterResult, partner_id: str) -> dict[str, Any]:
             "min_score": str(tier.min_score),
             "perks": tier.perks,
             "blocked_by": detail["blocked_by"],
+            "earned": payout["earned_tier"],
+            "grace": next((n["note"] for n in notes if n["line"] == "tier"), None),
         },
         "team": team,
-        "payout_steps": _payout_steps(payout, result.config, adjustments),
+        "payout_steps": _payout_steps(payout, result.config, adjustments, notes),
+        "ledger": notes,
         "exceptions": _rows(result.exceptions.filter(own)),
         "deals": _rows(lines["deals"]),
         "nps_responses": _rows(lines["nps"]),

@@ -8,7 +8,9 @@ comparisons over the payout and KPI rows:
 - scores within 0..the curve's cap, composites within 0..the largest cap;
 - tiers consistent with composite and gates, team tiers with team scores;
 - RULES.md section 9: net is the sum of its lines, payable + carried_forward = net, ineligible
-  rows carry no money, grosses within the budget (exactly the budget when scaled).
+  rows carry no money (ledger lines included), grosses within the budget (exactly the budget
+  when scaled), and each eligible partner's deal bonuses add up to its gross whenever its
+  base deals' amounts sum above 0 (11.2).
 """
 
 from __future__ import annotations
@@ -51,7 +53,11 @@ class Violation:
 
 
 def check_invariants(
-    config: ProgramConfig, payouts: pl.DataFrame, kpis: pl.DataFrame, budget: BudgetUse
+    config: ProgramConfig,
+    payouts: pl.DataFrame,
+    kpis: pl.DataFrame,
+    budget: BudgetUse,
+    deal_bonuses: pl.DataFrame | None = None,
 ) -> None:
     """Raise InvariantError (exit 4) naming every broken rule; return quietly otherwise."""
     found = [
@@ -59,6 +65,7 @@ def check_invariants(
         *_tier_violations(config, payouts, kpis),
         *_money_violations(payouts),
         *_budget_violations(payouts, budget),
+        *([] if deal_bonuses is None else _deal_bonus_violations(payouts, deal_bonuses)),
     ]
     if found:
         raise InvariantError.broken(
@@ -200,7 +207,10 @@ def _money_violations(payouts: pl.DataFrame) -> list[Violation]:
         payouts, carried & (c("payable") != 0), "payable", "paid although carried forward"
     )
     found += _violations(payouts, c("payable") < 0, "payable", "negative payable")
-    for column in ("bonus_base", "gross_uncapped", "gross_capped", "gross", "holdback"):
+    for column in (
+        "bonus_base", "gross_uncapped", "gross_capped", "gross", "holdback", "loyalty_bonus",
+        "holdback_released", "clawback",
+    ):  # fmt: skip
         found += _violations(payouts, c(column) < 0, column, "negative")
     found += _violations(
         payouts, c("gross_capped") > c("gross_uncapped"), "gross_capped", "above gross_uncapped"
@@ -208,6 +218,34 @@ def _money_violations(payouts: pl.DataFrame) -> list[Violation]:
     for column in _AFTER_BONUS:
         found += _violations(payouts, ineligible & (c(column) != 0), column, "ineligible, not 0")
     return found
+
+
+def _deal_bonus_violations(payouts: pl.DataFrame, deal_bonuses: pl.DataFrame) -> list[Violation]:
+    """Deal bonuses of an eligible partner add up to its gross when its base deals' amounts
+    sum above 0 (RULES.md 9, 11.2); ineligible partners have none."""
+    sums = deal_bonuses.group_by("partner_id").agg(
+        pl.col("amount_base").sum().alias("deal_amounts"), pl.col("bonus").sum().alias("bonuses")
+    )
+    rows = payouts.join(sums, on="partner_id", how="left")
+    eligible = pl.col("status") != Status.INELIGIBLE
+    found = _violations(
+        rows,
+        eligible & (pl.col("deal_amounts") > 0) & (pl.col("bonuses") != pl.col("gross")),
+        "gross",
+        "deal bonuses do not add up to the gross",
+    )
+    found += _violations(
+        rows,
+        ~eligible & pl.col("bonuses").is_not_null(),
+        "status",
+        "ineligible partner with deal bonuses",
+    )
+    return found + _violations(
+        rows,
+        eligible & (pl.col("bonus_base") > 0) & pl.col("deal_amounts").is_null(),
+        "bonus_base",
+        "base above 0 but no deal bonus rows",
+    )
 
 
 def _budget_violations(payouts: pl.DataFrame, budget: BudgetUse) -> list[Violation]:

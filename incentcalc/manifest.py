@@ -86,6 +86,24 @@ def input_document(file: SourceFile) -> dict[str, Any]:
     return document
 
 
+def ledger_document(result: QuarterResult) -> dict[str, Any]:
+    """The history the run stood on (`close` compares `head` with the ledger's head, and
+    refuses a recalculation), the history rules in force (a closed entry's holdbacks are
+    released K quarters after its period, K as configured when it was closed) and the
+    clawbacks and forfeits this run applied, summed by kind."""
+    ledger = result.config.ledger
+    lines = result.ledger_lines.group_by("kind").agg(pl.col("amount").sum()).sort("kind")
+    return {
+        "path": None if ledger is None else str(ledger.path),
+        "head": result.ledger_head,
+        "recalculation": result.recalculation,
+        "holdback_release_after": result.config.payout.holdback_release_after,
+        "clawback_within_days": result.config.payout.clawback_within_days,
+        "tier_grace_quarters": result.config.tier_grace_quarters,
+        "lines": {kind: f"{Decimal(amount):.2f}" for kind, amount in lines.iter_rows()},
+    }
+
+
 def build_manifest(
     result: QuarterResult,
     *,
@@ -109,6 +127,7 @@ def build_manifest(
         "config": {"path": str(config_path), "sha256": file_sha256(config_path)},
         "inputs": [input_document(f) for f in result.inputs.files],
         **result_facts(result),
+        "ledger": ledger_document(result),
         "outputs": [
             {"path": str(p.relative_to(output_root)), "sha256": file_sha256(p)} for p in outputs
         ],

@@ -75,12 +75,70 @@ def round_score(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return round_quotient(num, den, 4, Rounding.HALF_UP)
 
 
-def floor_cents(num: pl.Expr, den: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(whole cents of num/den cut toward zero, the remainder num*100 - cents*den); num >= 0.
+def _whole_cents(money: pl.Expr) -> pl.Expr:
+    """A money amount (2 places) as an exact integer number of cents, wide enough that the
+    product of two of them cannot overflow."""
+    return (money.cast(MONEY) * 100).cast(pl.Int128)
 
-    Used by the budget's largest-remainder allocation (RULES.md 8.6).
+
+def _sorted(frame: pl.DataFrame, tie: str, by: str | None) -> pl.DataFrame:
+    """`frame` sorted by `by`, then `tie`. With millions of rows in thousands of groups,
+    sorting each group and then the groups is about three times faster than one sort on both
+    text columns."""
+    if by is None:
+        return frame.sort(tie)
+    return (
+        frame.group_by(by)
+        .agg(pl.all().sort_by(tie))
+        .sort(by)
+        .explode([c for c in frame.columns if c != by])
+        .select(frame.columns)
+    )
+
+
+def split_cents(
+    frame: pl.DataFrame,
+    weight: pl.Expr,
+    total: pl.Expr,
+    *,
+    tie: str,
+    by: str | None = None,
+    alias: str,
+) -> pl.DataFrame:
+    """Add `alias` (money): `total` split over the rows of each `by` group (the whole frame
+    when None) in proportion to `weight` (money >= 0): total * weight / sum of weights cut to
+    whole cents, then one more cent each for the largest cut-off remainders (ties: `tie`
+    ascending as text) so the group's shares add up to `total` exactly. A group whose weights
+    sum to 0 gets 0 everywhere. Used by the budget (RULES.md 8.6) and the deal bonuses
+    (11.2); the result is sorted by `by`, `tie`.
+
+    Integer arithmetic on cents (Int128): exact, and several times faster than Decimal
+    division on millions of rows. Example: 100.00 over weights 1, 1, 1 -> 33.34, 33.33, 33.33
+    (the extra cent to the first by `tie`).
     """
-    scaled = num.cast(QUOTIENT) * 100
-    divisor = _nonzero(den)
-    cents = scaled // divisor
-    return cents, scaled - cents * divisor
+
+    def per_group(expr: pl.Expr) -> pl.Expr:
+        return expr.over(by) if by else expr
+
+    share = pl.col("_total") * pl.col("_weight")
+    whole = pl.when(pl.col("_sum") > 0).then(share // pl.col("_sum")).otherwise(0)
+    ranked = (
+        _sorted(frame, tie, by)
+        .with_columns(_whole_cents(weight).alias("_weight"), _whole_cents(total).alias("_total"))
+        .with_columns(per_group(pl.col("_weight").sum()).alias("_sum"))
+        .with_columns(whole.alias("_cents"))
+        .with_columns(
+            (share - pl.col("_cents") * pl.col("_sum")).alias("_rest"),
+            (pl.col("_total") - per_group(pl.col("_cents").sum())).alias("_left"),
+        )
+        .with_columns(
+            per_group(pl.col("_rest").rank("ordinal", descending=True))
+            .cast(pl.Int128)
+            .alias("_rank")
+        )
+    )
+    bump = (pl.col("_sum") > 0) & (pl.col("_rank") <= pl.col("_left"))
+    cents = pl.col("_cents") + bump.cast(pl.Int128)
+    return ranked.with_columns((cents.cast(MONEY) / 100).cast(MONEY).alias(alias)).drop(
+        "_weight", "_total", "_sum", "_cents", "_rest", "_left", "_rank"
+    )

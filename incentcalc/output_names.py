@@ -12,3 +12,9 @@ REJECTED_CSV = "rejected_rows.csv"
 SUMMARY_XLSX = "summary.xlsx"
 STATEMENTS_DIR = "statements"
 MANIFEST_JSON = "manifest.json"
+DEAL_BONUSES_CSV = "deal_bonuses.csv"
+DEAL_BONUSES_PARQUET = "deal_bonuses.parquet"
+LEDGER_LINES_PARQUET = "ledger_lines.parquet"
+
+ENTRY_FILES = (PAYOUTS_PARQUET, DEAL_BONUSES_PARQUET, LEDGER_LINES_PARQUET, MANIFEST_JSON)
+"""The files of a run that `close` copies byte for byte into the run's ledger entry."""

@@ -15,9 +15,12 @@ from incentcalc.currencies import local_amount_text
 from incentcalc.io.writers import write_csv, write_json, write_parquet
 from incentcalc.manifest import build_manifest
 from incentcalc.output_names import (
+    DEAL_BONUSES_CSV,
+    DEAL_BONUSES_PARQUET,
     EXCEPTIONS_CSV,
     KPIS_CSV,
     KPIS_PARQUET,
+    LEDGER_LINES_PARQUET,
     MANIFEST_JSON,
     PAYOUTS_CSV,
     PAYOUTS_PARQUET,
@@ -32,7 +35,8 @@ from incentcalc.statements.summary import Provenance
 
 
 def write_tables(result: QuarterResult, folder: Path) -> list[Path]:
-    """payouts, kpis, exceptions (and rejected rows when quarantining); returns the paths."""
+    """payouts, kpis, exceptions, deal bonuses, ledger lines (and rejected rows when
+    quarantining); returns the paths."""
     written = []
     for frame, name, writer in (
         (payouts_as_text(result.payouts), PAYOUTS_CSV, write_csv),
@@ -40,6 +44,9 @@ def write_tables(result: QuarterResult, folder: Path) -> list[Path]:
         (result.kpis, KPIS_CSV, write_csv),
         (result.kpis, KPIS_PARQUET, write_parquet),
         (result.exceptions, EXCEPTIONS_CSV, write_csv),
+        (result.deal_bonuses, DEAL_BONUSES_CSV, write_csv),
+        (result.deal_bonuses, DEAL_BONUSES_PARQUET, write_parquet),
+        (result.ledger_lines, LEDGER_LINES_PARQUET, write_parquet),
     ):
         writer(frame, folder / name)
         written.append(folder / name)

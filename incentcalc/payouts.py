@@ -13,7 +13,7 @@ import polars as pl
 
 from incentcalc.config import Payout, Rounding
 from incentcalc.currencies import round_local
-from incentcalc.money import FACTOR, MONEY, exact, floor_cents, round_money, round_quotient
+from incentcalc.money import FACTOR, MONEY, exact, round_money, round_quotient, split_cents
 from incentcalc.result import BudgetUse, Status
 
 _INELIGIBLE = pl.col("scope_status").fill_null("") == Status.INELIGIBLE
@@ -94,24 +94,18 @@ def apply_budget(frame: pl.DataFrame, budget: Decimal | None) -> tuple[pl.DataFr
             pl.lit(factor).cast(FACTOR).alias("budget_factor"),
         )
         return scaled, BudgetUse(budget, total, factor, scaled=False)
-    share_num = exact(pl.col("gross_capped")) * pl.lit(budget)
-    cents, rest = floor_cents(share_num, pl.lit(total))
-    with_cents = frame.with_columns(cents.alias("_cents"), rest.alias("_rest"))
-    leftover = int(budget * 100) - int(
-        with_cents.filter(eligible).select(pl.col("_cents").sum()).item()
-    )
-    ranked = (
-        with_cents.filter(eligible)
-        .sort(["_rest", "partner_id"], descending=[True, False])
-        .with_row_index("_rank")
-        .select("partner_id", (pl.col("_rank") < leftover).alias("_bump"))
-    )
     factor_value = round_quotient(pl.lit(budget), pl.lit(total), 6, Rounding.HALF_UP)
     scaled = (
-        with_cents.join(ranked, on="partner_id", how="left")
+        split_cents(
+            frame,
+            pl.when(eligible).then(pl.col("gross_capped")).otherwise(0),
+            pl.lit(budget),
+            tie="partner_id",
+            alias="_scaled",
+        )
         .with_columns(
             pl.when(eligible)
-            .then(((pl.col("_cents") + pl.col("_bump").cast(pl.Int64)) / 100).cast(MONEY))
+            .then(pl.col("_scaled"))
             .otherwise(pl.col("gross_capped"))
             .alias("gross"),
             pl.when(eligible)
@@ -120,7 +114,7 @@ def apply_budget(frame: pl.DataFrame, budget: Decimal | None) -> tuple[pl.DataFr
             .cast(FACTOR)
             .alias("budget_factor"),
         )
-        .drop("_cents", "_rest", "_bump")
+        .drop("_scaled")
     )
     factor = scaled.filter(eligible).select(pl.col("budget_factor").first()).item()
     return scaled, BudgetUse(budget, total, Decimal(factor), scaled=True)

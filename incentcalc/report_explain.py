@@ -69,6 +69,8 @@ def render_explanation(console: Console, doc: dict[str, Any]) -> None:
         f"[bold]Composite {doc['composite_score']} -> tier {tier['name']}[/] "
         f"(from {tier['min_score']})"
     )
+    if tier["grace"]:
+        tier_node.add(f"earned {tier['earned']}; {escape(tier['grace'])}")
     if tier["blocked_by"]:
         tier_node.add(f"higher tier blocked: {escape(tier['blocked_by'])}")
     for perk in tier["perks"]:
@@ -87,13 +89,20 @@ def render_explanation(console: Console, doc: dict[str, Any]) -> None:
     steps = root.add("[bold]Payout[/]")
     for step in doc["payout_steps"]:
         steps.add(f"{step['step']}: [bold]{grouped(step['amount'])}[/]  ({escape(step['how'])})")
+    if doc["ledger"]:
+        ledger = root.add("[bold]Ledger[/] (from the closed quarters)")
+        for note in doc["ledger"]:
+            amount = "" if note["amount"] is None else f"[bold]{note['amount']}[/]  "
+            ledger.add(f"{note['line']}: {amount}{escape(note['note'])}")
     for exception in doc["exceptions"]:
         root.add(
             f"[yellow]exception[/] {exception['kind']}: {escape(str(exception['rule']))} - "
             f"{escape(str(exception['detail']))}"
         )
     console.print(root)
-    deal_columns = ("deal_id", "stage", "close_date", "amount", "currency", "amount_base", "note")
+    deal_columns = (
+        "deal_id", "stage", "close_date", "amount", "currency", "amount_base", "bonus", "note",
+    )  # fmt: skip
     console.print(_lines_table("Deals", doc["deals"], deal_columns))
     console.print(
         _lines_table(

@@ -14,6 +14,7 @@ import polars as pl
 
 from incentcalc.config import ProgramConfig
 from incentcalc.inputs import Inputs
+from incentcalc.money import MONEY
 from incentcalc.periods import Period
 
 
@@ -67,6 +68,48 @@ class ExceptionKind(StrEnum):
     RENEWAL_PENDING = "renewal_pending"
     OUT_OF_SCOPE = "out_of_scope"
     QUARANTINED = "quarantined"
+    LEDGER = "ledger"
+
+
+DEAL_BONUS_COLUMNS = (
+    "period", "deal_id", "partner_id", "customer_id", "close_date", "amount_base", "bonus",
+)  # fmt: skip
+"""deal_bonuses.csv / .parquet (RULES.md 11.2): one row per deal behind an eligible partner's
+bonus base, with its share of the partner's gross."""
+
+DEAL_BONUS_SCHEMA: dict[str, pl.DataType] = {
+    "period": pl.String(), "deal_id": pl.String(), "partner_id": pl.String(),
+    "customer_id": pl.String(), "close_date": pl.Date(), "amount_base": MONEY,
+    "bonus": MONEY,
+}  # fmt: skip
+
+
+class LedgerLineKind(StrEnum):
+    """What a row of ledger_lines.parquet records (RULES.md 11.5, 11.8)."""
+
+    CLAWBACK = "clawback"
+    FORFEITED_CARRY = "forfeited_carry"
+    FORFEITED_HOLDBACK = "forfeited_holdback"
+    UNRECOVERED_CLAWBACK = "unrecovered_clawback"
+
+
+LEDGER_LINE_SCHEMA: dict[str, pl.DataType] = {
+    "period": pl.String(), "kind": pl.String(), "partner_id": pl.String(),
+    "deal_id": pl.String(), "deal_period": pl.String(), "cancellation_deal_id": pl.String(),
+    "cancelled_on": pl.Date(), "amount": MONEY,
+}  # fmt: skip
+"""ledger_lines.parquet: the clawbacks and forfeits a run applied, one row each. deal_id,
+deal_period, cancellation_deal_id and cancelled_on are null for carry and holdback forfeits;
+`amount` is the signed amount (a forfeited negative carry is negative)."""
+
+LEDGER_NOTE_SCHEMA: dict[str, pl.DataType] = {
+    "partner_id": pl.String(), "line": pl.String(), "amount": MONEY,
+    "note": pl.String(),
+}  # fmt: skip
+"""Where each ledger line of a payout row came from, for explain and statements: `line` is a
+LEDGER_LINE_COLUMNS name or `tier`; one row per source (each released holdback, each clawed
+back deal, each milestone), e.g. ("L3", "clawback", 2400.00, "deal D31 of 2026Q1 (closed
+2026-03-20) clawed back: cancelled by D33 on 2026-04-29, 40 days after closing")."""
 
 
 DEAL_LINE_COLUMNS = (
@@ -139,3 +182,17 @@ class QuarterResult:
     )
     timings: Timings = field(default_factory=Timings)
     warnings: tuple[str, ...] = ()
+    deal_bonuses: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=DEAL_BONUS_SCHEMA)
+    )
+    ledger_lines: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=LEDGER_LINE_SCHEMA)
+    )
+    ledger_notes: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=LEDGER_NOTE_SCHEMA)
+    )
+    recalculation: bool = False
+    """A period calculated again on the entries before it (run --recalculate): never closable."""
+    ledger_head: str | None = None
+    """sha256 of the ledger's last entry.json when the run was made (None: empty or no ledger);
+    `close` refuses the run when the ledger has moved on since."""

@@ -25,6 +25,7 @@ def summarize_run(
         "status": "ok",
         "exit_code": int(ExitCode.OK),
         "period": result.period.label,
+        "recalculation": result.recalculation,
         "out": str(out),
         "statements": statements,
         **result_facts(result),
@@ -111,6 +112,11 @@ def render_run(console: Console, result: QuarterResult, summary: dict[str, Any])
     table.add_row(*rows[-1], style="bold")
     # Numbers are never cut: wider than the console (80 columns in a pipe), the table runs on.
     natural = console.measure(table, options=console.options.update_width(1_000)).maximum
+    if result.recalculation:
+        console.print(
+            f"[bold yellow]RECALCULATION[/] of {result.period.label} on the ledger's entries "
+            "before it: for review only, it can never be closed."
+        )
     console.print(table, width=max(console.width, natural), crop=False)
 
     status = Table(title="By status", title_justify="left")

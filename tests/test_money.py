@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from incentcalc.config import Rounding
-from incentcalc.money import floor_cents, round_money, round_quotient, round_score
+from incentcalc.money import round_money, round_quotient, round_score, split_cents
 
 PYTHON_MODE = {Rounding.HALF_UP: ROUND_HALF_UP, Rounding.HALF_EVEN: ROUND_HALF_EVEN}
 decimals = st.decimals(min_value=-(10**9), max_value=10**9, places=6, allow_nan=False)
@@ -64,14 +64,22 @@ def test_round_money_in_each_mode(value: str, mode: Rounding, expected: str) -> 
     assert frame.select(round_money(pl.col("x"), mode)).item() == Decimal(expected)
 
 
-def test_floor_cents_and_remainder_are_exact() -> None:
-    frame = _frame(Decimal("2990") * 15000, Decimal("21370"))
-    cents, rest = frame.select(
-        floor_cents(pl.col("n"), pl.col("d"))[0].alias("c"),
-        floor_cents(pl.col("n"), pl.col("d"))[1].alias("r"),
-    ).row(0)
-    assert cents == 209873
-    assert cents * Decimal("21370") + rest == Decimal("2990") * 15000 * 100
+def test_split_cents_is_exact_per_group_and_gives_leftover_cents_to_the_largest_remainders() -> (
+    None
+):
+    frame = pl.DataFrame(
+        {"g": ["A", "A", "A", "B", "B", "Z"], "k": ["k3", "k1", "k2", "k9", "k10", "k0"],
+         "w": ["2990", "7380", "11000", "1", "1", "0"], "t": ["15000", "15000", "15000",
+                                                            "0.01", "0.01", "5"]},
+    ).with_columns(pl.col("w", "t").cast(pl.Decimal(38, 2)))  # fmt: skip
+    got = split_cents(frame, pl.col("w"), pl.col("t"), tie="k", by="g", alias="s")
+    # A cut: 5180.15 (rest .9), 7721.10 (.4), 2098.73 (.65): the 2 cents left go to k1, k3
+    assert got.select("g", "k", pl.col("s").cast(pl.String)).rows() == [
+        ("A", "k1", "5180.16"), ("A", "k2", "7721.10"), ("A", "k3", "2098.74"),
+        ("B", "k10", "0.01"), ("B", "k9", "0.00"),  # equal remainders: "k10" < "k9" as text
+        ("Z", "k0", "0.00"),  # weights sum to 0
+    ]  # fmt: skip
+    assert sum(got.filter(pl.col("g") == "A")["s"].to_list()) == Decimal("15000.00")
 
 
 def test_polars_pitfall_product_keeps_the_larger_scale() -> None:

@@ -151,6 +151,10 @@ def test_section_9_identities_hold(text: str, data: dict[str, list[dict[str, Any
         assert payouts.schema[column] == pl.Decimal(38, 2)
     totals = compute_totals(payouts)
     assert Decimal(totals["payable"]) == sum(payouts["payable"].to_list(), Decimal(0))
+    shares = dict(result.deal_bonuses.group_by("partner_id").agg(pl.col("bonus").sum()).iter_rows())
+    for row in payouts.filter(pl.col("status") != "ineligible").iter_rows(named=True):
+        if row["bonus_base"] > 0:  # RULES.md 9: deal bonuses add up to the gross
+            assert shares[row["partner_id"]] == row["gross"]
 
 
 @SETTINGS

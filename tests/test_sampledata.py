@@ -70,7 +70,7 @@ def test_same_seed_writes_identical_bytes(tmp_path: Path, file_format: FileForma
     write_sample(options, tmp_path / "a")
     write_sample(options, tmp_path / "b")
     first, second = file_bytes(tmp_path / "a"), file_bytes(tmp_path / "b")
-    assert len(first) == len(SOURCE_ORDER) + 1
+    assert len(first) == len(SOURCE_ORDER) + 2  # the sources, program.yaml, program-ledger.yaml
     assert first == second
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from incentcalc.commands import (  # noqa: F401
+    close,
     diff,
     explain,
+    ledger,
     run,
     sample_data,
     schema,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -49,6 +51,12 @@ def read_partner_selection(partners: str | None, partners_file: Path | None) -> 
     return selected
 
 
+def default_out(period: str, recalculation: bool) -> Path:
+    """out/<period>, or out/<period>-recalculated so a recalculation never replaces the
+    folder of the run that was closed."""
+    return Path("out") / (f"{period}-recalculated" if recalculation else period)
+
+
 def parse_share(text: str) -> Decimal:
     """`--max-rejected` as a share: ``5%`` (or ``5``) is 0.05; 0 to 100 percent."""
     try:
@@ -84,6 +92,14 @@ def run(
     quarantine: Annotated[
         bool, typer.Option("--quarantine", help="Set invalid rows aside instead of stopping.")
     ] = False,
+    recalculate: Annotated[
+        bool,
+        typer.Option(
+            "--recalculate",
+            help="Calculate a closed (earlier) period again on the entries before it; the "
+            "result is marked as a recalculation and can never be closed.",
+        ),
+    ] = False,
     max_rejected: Annotated[
         str,
         typer.Option(
@@ -103,7 +119,10 @@ def run(
         selection = read_partner_selection(partners, partners_file)
         rejected_share = parse_share(max_rejected)
         program, quarter = api.load_program(config, period)
-        target = out if out is not None else Path("out") / quarter.label
+        ledger_started = time.perf_counter()
+        basis = api.load_basis(program, quarter, recalculate=recalculate)
+        ledger_seconds = round(time.perf_counter() - ledger_started, 4)
+        target = out if out is not None else default_out(quarter.label, basis.recalculation)
         console = stdout_console()
         show_progress = console.is_terminal and not (as_json or quiet)
         with (
@@ -119,8 +138,14 @@ def run(
                 progress.update(task, completed=done, total=total)
 
             result = api.compute_quarter(
-                program, quarter, quarantine=quarantine, max_rejected=rejected_share
+                program,
+                quarter,
+                quarantine=quarantine,
+                max_rejected=rejected_share,
+                history=basis.history,
             )
+            result = replace(result, recalculation=basis.recalculation, ledger_head=basis.head)
+            result.timings["ledger"] = ledger_seconds  # verify the ledger, read the history
             progress.update(task, description="Writing payout files")
             with result.timings.stage("write"):
                 written = write_tables(result, folder.path)

@@ -24,6 +24,8 @@ from incentcalc.cli import (
 from incentcalc.config import load_config
 from incentcalc.errors import ExitCode, UsageError
 from incentcalc.io.writers import write_csv
+from incentcalc.ledger.basis import ledger_warnings
+from incentcalc.ledger.store import open_ledger
 from incentcalc.periods import parse_period
 from incentcalc.report import failures_by_rule, render_validation
 from incentcalc.validation import Validation, check_inputs, source_rows
@@ -41,7 +43,9 @@ def write_failure_report(validation: Validation, path: Path) -> None:
         ) from None
 
 
-def validation_document(validation: Validation, period: str, code: ExitCode) -> dict[str, Any]:
+def validation_document(
+    validation: Validation, period: str, code: ExitCode, warnings: list[str]
+) -> dict[str, Any]:
     """The one JSON document of `validate --json`."""
     failures = validation.failures
     return {
@@ -51,7 +55,7 @@ def validation_document(validation: Validation, period: str, code: ExitCode) -> 
         "period": period,
         "sources": source_rows(validation),
         "failures": {"total": failures.height, "by_rule": failures_by_rule(failures)},
-        "warnings": list(validation.inputs.warnings),
+        "warnings": warnings,
     }
 
 
@@ -72,14 +76,17 @@ def validate(
     with guarded(COMMAND, as_json=as_json, debug=debug, log_file=log_file):
         program = load_config(config)
         quarter = parse_period(period, program.program.fiscal_year_start_month)
+        if program.ledger is not None:
+            open_ledger(program)  # a ledger that fails verification stops validate (exit 1)
         validation = check_inputs(program, quarter)
+        warnings = [*validation.inputs.warnings, *ledger_warnings(program)]
         if report is not None:
             write_failure_report(validation, report)
         code = ExitCode.OK if validation.ok else ExitCode.DATA
         total = validation.failures.height
         log_line(log_file, f"{COMMAND} {quarter.label}: exit {int(code)}: {total} failure(s)")
         if as_json:
-            emit_json(validation_document(validation, quarter.label, code))
+            emit_json(validation_document(validation, quarter.label, code, warnings))
         elif not (quiet and code is ExitCode.OK):
             console = stdout_console()
             render_validation(
@@ -89,7 +96,7 @@ def validate(
                 failures=validation.failures,
                 report=report,
             )
-            for warning in validation.inputs.warnings:
+            for warning in warnings:
                 console.print(f"[yellow]Warning:[/] {warning}")
     if code is not ExitCode.OK:
         raise typer.Exit(int(code))

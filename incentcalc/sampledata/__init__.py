@@ -23,6 +23,7 @@ from incentcalc.sampledata.activity import generate_nps, generate_renewals
 from incentcalc.sampledata.deals import generate_deals
 from incentcalc.sampledata.partners import generate_partners
 from incentcalc.sampledata.plan import (
+    LEDGER_PROGRAM_FILE,
     PROGRAM_FILE,
     SOURCE_ORDER,
     Calendar,
@@ -98,9 +99,12 @@ def write_frame(frame: pl.DataFrame, path: Path, file_format: FileFormat) -> Non
         frame.write_csv(path)
 
 
-def write_program(sample: SampleData, files: dict[SourceName, Path], path: Path) -> Path:
+def write_program(
+    sample: SampleData, files: dict[SourceName, Path], path: Path, *, ledger: bool = False
+) -> Path:
     """Write the sample program YAML at `path`, source paths relative to its folder, and
-    check it loads (a generated config that does not load is a bug, caught here)."""
+    check it loads (a generated config that does not load is a bug, caught here). With
+    `ledger`, the program keeps a ledger beside it and configures every history rule."""
     path.parent.mkdir(parents=True, exist_ok=True)
     options = sample.options
     text = render_program(
@@ -110,6 +114,7 @@ def write_program(sample: SampleData, files: dict[SourceName, Path], path: Path)
         seed=options.seed,
         partners=options.partners,
         period=sample.calendar.period.label,
+        ledger=ledger,
     )
     path.write_text(text, encoding="utf-8")
     load_config(path)
@@ -119,8 +124,9 @@ def write_program(sample: SampleData, files: dict[SourceName, Path], path: Path)
 def write_sample(
     options: SampleOptions, out: Path, *, config_out: Path | None = None
 ) -> WrittenSample:
-    """Generate and write every source into `out`, plus `out/program.yaml` (and the same
-    program at `config_out`, paths relative to it)."""
+    """Generate and write every source into `out`, plus `out/program.yaml`, its ledger
+    variant `out/program-ledger.yaml` (and the plain program at `config_out`, paths relative
+    to it)."""
     sample = generate_sample(options)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[SourceName, Path] = {}
@@ -128,7 +134,10 @@ def write_sample(
         path = out / source_file_name(source, options.file_format)
         write_frame(sample.frames[source], path, options.file_format)
         files[source] = path
-    programs = [write_program(sample, files, out / PROGRAM_FILE)]
+    programs = [
+        write_program(sample, files, out / PROGRAM_FILE),
+        write_program(sample, files, out / LEDGER_PROGRAM_FILE, ledger=True),
+    ]
     if config_out is not None:
         programs.append(write_program(sample, files, config_out))
     rows = {source: frame.height for source, frame in sample.frames.items()}

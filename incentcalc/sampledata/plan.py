@@ -52,6 +52,8 @@ SOURCE_ORDER = (
 """Sources in the order they are generated and written."""
 
 PROGRAM_FILE = "program.yaml"
+LEDGER_PROGRAM_FILE = "program-ledger.yaml"
+"""The same program with the history rules and a ledger (RULES.md 11), for `make ledger-demo`."""
 
 
 def source_file_name(source: SourceName, file_format: FileFormat) -> str:

@@ -85,12 +85,26 @@ payout:
   budget: {budget}
   holdback_pct: 0.1
   min_payout: 100
-
+{ledger_payout}
 integrity:
   duplicate_deals: {{action: exclude}}
   registration: {{required: true, action: exclude}}
   quarter_end_spike: {{last_days: 10, max_share: 0.6, action: flag}}
   reversal: {{within_days: 30, action: exclude}}
+{ledger}"""
+
+LEDGER_PAYOUT = """\
+  holdback_release_after: 1
+  clawback_within_days: 90
+  loyalty:
+    - {tier: Gold, quarters: 2, bonus: 1000}
+"""
+
+LEDGER_BLOCK = """
+# The history rules and the ledger (RULES.md 11): run and close the quarters in order.
+tier_grace_quarters: 1
+ledger:
+  path: ledger
 """
 
 
@@ -135,8 +149,10 @@ def render_program(
     seed: int,
     partners: int,
     period: str,
+    ledger: bool = False,
 ) -> str:
-    """The program YAML, its source paths relative to `folder` (where the YAML is written)."""
+    """The program YAML, its source paths relative to `folder` (where the YAML is written);
+    with `ledger`, also the history rules and a ledger in `folder/ledger`."""
     sources = "\n".join(
         f"  {name.value}: {{path: {json.dumps(_relative(path, folder))}}}"
         for name, path in files.items()
@@ -149,6 +165,8 @@ def render_program(
         period=period,
         sources=sources,
         budget=numbers.budget,
+        ledger_payout=LEDGER_PAYOUT if ledger else "",
+        ledger=LEDGER_BLOCK if ledger else "",
         **targets,
     )
 

@@ -262,7 +262,8 @@ def _overview_sheet(
     sheet = workbook.add_worksheet(OVERVIEW_SHEET)
     for col, width in enumerate(OVERVIEW_WIDTHS):
         sheet.set_column(col, col, width)
-    sheet.write_string(0, 0, f"Payout summary {result.period.label}", formats.title)
+    marked = " - RECALCULATION, never closed (RULES.md 11.1)" if result.recalculation else ""
+    sheet.write_string(0, 0, f"Payout summary {result.period.label}{marked}", formats.title)
     sheet.write_string(1, 0, result.config.program.name, formats.label)
     set_print_layout(sheet, header_row=None, landscape=False)
     out = _Lines(sheet, formats, 2)
