@@ -1,0 +1,76 @@
+"""Comparing the reference's rows with an engine's CSV output, column by column.
+
+Numbers are compared as exact decimals (money to the cent, scores to 4 places), text exactly,
+`reason` by the facts RULES.md says it must name. Every mismatch is one readable line.
+"""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from reference.inputs import Row
+from reference.quarter import MONEY_COLUMNS
+from reference.rules import MINOR_UNITS
+
+TEXT_COLUMNS = {"period", "partner_id", "partner_name", "segment", "region", "team_id",
+                "status", "tier", "earned_tier", "team_tier", "payout_currency", "deal_id",
+                "customer_id", "close_date"}  # fmt: skip
+
+
+def read_csv_text(path: Path) -> list[dict[str, str]]:
+    """An output CSV as rows of text."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def compare_rows(want: list[Row], got: list[dict[str, str]], key: str, what: str) -> list[str]:
+    """Mismatches between reference rows `want` and CSV rows `got`, matched on `key`."""
+    problems = []
+    got_by_key = {row[key]: row for row in got}
+    want_by_key = {row[key]: row for row in want}
+    for missing in sorted(set(want_by_key) - set(got_by_key)):
+        problems.append(f"{what}: {key} {missing}: row missing from the engine's output")
+    for extra in sorted(set(got_by_key) - set(want_by_key)):
+        problems.append(f"{what}: {key} {extra}: engine wrote a row the reference does not have")
+    for ident in sorted(set(want_by_key) & set(got_by_key)):
+        reference, engine = want_by_key[ident], got_by_key[ident]
+        for column, expected in reference.items():
+            if column not in engine:
+                problems.append(f"{what}: column {column} missing from the engine's output")
+                continue
+            if not _agrees(column, expected, engine[column], reference):
+                problems.append(
+                    f"{what}: {key} {ident}, column {column}: reference {_show(expected)!r}, "
+                    f"engine {engine[column]!r}"
+                )
+    return problems
+
+
+def _agrees(column: str, expected: Any, cell: str, row: Row) -> bool:
+    if column == "reason":
+        facts = [fact for fact in str(expected).split("; ") if fact]
+        return bool(facts) == bool(cell) and all(f.lower() in cell.lower() for f in facts)
+    if isinstance(expected, bool):
+        return cell == _show(expected)
+    if column in TEXT_COLUMNS or not isinstance(expected, Decimal):
+        return cell == str(expected)
+    try:
+        value = Decimal(cell)
+    except InvalidOperation:
+        return False
+    if column in MONEY_COLUMNS and value.as_tuple().exponent != -2:
+        return False
+    if column == "payable_local":
+        places = MINOR_UNITS.get(row["payout_currency"], 2)
+        if value.as_tuple().exponent != -places:
+            return False
+    return value == expected
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
