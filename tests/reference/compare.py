@@ -29,6 +29,13 @@ def read_csv_text(path: Path) -> list[dict[str, str]]:
 def compare_rows(want: list[Row], got: list[dict[str, str]], key: str, what: str) -> list[str]:
     """Mismatches between reference rows `want` and CSV rows `got`, matched on `key`."""
     problems = []
+    columns = list(want[0]) if want else []
+    present = set(got[0]) if got else set(columns)
+    for column in columns:
+        if column not in present:
+            problems.append(f"{what}: column {column} missing from the engine's output")
+    if got and set(columns) <= present and list(got[0]) != columns:
+        problems.append(f"{what}: columns {list(got[0])}, CLI.md's order is {columns}")
     got_by_key = {row[key]: row for row in got}
     want_by_key = {row[key]: row for row in want}
     for missing in sorted(set(want_by_key) - set(got_by_key)):
@@ -38,10 +45,7 @@ def compare_rows(want: list[Row], got: list[dict[str, str]], key: str, what: str
     for ident in sorted(set(want_by_key) & set(got_by_key)):
         reference, engine = want_by_key[ident], got_by_key[ident]
         for column, expected in reference.items():
-            if column not in engine:
-                problems.append(f"{what}: column {column} missing from the engine's output")
-                continue
-            if not _agrees(column, expected, engine[column], reference):
+            if column in engine and not _agrees(column, expected, engine[column], reference):
                 problems.append(
                     f"{what}: {key} {ident}, column {column}: reference {_show(expected)!r}, "
                     f"engine {engine[column]!r}"

@@ -101,7 +101,7 @@ def to_base(amount: Decimal, currency: str, ctx: Context) -> Decimal:
 @dataclass
 class IntegrityResult:
     excluded: set[str] = field(default_factory=set)
-    hold_rules: dict[str, list[str]] = field(default_factory=dict)
+    hold_rules: dict[str, str] = field(default_factory=dict)  # partner -> first hold rule
     hits: list[Row] = field(default_factory=list)
 
 
@@ -136,9 +136,7 @@ def integrity(deals: list[Row], scope_ids: set[str], ctx: Context) -> IntegrityR
             if action == "exclude":
                 result.excluded.add(deal["deal_id"])
             elif action == "hold":
-                result.hold_rules.setdefault(deal["partner_id"], [])
-                if name not in result.hold_rules[deal["partner_id"]]:
-                    result.hold_rules[deal["partner_id"]].append(name)
+                result.hold_rules.setdefault(deal["partner_id"], name)
     return result
 
 
@@ -257,14 +255,16 @@ def kpi_value(kpi: dict[str, Any], f: Facts) -> Fraction | None:
         promoters = sum(1 for s in f.nps_scores if s >= 9)
         detractors = sum(1 for s in f.nps_scores if s <= 6)
         return Fraction(100 * (promoters - detractors), responses)
-    if not f.renewals or originals == 0:
+    if not f.renewals:
+        return None
+    if metric == "logo_retention":
+        return Fraction(sum(1 for *_, renewed in f.renewals if renewed), len(f.renewals))
+    if originals == 0:
         return None
     if metric == "gross_renewal_rate":
         return sum((Fraction(min(o, r)) for o, r, _ in f.renewals), Fraction(0)) / originals
     if metric == "net_revenue_retention":
         return sum((Fraction(r) for _, r, _ in f.renewals), Fraction(0)) / originals
-    if metric == "logo_retention":
-        return Fraction(sum(1 for *_, renewed in f.renewals if renewed), len(f.renewals))
     raise ValueError(f"unknown metric {metric!r}")
 
 

@@ -1,0 +1,105 @@
+"""The differential test: generated programs and data through the real CLI, every payouts.csv
+column (and every deal bonus) compared with the independent reference in tests/reference.
+
+`INCENTCALC_DIFF_EXAMPLES` sets how many quarters run (200 by default, 2,000 in `make
+verify`), spread over a few shards so `pytest -n 2` runs them in parallel. Seeds are fixed, so
+a run is reproducible. A failure names the partner, the column, both values and the folder
+holding the generated quarter (program.yaml and CSVs), which reproduces it with
+`incentcalc run --config <folder>/program.yaml --period <period>`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE
+from hypothesis import HealthCheck, given, seed, settings
+from quarters import Scenario, scenarios
+from reference import compute_quarter
+from reference.compare import compare_rows, read_csv_text
+from typer.testing import CliRunner
+
+import incentcalc.commands  # noqa: F401  (registers the commands)
+from incentcalc.cli import app
+
+EXAMPLES = int(os.environ.get("INCENTCALC_DIFF_EXAMPLES", "200"))
+SHARDS = 4
+runner = CliRunner()
+_counter = itertools.count()
+
+
+def diff_settings(examples: int) -> settings:
+    return settings(
+        max_examples=max(1, examples),
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+def run_quarter(config: Path, label: str, out: Path) -> None:
+    """`incentcalc run` in-process; a non-zero exit fails with the CLI's own message."""
+    args = ["run", "--config", str(config), "--period", label, "--out", str(out),
+            "--no-statements", "--quiet"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, (
+        f"incentcalc {' '.join(args)} exited {result.exit_code}:\n{result.output}"
+    )
+
+
+def engine_disagreements(config: Path, label: str, out: Path) -> list[str]:
+    """Every column where the engine's run in `out` and the reference differ."""
+    expected = compute_quarter(config, label)
+    problems = compare_rows(
+        expected.payouts, read_csv_text(out / "payouts.csv"), "partner_id", "payouts.csv"
+    )
+    if (out / "deal_bonuses.csv").exists():
+        problems += compare_rows(
+            expected.deal_bonuses, read_csv_text(out / "deal_bonuses.csv"), "deal_id",
+            "deal_bonuses.csv",
+        )  # fmt: skip
+    return problems
+
+
+def check_scenario(scenario: Scenario, root: Path) -> None:
+    """Write, run, compare; the folder is kept only when the quarter fails."""
+    folder = root / f"quarter{next(_counter)}"
+    config = scenario.write(folder)
+    label = scenario.periods[0]
+    try:
+        run_quarter(config, label, folder / "out")
+        problems = engine_disagreements(config, label, folder / "out")
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\nGenerated quarter: {folder} (period {label})") from None
+    assert not problems, (
+        f"The engine and the reference disagree on {len(problems)} value(s) for period {label}; "
+        f"generated quarter in {folder} (program.yaml and CSVs):\n  " + "\n  ".join(problems[:20])
+    )
+    shutil.rmtree(folder)
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_engine_agrees_with_the_reference_on_generated_quarters(
+    shard: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    root = tmp_path_factory.mktemp(f"differential{shard}")
+
+    @seed(20261201 + shard)
+    @diff_settings(EXAMPLES // SHARDS + (shard < EXAMPLES % SHARDS))
+    @given(scenarios())
+    def check(scenario: Scenario) -> None:
+        check_scenario(scenario, root)
+
+    check()
+
+
+def test_engine_writes_deal_bonuses(tmp_path: Path) -> None:
+    """The differential test compares deal_bonuses.csv whenever the engine writes it."""
+    run_quarter(EXAMPLE / "program.yaml", "2026Q3", tmp_path / "out")
+    if not (tmp_path / "out" / "deal_bonuses.csv").exists():
+        pytest.skip("the engine writes no deal_bonuses.csv yet (RULES.md 11.2, issue 12)")
+    assert engine_disagreements(EXAMPLE / "program.yaml", "2026Q3", tmp_path / "out") == []
