@@ -13,6 +13,7 @@ import pytest
 from conftest import EXAMPLE
 from reference import compute_quarter
 from reference.compare import compare_rows, read_csv_text
+from reference.ledger import Entry
 from reference.rules import Facts, kpi_value
 
 REFERENCE = Path(__file__).parent / "reference"
@@ -128,3 +129,26 @@ def test_reference_nps_extremes_drive_composite_and_gates(tmp_path: Path) -> Non
     assert (rows["B"]["composite_score"], rows["B"]["tier"]) == (Decimal("1.0000"), "Top")
     assert (rows["C"]["composite_score"], rows["C"]["tier"]) == (Decimal("0.5000"), "Top")
     assert rows["B"]["individual_bonus"] == Decimal("100.00")
+
+
+LEDGER = EXAMPLE.parent / "ledger"
+
+
+def test_reference_ledger_matches_three_closed_quarters_exactly() -> None:
+    """RULES.md 11 on the ledger example: each quarter runs with the entries before it and
+    is then closed. The example leaves `reason` free (empty), so it is not compared."""
+    history: list[Entry] = []
+    exceptions: list[dict[str, str]] = []
+    for label in ("2026Q1", "2026Q2", "2026Q3"):
+        result = compute_quarter(LEDGER / "program.yaml", label, history)
+        payouts = [{**row, "reason": ""} for row in result.payouts]
+        want = read_csv_text(LEDGER / f"expected_payouts_{label}.csv")
+        assert [row["partner_id"] for row in payouts] == [row["partner_id"] for row in want]
+        assert compare_rows(payouts, want, "partner_id", label) == []
+        bonuses = read_csv_text(LEDGER / f"expected_deal_bonuses_{label}.csv")
+        assert [row["deal_id"] for row in result.deal_bonuses] == [r["deal_id"] for r in bonuses]
+        assert compare_rows(result.deal_bonuses, bonuses, "deal_id", label) == []
+        exceptions += [{k: str(v) for k, v in row.items()} for row in result.ledger_exceptions]
+        history.append(result.close(release_after=1))
+    expected = read_csv_text(LEDGER / "expected_ledger_exceptions.csv")
+    assert sorted(exceptions, key=str) == sorted(expected, key=str)

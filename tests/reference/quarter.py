@@ -8,7 +8,7 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
-from reference import rules
+from reference import ledger, rules
 from reference.inputs import Row, read_program, read_sources
 from reference.numbers import allocate, round_to
 from reference.periods import Period, label_of, period
@@ -38,10 +38,21 @@ class QuarterResult:
     payouts: list[Row]
     deal_bonuses: list[Row]
     integrity_hits: list[Row]
+    clawbacks: list[Row]
+    ledger_exceptions: list[Row]
+
+    def close(self, release_after: int) -> ledger.Entry:
+        """What `close` keeps of this run (11.9): it is closed as is, never recalculated."""
+        rows = {row["partner_id"]: row for row in self.payouts}
+        return ledger.Entry(self.period, rows, self.deal_bonuses, self.clawbacks, release_after)
 
 
-def compute_quarter(config_path: Path, period_label: str) -> QuarterResult:
-    """RULES.md 1-10 and 11.2 for one period, as if the ledger were empty."""
+def compute_quarter(
+    config_path: Path, period_label: str, history: list[ledger.Entry] | None = None
+) -> QuarterResult:
+    """RULES.md 1-11 for one period with the entries of the periods before it (oldest first;
+    none: every period alone, as if the ledger were empty)."""
+    history = history or []
     program = read_program(config_path)
     sources = rules.Sources(**vars(read_sources(program, config_path.parent)))
     fiscal_start = int(program["program"].get("fiscal_year_start_month", 1))
@@ -63,25 +74,32 @@ def compute_quarter(config_path: Path, period_label: str) -> QuarterResult:
         deal["deal_type"] = deal["deal_type"] or "new"
     checks = rules.integrity(sources.deals, scope_ids, ctx)
     counted = [deal for deal in won if deal["deal_id"] not in checks.excluded]
-    rows = [_partner_row(partner, counted, checks, ctx) for partner in partners]
+    rows = [_partner_row(partner, counted, checks, ctx, history) for partner in partners]
     _assign_teams(rows, ctx)
-    _pay(rows, ctx)
+    within = (program.get("payout") or {}).get("clawback_within_days")
+    clawed = ledger.clawbacks(
+        history, sources.deals, ctx.period, None if within is None else int(within)
+    )
+    _pay(rows, ctx, history, clawed)
     rules.check_totals(rows, ctx)
+    payouts = [_output_row(row) for row in rows]
     return QuarterResult(
         ctx.period,
-        [_output_row(row) for row in rows],
+        payouts,
         _deal_bonuses(rows, counted, ctx),
         checks.hits,
+        clawed,
+        ledger.forfeits(history, ctx.period, {r["partner_id"]: r for r in payouts}, clawed),
     )
 
 
 def _partner_row(partner: Row, counted: list[Row], checks: rules.IntegrityResult,
-                 ctx: rules.Context) -> Row:  # fmt: skip
-    """Sections 2, 4, 5 and 6 for one partner."""
+                 ctx: rules.Context, history: list[ledger.Entry]) -> Row:  # fmt: skip
+    """Sections 2, 4, 5 and 6 for one partner, and the tier grace of 11.6."""
     program = ctx.program
     status, reason = rules.eligibility(partner, ctx.period)
     if status is None and partner["partner_id"] in checks.hold_rules:
-        status, reason = "held", ", ".join(checks.hold_rules[partner["partner_id"]])
+        status, reason = "held", checks.hold_rules[partner["partner_id"]]
     days = rules.active_days(partner, ctx.period)
     facts = rules.facts(partner["partner_id"], counted, ctx)
     values = {name: rules.kpi_value(kpi, facts) for name, kpi in program["kpis"].items()}
@@ -97,6 +115,11 @@ def _partner_row(partner: Row, counted: list[Row], checks: rules.IntegrityResult
         scores[name] = rules.score(curve, value, goal)
     composite = rules.composite(weights, program["kpis"], values, scores)
     tier_index = rules.earned_tier(program["tiers"], composite, values)
+    grace = int(program.get("tier_grace_quarters", 0))
+    graced = ledger.tier_grace(history, ctx.period, partner["partner_id"], tier_index,
+                               program["tiers"], grace)  # fmt: skip
+    if graced is not None:
+        reason = "; ".join(fact for fact in (reason, "tier grace") if fact)
     base_value = values[(program.get("payout") or {}).get("base", "revenue")]
     assert base_value is not None
     currency = (partner["payout_currency"] or ctx.base_currency).upper()
@@ -107,7 +130,7 @@ def _partner_row(partner: Row, counted: list[Row], checks: rules.IntegrityResult
         "period": ctx.period.label,
         "status": status or "computed",
         "reason": reason,
-        "tier_index": tier_index,
+        "tier_index": tier_index if graced is None else graced,
         "earned_tier_index": tier_index,
         "composite_score": composite,
         "bonus_base": round_to(base_value, 2),
@@ -149,13 +172,19 @@ def _assign_teams(rows: list[Row], ctx: rules.Context) -> None:
         row["team_tier"] = tiers[row["team_tier_index"]]["name"]
 
 
-def _pay(rows: list[Row], ctx: rules.Context) -> None:
-    """Section 8 over all rows; ineligible rows get 0 in every money column."""
+def _pay(rows: list[Row], ctx: rules.Context, history: list[ledger.Entry],
+         clawed: list[Row]) -> None:  # fmt: skip
+    """Section 8 over all rows with the ledger lines of 11.3-11.7; ineligible rows get 0 in
+    every money column, ledger lines included (11.8)."""
+    milestones = (ctx.program.get("payout") or {}).get("loyalty") or []
     for row in rows:
-        row.setdefault("loyalty_bonus", ZERO)
-        row.setdefault("carried_in", ZERO)
-        row.setdefault("holdback_released", ZERO)
-        row.setdefault("clawback", ZERO)
+        pid = row["partner_id"]
+        row["loyalty_bonus"] = ledger.loyalty_bonus(
+            history, ctx.period, pid, row["earned_tier_index"], ctx.program["tiers"], milestones
+        )
+        row["carried_in"] = ledger.carried_in(history, ctx.period, pid)
+        row["holdback_released"] = ledger.holdback_released(history, ctx.period, pid)
+        row["clawback"] = sum((c["amount"] for c in clawed if c["partner_id"] == pid), ZERO)
         if row["status"] == "ineligible":
             row.update(dict.fromkeys(MONEY_AFTER_BONUS, ZERO))
             row["cap_applied"], row["payable_local"] = False, Decimal(0)
@@ -189,7 +218,7 @@ def _deal_bonuses(rows: list[Row], counted: list[Row], ctx: rules.Context) -> li
             deal = deals[deal_id]
             result.append({
                 "period": ctx.period.label, "deal_id": deal_id, "partner_id": row["partner_id"],
-                "customer_id": deal["customer_id"], "close_date": deal["close_date"].isoformat(),
+                "customer_id": deal["customer_id"], "close_date": deal["close_date"],
                 "amount_base": deal["amount_base"], "bonus": shares[deal_id],
             })  # fmt: skip
     return result
