@@ -150,13 +150,14 @@ def programs(draw: st.DrawFn, base: str, fiscal_start: int, history: bool) -> di
     rules = draw(integrity_definitions())
     if rules:
         program["integrity"] = rules
-    if history:
-        add_history_rules(draw, program)
+    if history or draw(st.booleans()):
+        add_history_rules(draw, program, ledger=history)
     return program
 
 
-def add_history_rules(draw: st.DrawFn, program: dict[str, Any]) -> None:
-    """RULES.md 11: release delay, clawback window, tier grace, loyalty, and the ledger."""
+def add_history_rules(draw: st.DrawFn, program: dict[str, Any], ledger: bool) -> None:
+    """RULES.md 11: release delay, clawback window, tier grace, loyalty and, for sequences,
+    the ledger. Without a ledger only deal bonuses and `quarters: 1` milestones act."""
     payout = program["payout"]
     payout["holdback_release_after"] = draw(st.integers(1, 2))
     if draw(st.booleans()):
@@ -168,7 +169,8 @@ def add_history_rules(draw: st.DrawFn, program: dict[str, Any]) -> None:
     if milestones:
         payout["loyalty"] = [{"tier": t, "quarters": q, "bonus": num(b)} for t, q, b in milestones]
     program["tier_grace_quarters"] = draw(st.integers(0, 2))
-    program["ledger"] = {"path": "ledger"}
+    if ledger:
+        program["ledger"] = {"path": "ledger"}
 
 
 @st.composite
@@ -226,7 +228,7 @@ def tier_definitions(draw: st.DrawFn, kpis: dict[str, Any]) -> list[dict[str, An
                     key=Decimal)  # fmt: skip
     tiers: list[dict[str, Any]] = [
         {"name": "Bronze", "min_score": num("0"),
-         "rate": num(draw(st.sampled_from(["0", "0.01", "0.005"])))}
+         "rate": num(draw(st.sampled_from(["0.01", "0.01", "0.005", "0"])))}
     ]  # fmt: skip
     for name, minimum in zip(["Silver", "Gold", "Platinum"], minima, strict=False):
         tier: dict[str, Any] = {
@@ -262,7 +264,9 @@ def payout_definitions(draw: st.DrawFn) -> dict[str, Any]:
     if cap:
         payout["cap"] = cap
     if draw(st.booleans()):
-        payout["budget"] = num(Decimal(draw(st.integers(0, 1_500_000))) / 100)
+        cents = draw(st.one_of(st.sampled_from([0, 100_000, 500_000, 2_500_000, 10_000_000]),
+                               st.integers(0, 3_000_000)))  # fmt: skip
+        payout["budget"] = num(Decimal(cents) / 100)
     return payout
 
 
@@ -362,7 +366,7 @@ class _World:
         draw = self.draw
         if draw(st.booleans()):
             return draw(st.sampled_from(TIE_AMOUNTS))
-        return format(Decimal(draw(st.integers(0, 20_000_000))) / 100, ".2f")
+        return format(Decimal(draw(st.integers(100_000, 20_000_000))) / 100, ".2f")
 
     def currency(self) -> str:
         return self.draw(st.sampled_from([self.currencies[0]] * 3 + self.currencies[1:]))
@@ -379,7 +383,7 @@ class _World:
         for partner in self.partners:
             pid = partner["partner_id"]
             customers = [f"C{pid}{n}" for n in range(1, 4)] + ["CSHARED"]
-            for _ in range(draw(st.integers(0, 6))):
+            for _ in range(draw(st.integers(0, 3 + 3 * len(self.periods)))):
                 stage = draw(
                     st.sampled_from(
                         ["closed_won"] * 6 + ["closed_lost", "closed_lost", "open", "cancelled"]
@@ -405,7 +409,9 @@ class _World:
                 rows.append(row)
                 if stage != "closed_won":
                     continue
-                plant = draw(st.sampled_from(["none"] * 5 + ["duplicate", "reversal", "later"]))
+                plant = draw(
+                    st.sampled_from(["none"] * 4 + ["duplicate", "reversal", "later", "later"])
+                )
                 if plant == "duplicate":
                     rows.append({**row, "deal_id": f"D{len(rows) + 1:03d}"})
                 elif plant == "reversal":

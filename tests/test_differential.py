@@ -19,15 +19,18 @@ import pytest
 from conftest import EXAMPLE
 from hypothesis import HealthCheck, given, seed, settings
 from quarters import Scenario, scenarios
-from reference import compute_quarter
-from reference.compare import compare_rows, read_csv_text
+from reference import QuarterResult, compute_quarter
+from reference.compare import compare_hits, compare_rows, read_csv_text
+from reference.ledger import Entry
 from typer.testing import CliRunner
 
 import incentcalc.commands  # noqa: F401  (registers the commands)
 from incentcalc.cli import app
 
-EXAMPLES = int(os.environ.get("INCENTCALC_DIFF_EXAMPLES", "200"))
 SHARDS = 4
+EXAMPLES = int(os.environ.get("INCENTCALC_DIFF_EXAMPLES", "200"))
+SEQUENCES = max(SHARDS, EXAMPLES // 8)
+"""Four-quarter ledger sequences: 25 (100 more quarters) by default, 250 in `make verify`."""
 runner = CliRunner()
 _counter = itertools.count()
 
@@ -51,9 +54,11 @@ def run_quarter(config: Path, label: str, out: Path) -> None:
     )
 
 
-def engine_disagreements(config: Path, label: str, out: Path) -> list[str]:
-    """Every column where the engine's run in `out` and the reference differ."""
-    expected = compute_quarter(config, label)
+def engine_disagreements(
+    config: Path, label: str, out: Path, history: list[Entry] | None = None
+) -> tuple[QuarterResult, list[str]]:
+    """The reference's result and every column where the engine's run in `out` differs."""
+    expected = compute_quarter(config, label, history)
     problems = compare_rows(
         expected.payouts, read_csv_text(out / "payouts.csv"), "partner_id", "payouts.csv"
     )
@@ -62,7 +67,24 @@ def engine_disagreements(config: Path, label: str, out: Path) -> list[str]:
             expected.deal_bonuses, read_csv_text(out / "deal_bonuses.csv"), "deal_id",
             "deal_bonuses.csv",
         )  # fmt: skip
-    return problems
+    problems += compare_hits(expected.integrity_hits, read_csv_text(out / "exceptions.csv"))
+    return expected, problems
+
+
+def check_quarter(
+    config: Path, label: str, out: Path, history: list[Entry], where: str
+) -> QuarterResult:
+    """Run one quarter and require agreement; failures say where the case was written."""
+    try:
+        run_quarter(config, label, out)
+        expected, problems = engine_disagreements(config, label, out, history)
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\nGenerated case: {where}") from None
+    assert not problems, (
+        f"The engine and the reference disagree on {len(problems)} value(s) for period {label}; "
+        f"{where}:\n  " + "\n  ".join(problems[:20])
+    )
+    return expected
 
 
 def check_scenario(scenario: Scenario, root: Path) -> None:
@@ -70,15 +92,31 @@ def check_scenario(scenario: Scenario, root: Path) -> None:
     folder = root / f"quarter{next(_counter)}"
     config = scenario.write(folder)
     label = scenario.periods[0]
-    try:
-        run_quarter(config, label, folder / "out")
-        problems = engine_disagreements(config, label, folder / "out")
-    except AssertionError as failure:
-        raise AssertionError(f"{failure}\nGenerated quarter: {folder} (period {label})") from None
-    assert not problems, (
-        f"The engine and the reference disagree on {len(problems)} value(s) for period {label}; "
-        f"generated quarter in {folder} (program.yaml and CSVs):\n  " + "\n  ".join(problems[:20])
-    )
+    where = f"generated quarter in {folder} (program.yaml and CSVs)"
+    check_quarter(config, label, folder / "out", [], where)
+    shutil.rmtree(folder)
+
+
+def check_sequence(scenario: Scenario, root: Path) -> None:
+    """Run, compare, close, next quarter; each quarter reads its own deals export (saved as
+    deals_<period>.csv) and the reference carries its own ledger alongside the engine's."""
+    folder = root / f"sequence{next(_counter)}"
+    history: list[Entry] = []
+    release_after = int(scenario.program["payout"].get("holdback_release_after", 1))
+    for index, label in enumerate(scenario.periods):
+        config = scenario.write(folder, index)
+        shutil.copyfile(folder / "deals.csv", folder / f"deals_{label}.csv")
+        out = folder / f"out_{label}"
+        where = (
+            f"generated quarters in {folder} (program.yaml; deals_<period>.csv is each quarter's "
+            f"deals export; quarters before {label} closed into ledger/)"
+        )
+        expected = check_quarter(config, label, out, history, where)
+        closing = runner.invoke(app, ["close", "--config", str(config), "--run", str(out)])
+        assert closing.exit_code == 0, (
+            f"incentcalc close --run {out} exited {closing.exit_code}:\n{closing.output}\n{where}"
+        )
+        history.append(expected.close(release_after))
     shutil.rmtree(folder)
 
 
@@ -97,9 +135,34 @@ def test_engine_agrees_with_the_reference_on_generated_quarters(
     check()
 
 
+def close_exists() -> bool:
+    """Whether the engine has the ledger's `close` command yet (issue 12)."""
+    return runner.invoke(app, ["close", "--help"]).exit_code == 0
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_engine_agrees_with_the_reference_over_four_closed_quarters(
+    shard: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Sequences of four quarters with every history rule configured at random."""
+    if not close_exists():
+        pytest.skip("`incentcalc close` does not exist yet: the ledger (issue 12) is not built")
+    root = tmp_path_factory.mktemp(f"sequences{shard}")
+    sequences = SEQUENCES // SHARDS + (shard < SEQUENCES % SHARDS)
+
+    @seed(20261301 + shard)
+    @diff_settings(sequences)
+    @given(scenarios(quarters=4, history=True))
+    def check(scenario: Scenario) -> None:
+        check_sequence(scenario, root)
+
+    check()
+
+
 def test_engine_writes_deal_bonuses(tmp_path: Path) -> None:
     """The differential test compares deal_bonuses.csv whenever the engine writes it."""
     run_quarter(EXAMPLE / "program.yaml", "2026Q3", tmp_path / "out")
     if not (tmp_path / "out" / "deal_bonuses.csv").exists():
         pytest.skip("the engine writes no deal_bonuses.csv yet (RULES.md 11.2, issue 12)")
-    assert engine_disagreements(EXAMPLE / "program.yaml", "2026Q3", tmp_path / "out") == []
+    _, problems = engine_disagreements(EXAMPLE / "program.yaml", "2026Q3", tmp_path / "out")
+    assert problems == []

@@ -78,3 +78,16 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def compare_hits(want: list[Row], got: list[dict[str, str]]) -> list[str]:
+    """Integrity hits (RULES.md 10) against exceptions.csv's `integrity` rows, as sets of
+    (deal_id, rule, action): `flag` hits change no payout, so only this sees them."""
+    expected = {(hit["deal_id"], hit["rule"], hit["action"]) for hit in want}
+    found = {(r["deal_id"], r["rule"], r["action"]) for r in got if r["kind"] == "integrity"}
+    problems = [f"exceptions.csv: integrity hit {hit} missing" for hit in sorted(expected - found)]
+    problems += [
+        f"exceptions.csv: integrity hit {hit} that the reference does not find"
+        for hit in sorted(found - expected)
+    ]
+    return problems
