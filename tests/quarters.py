@@ -26,8 +26,9 @@ Table = list[dict[str, str]]
 PERIOD_FORMS = ("{y}Q{q}", "{y}-Q{q}", "{y}q{q}")
 OTHER_CURRENCIES = ("EUR", "GBP", "JPY", "KWD", "CHF", "USD")
 RATES = ("0.0067", "0.006713", "0.92", "1.1", "1.08375", "1.25", "1.2675", "3.2471", "0.5")
-TIE_AMOUNTS = ("12345.00", "24690.00", "61725.00", "1234.50", "0.00", "99999.99", "50000.00",
-               "33333.33", "100000.00", "8765.43")  # fmt: skip
+TIE_AMOUNTS = ("12345.00", "24690.00", "61725.00", "1234.5", "0.00", "99999.99", "50000",
+               "33333.33", "100000.00", "8765.43", "49996.00", "79999.50", "59999.99")  # fmt: skip
+"""Amounts that meet targets of 100,000 at a fifth-decimal tie or just below a threshold."""
 METRICS = ("revenue", "expansion_revenue", "won_deals", "new_logos", "win_rate",
            "avg_deal_size", "nps", "gross_renewal_rate", "net_revenue_retention",
            "logo_retention")  # fmt: skip
@@ -327,7 +328,7 @@ def _date(draw: st.DrawFn, span: tuple[date, date], where: str) -> date:
     offset = {
         "long": lambda: -draw(st.integers(100, 2000)),
         "before": lambda: -draw(st.integers(1, 60)),
-        "inside": lambda: draw(st.integers(0, inside)),
+        "inside": lambda: draw(st.one_of(st.integers(0, inside), st.sampled_from([0, inside]))),
         "after": lambda: inside + draw(st.integers(1, 60)),
     }[where]()
     return first + timedelta(days=offset)
@@ -353,7 +354,9 @@ class _World:
         """Mostly inside a period, often in its last days, sometimes just outside the span."""
         draw = self.draw
         chosen = draw(st.sampled_from(self.periods))
-        kind = draw(st.sampled_from(["inside"] * 5 + ["late", "late", "before", "after"]))
+        kind = draw(st.sampled_from(["inside"] * 5 + ["late", "late", "edge", "before", "after"]))
+        if kind == "edge":
+            return draw(st.sampled_from([chosen.start, chosen.end]))
         if kind == "late":
             return chosen.end - timedelta(days=draw(st.integers(0, 12)))
         if kind == "before":
@@ -369,7 +372,9 @@ class _World:
         return format(Decimal(draw(st.integers(100_000, 20_000_000))) / 100, ".2f")
 
     def currency(self) -> str:
-        return self.draw(st.sampled_from([self.currencies[0]] * 3 + self.currencies[1:]))
+        """Mostly the base currency; codes are read case-insensitively (DATA.md)."""
+        code = self.draw(st.sampled_from([self.currencies[0]] * 3 + self.currencies[1:]))
+        return code.lower() if self.draw(st.integers(0, 9)) == 0 else code
 
     def deals(self) -> tuple[Table, dict[str, tuple[str, date]]]:
         """Deals with planted duplicates and reversals; cancellations after closing are
@@ -415,12 +420,15 @@ class _World:
                 if plant == "duplicate":
                     rows.append({**row, "deal_id": f"D{len(rows) + 1:03d}"})
                 elif plant == "reversal":
-                    cancel = close + timedelta(days=draw(st.integers(0, 70)))
+                    days = st.one_of(st.integers(0, 70), st.sampled_from([0, 30, 31, 60, 61]))
+                    cancel = close + timedelta(days=draw(days))
                     rows.append({**row, "deal_id": f"D{len(rows) + 1:03d}", "stage": "cancelled",
                                  "close_date": cancel.isoformat()})  # fmt: skip
                 elif plant == "later":
                     how = draw(st.sampled_from(["own", "other"]))
-                    later[row["deal_id"]] = (how, close + timedelta(draw(st.integers(0, 200))))
+                    edges = st.sampled_from([0, 30, 31, 60, 61, 90, 91, 120, 121])
+                    days = draw(st.one_of(st.integers(0, 200), edges))
+                    later[row["deal_id"]] = (how, close + timedelta(days))
         return rows, later
 
     def responses(self) -> Table:
