@@ -372,9 +372,8 @@ class _World:
         return format(Decimal(draw(st.integers(100_000, 20_000_000))) / 100, ".2f")
 
     def currency(self) -> str:
-        """Mostly the base currency; codes are read case-insensitively (DATA.md)."""
-        code = self.draw(st.sampled_from([self.currencies[0]] * 3 + self.currencies[1:]))
-        return code.lower() if self.draw(st.integers(0, 9)) == 0 else code
+        """Mostly the base currency; upper-case codes (see docs/reference.md on `usd`)."""
+        return self.draw(st.sampled_from([self.currencies[0]] * 3 + self.currencies[1:]))
 
     def deals(self) -> tuple[Table, dict[str, tuple[str, date]]]:
         """Deals with planted duplicates and reversals; cancellations after closing are

@@ -20,7 +20,12 @@ from conftest import EXAMPLE
 from hypothesis import HealthCheck, given, seed, settings
 from quarters import Scenario, scenarios
 from reference import QuarterResult, compute_quarter
-from reference.compare import compare_hits, compare_rows, read_csv_text
+from reference.compare import (
+    compare_hits,
+    compare_ledger_rows,
+    compare_rows,
+    read_csv_text,
+)
 from reference.ledger import Entry
 from typer.testing import CliRunner
 
@@ -67,7 +72,9 @@ def engine_disagreements(
             expected.deal_bonuses, read_csv_text(out / "deal_bonuses.csv"), "deal_id",
             "deal_bonuses.csv",
         )  # fmt: skip
-    problems += compare_hits(expected.integrity_hits, read_csv_text(out / "exceptions.csv"))
+    exceptions = read_csv_text(out / "exceptions.csv")
+    problems += compare_hits(expected.integrity_hits, exceptions)
+    problems += compare_ledger_rows(expected.ledger_exceptions, exceptions)
     return expected, problems
 
 

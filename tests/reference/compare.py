@@ -91,3 +91,26 @@ def compare_hits(want: list[Row], got: list[dict[str, str]]) -> list[str]:
         for hit in sorted(found - expected)
     ]
     return problems
+
+
+def compare_ledger_rows(want: list[Row], got: list[dict[str, str]]) -> list[str]:
+    """Ledger rows of 11.5 and 11.8 against exceptions.csv's `ledger` rows: the same (rule,
+    partner_id, deal_id) rows, each detail naming its amount (and cancellation, CLI.md)."""
+    found = [r for r in got if r["kind"] == "ledger"]
+    problems = []
+    for row in want:
+        amount = str(row["amount"])
+        matches = [
+            r
+            for r in found
+            if (r["rule"], r["partner_id"], r["deal_id"])
+            == (row["rule"], row["partner_id"], row["deal_id"])
+            and amount in r["detail"]
+            and row["cancellation_deal_id"] in r["detail"]
+        ]
+        if matches:
+            found.remove(matches[0])
+        else:
+            problems.append(f"exceptions.csv: ledger row {row} missing")
+    problems += [f"exceptions.csv: ledger row {r} that the reference does not have" for r in found]
+    return problems
