@@ -209,9 +209,10 @@ def segment_definitions(draw: st.DrawFn, kpis: dict[str, Any]) -> dict[str, Any]
     attainment KPIs (the others get targets-file rows for every partner)."""
     names = draw(st.lists(st.sampled_from(sorted(kpis)), min_size=1, unique=True))
     parts = [draw(st.integers(1, 20)) for _ in names]
-    thousandths = [part * 1000 // sum(parts) for part in parts]
-    thousandths[-1] += 1000 - sum(thousandths)
-    weights = {n: num(Decimal(t) / 1000) for n, t in zip(names, thousandths, strict=True)}
+    unit = draw(st.sampled_from([1000, 1_000_000]))
+    shares = [part * unit // sum(parts) for part in parts]
+    shares[-1] += unit - sum(shares)
+    weights = {n: num(Decimal(t) / unit) for n, t in zip(names, shares, strict=True)}
     targets = {
         name: num(draw(st.sampled_from(TARGETS[SCALE[kpi["metric"]]])))
         for name, kpi in kpis.items()
@@ -239,23 +240,24 @@ def tier_definitions(draw: st.DrawFn, kpis: dict[str, Any]) -> list[dict[str, An
         }
         if draw(st.integers(0, 3)) == 0:
             tier["fixed"] = num(draw(st.sampled_from(["500", "2000.50"])))
-        if draw(st.integers(0, 2)) == 0:
-            gated = draw(st.sampled_from(sorted(kpis)))
-            scale = SCALE[kpis[gated]["metric"]]
-            tier["requires"] = {gated: num(draw(st.sampled_from(GATES[scale])))}
+        gated = draw(st.lists(st.sampled_from(sorted(kpis)), max_size=2, unique=True))
+        if gated and draw(st.booleans()):
+            tier["requires"] = {
+                kpi: num(draw(st.sampled_from(GATES[SCALE[kpis[kpi]["metric"]]]))) for kpi in gated
+            }
         tiers.append(tier)
     return tiers
 
 
 @st.composite
 def payout_definitions(draw: st.DrawFn) -> dict[str, Any]:
-    individual = draw(st.sampled_from(["1", "0.7", "0.5", "0.65"]))
+    individual = draw(st.sampled_from(["1", "0.7", "0.5", "0.65", "0.333333"]))
     payout: dict[str, Any] = {
         "base": "base",
         "individual_share": num(individual),
         "team_share": num(1 - Decimal(individual)),
-        "holdback_pct": num(draw(st.sampled_from(["0", "0.1", "0.125", "0.05", "0.075"]))),
-        "min_payout": num(draw(st.sampled_from(["0", "100", "500", "1000"]))),
+        "holdback_pct": num(draw(st.sampled_from(["0", "0.1", "0.125", "0.075", "0.123457"]))),
+        "min_payout": num(draw(st.sampled_from(["0", "100", "500", "99.99"]))),
     }
     cap: dict[str, Any] = {}
     if draw(st.booleans()):
