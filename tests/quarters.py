@@ -66,18 +66,21 @@ def num(text: str | Decimal) -> _Number:
 
 @dataclass
 class Scenario:
-    """A program, its periods in order and the data; `deal_exports[i]` is the deals export
-    as read for `periods[i]` (cancellations appear once they happened)."""
+    """A program, its periods in order and the data; `deal_exports[i]` and
+    `partner_exports[i]` are the deals export and partner master as read for `periods[i]`
+    (cancellations appear once they happened; a hold may start or end)."""
 
     program: dict[str, Any]
     periods: list[str]
     tables: dict[str, Table]
     deal_exports: list[Table] = field(default_factory=list)
+    partner_exports: list[Table] = field(default_factory=list)
 
     def write(self, folder: Path, index: int = 0) -> Path:
         """Write the config and the data as read for period `index`; return the config path."""
         folder.mkdir(parents=True, exist_ok=True)
-        for name, rows in {**self.tables, "deals": self.deal_exports[index]}.items():
+        exports = {"deals": self.deal_exports[index], "partners": self.partner_exports[index]}
+        for name, rows in {**self.tables, **exports}.items():
             write_csv(folder / f"{name}.csv", COLUMNS[name].split(), rows)
         config = folder / "program.yaml"
         config.write_text(yaml.safe_dump(self.program, sort_keys=False), encoding="utf-8")
@@ -117,7 +120,15 @@ def scenarios(draw: st.DrawFn, quarters: int = 1, history: bool = False) -> Scen
     }
     lag = draw(st.sampled_from([0, 10, 45]))
     exports = [export_as_of(deals, cancellations, p.end + timedelta(days=lag)) for p in periods]
-    return Scenario(program, [p.label for p in periods], tables, exports)
+    masters = [[dict(row) for row in partners] for _ in periods]
+    for index in range(len(partners)):
+        if len(periods) > 1 and draw(st.integers(0, 4)) == 0:
+            first = draw(st.integers(0, len(periods) - 1))
+            last = draw(st.integers(first, len(periods) - 1))
+            status = draw(st.sampled_from(["suspended", "active", "terminated"]))
+            for master in masters[first : last + 1]:
+                master[index]["status"] = status
+    return Scenario(program, [p.label for p in periods], tables, exports, masters)
 
 
 @st.composite
