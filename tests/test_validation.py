@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import time
 from datetime import date
 from decimal import Decimal
@@ -26,16 +25,6 @@ from incentcalc.validation import load_inputs
 
 runner = CliRunner()
 PERIOD = "2026Q3"
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    """A writable copy of the worked example; returns its folder."""
-    folder = tmp_path / "basic"
-    shutil.copytree(EXAMPLE, folder)
-    for path in folder.iterdir():
-        path.chmod(0o644)
-    return folder
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -226,7 +215,7 @@ def test_load_inputs_raises_a_data_error_with_every_failure(example: Path) -> No
 def test_quarantine_drops_failing_rows_and_keeps_the_rest(example: Path) -> None:
     edit(example / "deals.csv", "60000.00", "60000.001")
     config = load_config(example / "program.yaml")
-    inputs = load_inputs(config, parse_period(PERIOD), quarantine=True)
+    inputs = load_inputs(config, parse_period(PERIOD), quarantine=True, max_rejected=Decimal("0.1"))
     deals = inputs[SourceName.DEALS]
     assert deals.height == 11 and "D001" not in deals["deal_id"].to_list()
     assert inputs.rejected.select("row", "column", "value").rows() == [(2, "amount", "60000.001")]
