@@ -164,7 +164,17 @@ def programs(draw: st.DrawFn, base: str, fiscal_start: int, history: bool) -> di
         program["integrity"] = rules
     if history or draw(st.booleans()):
         add_history_rules(draw, program, ledger=history)
-    return program
+    return quoted_numbers(program) if draw(st.integers(0, 3)) == 0 else program
+
+
+def quoted_numbers(node: Any) -> Any:
+    """The same config with every decimal written as a YAML string ("0.035"), which
+    CONFIG.md allows everywhere a number goes."""
+    if isinstance(node, dict):
+        return {key: quoted_numbers(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [quoted_numbers(value) for value in node]
+    return str(node) if isinstance(node, _Number) else node
 
 
 def add_history_rules(draw: st.DrawFn, program: dict[str, Any], ledger: bool) -> None:
