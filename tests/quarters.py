@@ -118,6 +118,10 @@ def scenarios(draw: st.DrawFn, quarters: int = 1, history: bool = False) -> Scen
         "fx_rates": world.fx_rates(currencies),
         "adjustments": world.adjustments(),
     }
+    if draw(st.booleans()):  # without the old rows a source may be header-only (DATA.md)
+        deals = [row for row in deals if row["deal_id"] != "D000"]
+        tables["nps"] = [row for row in tables["nps"] if row["response_id"] != "R0"]
+        tables["renewals"] = [row for row in tables["renewals"] if row["contract_id"] != "K0"]
     lag = draw(st.sampled_from([0, 10, 45]))
     exports = [export_as_of(deals, cancellations, p.end + timedelta(days=lag)) for p in periods]
     masters = [[dict(row) for row in partners] for _ in periods]
@@ -369,8 +373,7 @@ class _World:
         self.currencies = currencies
 
     def history_day(self) -> date:
-        """A day two years before the span: every source gets such a row, so none is empty
-        (the rows of other periods must be ignored)."""
+        """A day two years before the span, for rows the rules must ignore."""
         return self.periods[0].start - timedelta(days=730)
 
     def day(self) -> date:
@@ -395,8 +398,9 @@ class _World:
         return format(Decimal(draw(st.integers(100_000, 20_000_000))) / 100, ".2f")
 
     def currency(self) -> str:
-        """Mostly the base currency; upper-case codes (see docs/reference.md on `usd`)."""
-        return self.draw(st.sampled_from([self.currencies[0]] * 3 + self.currencies[1:]))
+        """Mostly the base currency; codes are read case-insensitively (DATA.md)."""
+        code = self.draw(st.sampled_from([self.currencies[0]] * 3 + self.currencies[1:]))
+        return code.lower() if self.draw(st.integers(0, 9)) == 0 else code
 
     def deals(self) -> tuple[Table, dict[str, tuple[str, date]]]:
         """Deals with planted duplicates and reversals; cancellations after closing are
