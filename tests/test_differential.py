@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLE
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from quarters import Scenario, scenarios
 from reference import QuarterResult, compute_quarter
 from reference.compare import (
@@ -40,11 +40,18 @@ runner = CliRunner()
 _counter = itertools.count()
 
 
+SHRINK = os.environ.get("INCENTCALC_DIFF_SHRINK") == "1"
+"""Shrinking a failing quarter to a minimal one runs the CLI hundreds of times more: off in
+`make test` (the first failing quarter is reported as drawn), on with INCENTCALC_DIFF_SHRINK=1."""
+
+
 def diff_settings(examples: int) -> settings:
+    phases = [Phase.explicit, Phase.generate, *([Phase.shrink] if SHRINK else [])]
     return settings(
         max_examples=max(1, examples),
         deadline=None,
         database=None,
+        phases=phases,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
 
