@@ -2,7 +2,8 @@
 
 Steps: generate (or reuse) the datasets, then run as subprocesses `validate`,
 `run --no-statements`, `run` with statements for 2,000 partners, `diff` and `explain` on the
-5M-deal quarter, and `run --no-statements` on the 1.25M and 2.5M scaling datasets. Prints
+5M-deal quarter, read its deals from PostgreSQL next to the Parquet read (`bench.database`,
+skipped without a server), and `run --no-statements` on the 1.25M and 2.5M scaling datasets. Prints
 rich tables (wall time, peak memory, per-stage times from manifest.json, the scaling ratio)
 and writes `bench/results.json`. A command that does not exist yet shows as "not available".
 """
@@ -23,6 +24,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from bench.database import time_database_read
 from bench.datasets import (
     DATA_DIR,
     MAIN_DEALS,
@@ -168,6 +170,18 @@ def bench_main(data: Dataset, out_root: Path) -> list[Row]:
     return [validate, run, statements, diff, explain]
 
 
+def bench_database(data: Dataset, out_root: Path) -> Row:
+    """Deals read from PostgreSQL (window query) next to the Parquet read; optional."""
+    row = Row("deals: PostgreSQL window query vs Parquet", "-")
+    measured = time_database_read(data, out_root / "postgres")
+    if isinstance(measured, str):
+        row.status = measured
+        return row
+    row.status = "ok"
+    row.extra |= measured.notes()
+    return row
+
+
 def _judge_statements(row: Row, plain: Row, out: Path) -> None:
     """Statements per second: files written / the statements stage (or the extra wall time)."""
     if row.measured is None or not row.measured.ok:
@@ -299,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
         help="Multiply every dataset size (0.05 for a quick smoke run).",
     )
     parser.add_argument("--no-scaling", action="store_true", help="Skip the scaling runs.")
+    parser.add_argument(
+        "--no-database", action="store_true", help="Skip the PostgreSQL read of the deals."
+    )
     parser.add_argument("--data", type=Path, default=DATA_DIR, help="Cache folder.")
     parser.add_argument("--results", type=Path, default=RESULTS, help="Where to write JSON.")
     args = parser.parse_args(argv)  # fmt: skip
@@ -314,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     out_root = args.data / "out"
     with console.status("Benchmarking the main quarter"):
         steps = bench_main(main_data, out_root)
+    if not args.no_database:
+        with console.status("Reading the deals from PostgreSQL"):
+            steps.append(bench_database(main_data, out_root))
     scaling: list[Row] = []
     if not args.no_scaling:
         with console.status("Scaling runs"):

@@ -15,10 +15,34 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
+from incentcalc import __version__
 from incentcalc.errors import ExitCode, IncentcalcError
 
+
+class _FlagsWithoutType:
+    """Help that shows no `<bool>` type after a flag (--force, --json, --help): a flag takes
+    no value, so a type there reads as if it wanted one."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class Command(_FlagsWithoutType, TyperCommand):
+    """Every incentcalc command."""
+
+
+class Group(_FlagsWithoutType, TyperGroup):
+    """The incentcalc command group."""
+
+
 app = typer.Typer(
+    cls=Group,
     name="incentcalc",
     help="Exact, auditable quarterly payouts for channel-partner incentive programs.",
     no_args_is_help=True,
@@ -110,7 +134,25 @@ def guarded(
 
 def command(func: Callable[..., Any]) -> Callable[..., Any]:
     """Register a command on the app (kept as a function so modules can add commands)."""
-    return app.command()(func)
+    return app.command(cls=Command)(func)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"incentcalc {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Exact, auditable quarterly payouts for channel-partner incentive programs."""
 
 
 def main() -> None:

@@ -27,6 +27,8 @@ from incentcalc.output_names import (
 )
 from incentcalc.result import QuarterResult
 from incentcalc.statements import write_statements, write_summary
+from incentcalc.statements.parallel import OnProgress
+from incentcalc.statements.summary import Provenance
 
 
 def write_tables(result: QuarterResult, folder: Path) -> list[Path]:
@@ -61,17 +63,22 @@ def write_workbooks(
     *,
     statements: bool,
     partner_ids: Collection[str] | None,
+    provenance: Provenance | None = None,
     on_stage: Callable[[str], None] = lambda _: None,
+    on_progress: OnProgress | None = None,
 ) -> tuple[list[Path], int]:
-    """summary.xlsx and (unless skipped) the partner statements; returns (paths, statements)."""
+    """summary.xlsx (with the run's `provenance` on its first sheet) and (unless skipped) the
+    partner statements, `on_progress` following them; returns (paths, statements)."""
     on_stage("summary")
     with result.timings.stage("summary"):
-        write_summary(result, folder / SUMMARY_XLSX)
+        write_summary(result, folder / SUMMARY_XLSX, provenance)
     written = 0
     if statements:
         on_stage("statements")
         with result.timings.stage("statements"):
-            written = write_statements(result, folder / STATEMENTS_DIR, partner_ids)
+            written = write_statements(
+                result, folder / STATEMENTS_DIR, partner_ids, on_progress=on_progress
+            )
     return [folder / SUMMARY_XLSX], written
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from rich.console import Console
@@ -11,6 +12,15 @@ from rich.tree import Tree
 
 MAX_LINES = 25
 """Rows behind a KPI listed in the terminal; `--json` has them all."""
+
+
+def grouped(value: Any) -> str:
+    """An exact number as text with thousands separators and its own decimals ("115000.00"
+    -> "115,000.00"); anything else as it is."""
+    try:
+        return f"{Decimal(str(value)):,}"
+    except (InvalidOperation, ValueError):
+        return str(value)
 
 
 def _lines_table(title: str, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> Table:
@@ -38,13 +48,13 @@ def render_explanation(console: Console, doc: dict[str, Any]) -> None:
     )
     kpis = root.add("[bold]KPIs[/]")
     for kpi in doc["kpis"]:
-        label = f"{kpi['kpi']} ({kpi['metric']}): value {kpi['value']}"
+        label = f"{kpi['kpi']} ({kpi['metric']}): value {grouped(kpi['value'])}"
         if kpi["missing"]:
             reason = escape(str(kpi["missing_reason"]))
             label += f" - MISSING ({reason}), when_missing {kpi['when_missing']}"
         node = kpis.add(label)
         if kpi["target"] is not None:
-            node.add(f"target {kpi['target']}, attainment {kpi['attainment']}")
+            node.add(f"target {grouped(kpi['target'])}, attainment {kpi['attainment']}")
         node.add(f"curve: {escape(kpi['curve'])} -> score {kpi['score']}")
         node.add(
             f"weight {kpi['weight']} -> used {kpi['weight_used']}, "
@@ -72,11 +82,11 @@ def render_explanation(console: Console, doc: dict[str, Any]) -> None:
         for member in team["members"]:
             team_node.add(
                 f"{escape(member['partner_id'])} ({member['status']}): "
-                f"composite {member['composite_score']}, base {member['bonus_base']}"
+                f"composite {member['composite_score']}, base {grouped(member['bonus_base'])}"
             )
     steps = root.add("[bold]Payout[/]")
     for step in doc["payout_steps"]:
-        steps.add(f"{step['step']}: [bold]{step['amount']}[/]  ({escape(step['how'])})")
+        steps.add(f"{step['step']}: [bold]{grouped(step['amount'])}[/]  ({escape(step['how'])})")
     for exception in doc["exceptions"]:
         root.add(
             f"[yellow]exception[/] {exception['kind']}: {escape(str(exception['rule']))} - "

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -230,9 +231,24 @@ def test_mutated_configs_are_config_errors_naming_the_key(
 
 DETERMINISTIC = (
     "payouts.csv", "payouts.parquet", "kpis.csv", "kpis.parquet", "exceptions.csv",
-    "summary.xlsx",
 )  # fmt: skip
-"""Outputs that must be byte-identical whatever the row order (statements are compared too)."""
+"""Outputs that must be byte-identical whatever the row order (statements are compared too;
+summary.xlsx cell by cell but for its provenance: run time and input sha256 differ)."""
+
+
+def summary_cells(path: Path) -> list[list[object]]:
+    """Every cell value of summary.xlsx, sheet by sheet, without the Overview's provenance
+    block (from "Provenance" to the next heading, "Run")."""
+    book = openpyxl.load_workbook(path)
+    cells: list[list[object]] = []
+    for sheet in book.worksheets:
+        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+        if sheet.title == "Overview":
+            start = next(i for i, row in enumerate(rows) if row[0] == "Provenance")
+            end = next(i for i, row in enumerate(rows) if row[0] == "Run")
+            rows = rows[:start] + rows[end:]
+        cells += [[sheet.title], *rows]
+    return cells
 
 
 def shuffle_rows(folder: Path, seed: int) -> None:
@@ -260,6 +276,7 @@ def assert_same_outputs(first: Path, second: Path) -> None:
     assert statements == sorted(p.name for p in (second / "statements").iterdir())
     for name in (*DETERMINISTIC, *(f"statements/{s}" for s in statements)):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert summary_cells(first / "summary.xlsx") == summary_cells(second / "summary.xlsx")
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

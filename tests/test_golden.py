@@ -163,7 +163,7 @@ def test_explain_tree_names_the_steps_and_rows() -> None:
     assert result.exit_code == 0, result.output
     expected = (
         "Team T1: score 1.0688 -> team tier Gold",
-        "team bonus: 1380.00",
+        "team bonus: 1,380.00",
         "outside the period: close date 2026-06-28",
         "churned: renewed amount",
     )

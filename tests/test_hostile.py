@@ -285,7 +285,7 @@ def test_config_that_is_not_a_mapping_exits_2(example: Path, text: str) -> None:
         ("holdback_pct: 0.1", "holdback_pct: 1e-999999999",
          ["payout.holdback_pct", "at most 6 decimal places"]),
         ("cap: {amount: 8000}", "cap: {amount: 1e30}", ["payout.cap.amount", "12 digits"]),
-        ("rate: 0.05", "rate: .nan", ["tiers.3.rate", ".nan"]),
+        ("rate: 0.05", "rate: .nan", ["tiers[Platinum].rate", ".nan"]),
         ("targets: {revenue: 100000}", "targets: {revenue: 0.0000000001}",
          ["segments.reseller.targets.revenue", "decimal places"]),
         ("partners: {path: partners.csv}", 'partners: {path: "part\\0ners.csv"}',

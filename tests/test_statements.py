@@ -135,16 +135,19 @@ def test_every_statement_holds_name_tier_money_and_deal_lines(
 
 
 def test_payout_summary_lists_each_step_and_adjustment_reason(written: Path) -> None:
-    """P00000 (renamed ../../x) has a -25.50 adjustment with its reason on its own line."""
+    """P00000 (renamed ../../x) has a -25.50 adjustment with its reason on its own line. The
+    synthetic program has a cap and a holdback but no budget: no budget line."""
     rows = sheet_values(statement_path(written, TRAVERSAL_ID), STATEMENT_SHEET)
     labels = [row[0] for row in rows]
     steps = [
         "Bonus base", "Individual bonus", "Team bonus", "Fixed bonus", "Gross before cap", "Cap",
-        "Gross after cap", "Budget factor", "Gross", "Holdback", "Adjustments total", "Net",
+        "Gross after cap", "Gross", "Holdback", "Adjustments total", "Net",
         "Carried forward", "Payable", "Payable in USD",
     ]  # fmt: skip
     positions = [labels.index(step) for step in steps]
     assert positions == sorted(positions)
+    assert "Budget factor" not in labels
+    assert labels.count("Status") == 1
     adjustment = next(row for row in rows if str(row[0]).startswith("Adjustment A"))
     assert adjustment[1] == -25.5
     assert "Returned hardware credit" in str(adjustment[2])

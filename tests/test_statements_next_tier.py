@@ -78,9 +78,10 @@ def test_basic_example_p1_needs_8325_more_revenue_for_gold() -> None:
     path = compute_next_tier("Silver", D("0.85"), kpis, CONFIG)
     assert path.tier == "Gold"
     assert path.composite_gap == D("0.05")
-    assert path.kpi == "revenue"
-    assert path.score_needed == D("1.2333")
-    assert path.value_needed == D("123325.00")
+    revenue = path.route("revenue")
+    assert revenue is not None
+    assert revenue.score_needed == D("1.2333")
+    assert revenue.value_needed == D("123325.00")
     assert path.gates_passed
 
 
@@ -99,8 +100,9 @@ def test_cap_makes_the_next_tier_unreachable_with_this_kpi_alone() -> None:
     kpis = facts("150000", nps="0", grr="0")
     path = compute_next_tier("Gold", composite(kpis), kpis, CONFIG)
     assert path.tier == "Platinum"
-    assert path.value_needed is None
-    assert path.why_not is not None and "not reachable with this KPI alone" in path.why_not
+    revenue = path.route("revenue")
+    assert revenue is not None and revenue.value_needed is None
+    assert revenue.why_not is not None and "not reachable with this KPI alone" in revenue.why_not
 
 
 def test_gate_blocks_when_composite_is_already_enough() -> None:
@@ -112,7 +114,9 @@ def test_gate_blocks_when_composite_is_already_enough() -> None:
     assert path.composite_gap == 0
     assert not path.gates_passed
     assert path.gates[0].kpi == "nps" and path.gates[0].value is None
-    assert path.value_needed is None and path.why_not is None
+    assert path.route("revenue") is None and path.why_not is None
+    nps = path.route("nps")  # NPS only needs to pass its gate (no response count given)
+    assert nps is not None and nps.why_not == "no value this period"
 
 
 def test_missing_neutral_kpi_is_left_out_of_the_weights() -> None:
@@ -120,8 +124,10 @@ def test_missing_neutral_kpi_is_left_out_of_the_weights() -> None:
     s >= 0.89995 * 0.8 / 0.6 = 1.19993.. -> 1.2000 -> revenue 119,995.00."""
     kpis = facts("100000", nps=None)
     path = compute_next_tier("Silver", composite(kpis), kpis, CONFIG)
-    assert path.score_needed == D("1.2000")
-    assert path.value_needed == D("119995.00")
+    revenue = path.route("revenue")
+    assert revenue is not None
+    assert revenue.score_needed == D("1.2000")
+    assert revenue.value_needed == D("119995.00")
 
 
 def test_linear_and_steps_curves_invert_exactly() -> None:
@@ -153,7 +159,8 @@ def test_needed_revenue_is_minimal_and_sufficient(revenue: int, nps: int, target
     comp = composite(kpis)
     tier = "Gold" if comp >= D("0.9") and nps >= 30 else "Silver" if comp >= D("0.6") else "Bronze"
     path = compute_next_tier(tier, comp, kpis, CONFIG)
-    if path.value_needed is None or path.composite_gap == 0:
+    route = path.route("revenue")
+    if route is None or route.value_needed is None or path.composite_gap == 0:
         return
     assert path.min_score is not None
 
@@ -167,5 +174,34 @@ def test_needed_revenue_is_minimal_and_sufficient(revenue: int, nps: int, target
         ]
         return composite(changed) >= path.min_score  # type: ignore[operator]
 
-    assert reaches(path.value_needed)
-    assert not reaches(path.value_needed - D("0.01"))
+    assert reaches(route.value_needed)
+    assert not reaches(route.value_needed - D("0.01"))
+
+
+def test_a_step_just_above_the_value_is_the_cheapest_route() -> None:
+    """GRR 79.99% scores 0; the 0.5 step at 80% adds 0.2 * 0.5 = 0.1 to the composite, which
+    lifts 0.55 to Silver's 0.6: 80% is the route, far cheaper than revenue or NPS."""
+    kpis = facts("70000", nps="25", grr="0.7999")
+    comp = composite(kpis)
+    assert comp == D("0.52")  # 0.6 * 0.7 + 0.2 * 0.5 + 0
+    path = compute_next_tier("Bronze", comp, kpis, CONFIG)
+    assert path.tier == "Silver"
+    cheapest = path.cheapest()
+    assert cheapest[0].kpi == "grr" and cheapest[0].value_needed == D("0.8")
+    assert [r.kpi for r in cheapest] == ["grr", "revenue", "nps"]
+    revenue = path.route("revenue")
+    assert revenue is not None and revenue.value_needed == D("83325.00")  # s >= 0.8333
+
+
+def test_missing_nps_needs_responses_and_a_value() -> None:
+    """NPS dropped for want of responses (1 of 3): counting it again brings its weight back,
+    so the route needs 2 more responses and the NPS that then lifts the composite."""
+    kpis = facts("100000", nps=None, grr="0.6667")
+    path = compute_next_tier("Silver", composite(kpis), kpis, CONFIG, responses=1)
+    nps = path.route("nps")
+    assert nps is not None and nps.responses_needed == 2
+    # Gold: (0.6 * 1 + 0.2 * 0 + 0.2 * s) / 1 >= 0.89995 -> s >= 1.4998 > cap 1.2: unreachable
+    assert nps.value_needed is None and nps.why_not is not None
+    silver = compute_next_tier("Bronze", D("0.55"), kpis, CONFIG, responses=0).route("nps")
+    # Silver: 0.6 + 0.2 s >= 0.59995 -> s >= 0 -> any NPS at or above 0 with 3 responses
+    assert silver is not None and silver.responses_needed == 3 and silver.value_needed == D(0)

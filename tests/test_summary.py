@@ -30,6 +30,7 @@ from incentcalc.statements.summary import (
     TOTALS_SHEET,
     composite_histogram,
     exceptions_note,
+    title,
     totals_by,
 )
 
@@ -54,13 +55,17 @@ def cents(value: object) -> Decimal:
 def test_payout_table_adds_up_to_the_payouts_frame(result: QuarterResult, summary: Path) -> None:
     sheet = openpyxl.load_workbook(summary)[PAYOUTS_SHEET]
     rows = list(sheet.iter_rows(values_only=True))
-    assert list(rows[0]) == list(PAYOUT_COLUMNS)
+    assert list(rows[0]) == [title(name) for name in PAYOUT_COLUMNS]
+    assert rows[0][:3] == ("Period", "Partner ID", "Partner name")
     assert len(rows) - 1 == result.payouts.height
     for index, name in enumerate(PAYOUT_COLUMNS):
         if name in MONEY_COLUMNS:
             total = sum((cents(row[index]) for row in rows[1:]), Decimal(0))
             assert total == result.payouts[name].sum(), name
     ids = [row[PAYOUT_COLUMNS.index("partner_id")] for row in rows[1:]]
+    cap_applied = [row[PAYOUT_COLUMNS.index("cap_applied")] for row in rows[1:]]
+    expected = result.payouts.sort("partner_id")["cap_applied"].to_list()
+    assert cap_applied == ["Yes" if flag else "No" for flag in expected]
     assert ids == result.payouts.sort("partner_id")["partner_id"].to_list()
     assert sheet.auto_filter.ref is not None
     assert sheet.freeze_panes == "C2"
@@ -91,7 +96,7 @@ def test_totals_sheet_has_each_grouping_with_a_grand_total(
 def test_exceptions_sheet_lists_every_exception(result: QuarterResult, summary: Path) -> None:
     rows = list(openpyxl.load_workbook(summary)[EXCEPTIONS_SHEET].iter_rows(values_only=True))
     assert rows[0][0] == exceptions_note(result.exceptions.height, result.exceptions.height)
-    assert list(rows[1]) == list(EXCEPTION_COLUMNS)
+    assert list(rows[1]) == [title(name) for name in EXCEPTION_COLUMNS]
     assert len(rows) - 2 == result.exceptions.height
 
 
@@ -133,7 +138,7 @@ def test_a_long_exception_list_is_cut_with_a_note_and_counted_on_the_overview(
     assert book[EXCEPTIONS_SHEET].freeze_panes == "A3"
     overview = list(book[OVERVIEW_SHEET].iter_rows(values_only=True))
     start = next(i for i, row in enumerate(overview) if row[0] == "Exceptions by kind and rule")
-    assert overview[start + 1][:3] == ("kind", "rule", "rows")
+    assert overview[start + 1][:3] == ("Kind", "Rule", "Rows")
     assert overview[start + 2][:3] == ("integrity", "registration", 6)
     assert overview[start + 3][:3] == ("integrity", "reversal", 4)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from incentcalc.cli import (
     DebugOpt,
@@ -34,6 +35,7 @@ from incentcalc.diff_report import (
     write_diff_workbook,
 )
 from incentcalc.io.writers import locked_output, write_csv
+from incentcalc.run_checks import named_ids
 
 
 @command
@@ -88,14 +90,29 @@ def diff(
             )
         if out is not None:
             write_diff_outputs(result, out, force=force)
+        warnings = cohort_warnings(result)
         if as_json:
             document = diff_document(result)
             document["out"] = None if out is None else str(out)
+            document["warnings"] = warnings
             emit_json(document)
         elif not quiet:
             render_diff(result, console)
+            for warning in warnings:
+                console.print(f"[yellow]Warning:[/] {escape(warning)}")
             if out is not None:
                 console.print(f"Wrote {out / DIFF_CSV} and {out / DIFF_XLSX}")
+
+
+def cohort_warnings(result: ProgramDiff) -> list[str]:
+    """`--partners` ids that are not in scope for the period: they are in no total."""
+    cohort = result.cohort
+    if cohort is None or not cohort.unknown:
+        return []
+    return [
+        f"--partners: {len(cohort.unknown)} id(s) not in scope for {result.period}, left out "
+        f"of the cohort: {named_ids(cohort.unknown)}"
+    ]
 
 
 def write_diff_outputs(result: ProgramDiff, out: Path, *, force: bool) -> None:

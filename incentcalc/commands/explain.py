@@ -14,6 +14,7 @@ from incentcalc.cli import (
     JsonOpt,
     LogOpt,
     PeriodOpt,
+    QuietOpt,
     command,
     emit_json,
     guarded,
@@ -29,6 +30,7 @@ def explain(
     config: ConfigOpt = DEFAULT_CONFIG,
     period: PeriodOpt = ...,  # type: ignore[assignment]
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
     debug: DebugOpt = False,
     log_file: LogOpt = None,
 ) -> None:
@@ -38,5 +40,5 @@ def explain(
         document = explain_partner(result, partner)
         if as_json:
             emit_json(document)
-        else:
+        elif not quiet:
             render_explanation(stdout_console(), document)

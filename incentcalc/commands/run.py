@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from incentcalc import api
 from incentcalc.cli import (
@@ -28,7 +27,10 @@ from incentcalc.cli import (
 from incentcalc.errors import UsageError
 from incentcalc.io.writers import locked_output
 from incentcalc.outputs import write_manifest, write_tables, write_workbooks
+from incentcalc.progress import step_progress
+from incentcalc.run_checks import run_warnings
 from incentcalc.run_summary import render_run, summarize_run
+from incentcalc.statements.summary import Provenance
 
 
 def read_partner_selection(partners: str | None, partners_file: Path | None) -> list[str] | None:
@@ -106,19 +108,15 @@ def run(
         show_progress = console.is_terminal and not (as_json or quiet)
         with (
             locked_output(target, force=force) as folder,
-            Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=console,
-                disable=not show_progress,
-                transient=True,
-            ) as progress,
+            step_progress(console, enabled=show_progress) as progress,
         ):
             task = progress.add_task("Reading and validating inputs", total=None)
 
             def on_stage(name: str) -> None:
-                progress.update(task, description=f"Writing {name}")
+                progress.update(task, description=f"Writing {name}", total=None, completed=0)
+
+            def on_progress(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
 
             result = api.compute_quarter(
                 program, quarter, quarantine=quarantine, max_rejected=rejected_share
@@ -126,14 +124,21 @@ def run(
             progress.update(task, description="Writing payout files")
             with result.timings.stage("write"):
                 written = write_tables(result, folder.path)
+            warnings = [
+                *result.inputs.warnings,
+                *result.warnings,
+                *run_warnings(result, selection),
+                *folder.warnings,
+            ]
             workbooks, statements = write_workbooks(
                 result,
                 folder.path,
                 statements=not no_statements,
                 partner_ids=selection,
+                provenance=Provenance(started_at, config.resolve(), warnings),
                 on_stage=on_stage,
+                on_progress=on_progress,
             )
-            warnings = [*result.inputs.warnings, *result.warnings, *folder.warnings]
             write_manifest(
                 result,
                 folder.path,

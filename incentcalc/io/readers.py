@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from incentcalc.columns import ROW, SOURCE_COLUMNS, Column, DealType, Kind
 from incentcalc.config import Source, SourceName
 from incentcalc.errors import ConfigError, DataError
 from incentcalc.inputs import FAILURE_SCHEMA, SourceFile
+from incentcalc.io.database import read_database_table
 from incentcalc.io.formats import FileProblem, RawTable, read_file_bytes, read_table
 from incentcalc.io.numbers import CANONICAL, MONEY_PLACES, NumberFormat
 from incentcalc.periods import canonical_label_expr
@@ -69,7 +70,7 @@ class SourceRead:
     """
 
     name: SourceName
-    path: Path
+    path: Path | str
     frame: pl.DataFrame
     written: pl.DataFrame
     failures: pl.DataFrame
@@ -77,8 +78,11 @@ class SourceRead:
     warnings: tuple[str, ...] = ()
 
 
-def read_source(name: SourceName, source: Source) -> SourceRead:
-    """Read, map and parse one configured source.
+def read_source(
+    name: SourceName, source: Source, *, dates: dict[str, date] | None = None
+) -> SourceRead:
+    """Read, map and parse one configured source (a file, or a database with `dates` bound
+    to its query's `:period_start`-style parameters).
 
     Fully empty rows are ignored and rows listed by `skip_rows_where` are dropped (and
     counted in `file.skipped`) before anything is parsed. A source without data rows is
@@ -88,17 +92,20 @@ def read_source(name: SourceName, source: Source) -> SourceRead:
     and `DataError` for a file that is not a readable table or lacks a needed header.
     """
     check_mapping(name, source)
-    data = read_file_bytes(f"{name} source", source.path)
-    table = read_table(data, source.path, source)
+    if source.path is None:
+        table, file = read_database_table(name, source, dates)
+    else:
+        data = read_file_bytes(f"{name} source", source.path)
+        table = read_table(data, source.path, source)
+        file = SourceFile(name, source.path, hashlib.sha256(data).hexdigest(), 0)
     written, skipped = skip_listed_rows(_select_columns(name, source, table), source)
     mapped = written.with_columns(
         _apply_values(pl.col(column), mapping).alias(column)
         for column, mapping in source.values.items()
     )
     frame, failures = parse_columns(name, source, mapped, typed=table.typed)
-    sha256 = hashlib.sha256(data).hexdigest()
-    file = SourceFile(name, source.path, sha256, frame.height, skipped)
-    return SourceRead(name, source.path, frame, written, failures, file, _empty_warning(file))
+    file = replace(file, rows=frame.height, skipped=skipped)
+    return SourceRead(name, source.location, frame, written, failures, file, _empty_warning(file))
 
 
 def _empty_warning(file: SourceFile) -> tuple[str, ...]:
@@ -158,7 +165,7 @@ def _trimmed(expr: pl.Expr, dtype: pl.DataType, nulls: list[str], *, trim: bool)
     return pl.when(missing).then(None).otherwise(text)
 
 
-def _missing_header(path: Path, column: Column, header: str, headers: tuple[str, ...]) -> str:
+def _missing_header(column: Column, header: str, headers: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(header, [h for h in headers if h], n=3)
     hint = f" Headers that look close: {', '.join(map(repr, close))}." if close else ""
     return (
@@ -180,7 +187,7 @@ def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.Dat
         header = source.columns.get(column.name, column.name)
         positions = [i for i, h in enumerate(headers) if h == header]
         if len(positions) > 1:
-            raise FileProblem.duplicate_header(source.path, header, len(positions))
+            raise FileProblem.duplicate_header(source.location, header, len(positions))
         if positions:
             dtype = frame.dtypes[positions[0]]
             raw = pl.nth(positions[0])
@@ -192,14 +199,14 @@ def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.Dat
             exprs.append(pl.lit(None, dtype=pl.String()).alias(column.name))
         else:
             missing.append(
-                {"file": str(source.path), "row": 1, "column": column.name, "value": None,
-                 "rule": _missing_header(source.path, column, header, headers)}
+                {"file": str(source.location), "row": 1, "column": column.name, "value": None,
+                 "rule": _missing_header(column, header, headers)}
             )  # fmt: skip
     if missing:
         failures = pl.DataFrame(missing, schema=FAILURE_SCHEMA)
         listed = ", ".join(str(m["column"]) for m in missing)
         raise DataError(
-            f"{source.path}: missing column(s) {listed}. Rename the headers or map them with "
+            f"{source.location}: missing column(s) {listed}. Rename the headers or map them with "
             f"`columns` under sources.{name} in the config.",
             failures=failures,
         )
@@ -259,7 +266,7 @@ def parse_columns(
     )
     failures = [
         parsed.filter(pl.col(f"__problem_{n}").is_not_null()).select(
-            pl.lit(str(source.path)).alias("file"),
+            pl.lit(str(source.location)).alias("file"),
             pl.col(ROW).alias("row"),
             pl.lit(n).alias("column"),
             pl.col(f"__text_{n}").alias("value"),

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from incentcalc.result import QuarterResult
-from incentcalc.statements.parallel import write_in_parallel
+from incentcalc.statements.parallel import OnProgress, write_in_parallel
 from incentcalc.statements.payload import build_context, build_payloads, select_partners
 from incentcalc.statements.summary import write_summary
 
@@ -39,12 +39,13 @@ def write_statements(
     folder: Path,
     partner_ids: Collection[str] | None = None,
     workers: int | None = None,
+    on_progress: OnProgress | None = None,
 ) -> int:
     """Write one statement per in-scope partner (or per id in `partner_ids` that is in scope;
     other ids are skipped) into `folder`, creating it if missing. Returns how many were written.
 
     `workers` is the number of processes (default: the CPUs available); small batches are
-    written in this process.
+    written in this process. `on_progress(done, total)` follows the writing.
     """
     folder.mkdir(parents=True, exist_ok=True)
     chosen = select_partners(result, partner_ids)
@@ -52,4 +53,4 @@ def write_statements(
     payloads = build_payloads(result, chosen)
     if not payloads:
         return 0
-    return write_in_parallel(payloads, build_context(result), folder, workers)
+    return write_in_parallel(payloads, build_context(result), folder, workers, on_progress)

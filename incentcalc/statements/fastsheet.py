@@ -260,14 +260,27 @@ def _cell(col: int, column: CellColumn, values: pl.Series, row: pl.Expr) -> pl.E
     return pl.format(template, row, style, content)
 
 
-def rows_xml(frame: pl.DataFrame, columns: Sequence[CellColumn], first_row: int) -> str:
+def row_open_xml(row: int | str, height: float | None) -> str:
+    """A `<row>` start tag, with a custom height when `height` is given (wrapped text)."""
+    if height is None:
+        return f'<row r="{row}">'
+    return f'<row r="{row}" ht="{height:g}" customHeight="1">'
+
+
+def rows_xml(
+    frame: pl.DataFrame,
+    columns: Sequence[CellColumn],
+    first_row: int,
+    height: str | None = None,
+) -> str:
     """`<row>` elements for `frame`'s rows at `first_row` (0-based) and below, one cell per
     non-null value of `columns` in order (the first at column A), for `append_rows`. For
     thousands of rows: no Python work per cell, but ~10 ms of Polars overhead per table.
 
     Text is cut to MAX_TEXT (`fit_text`). Numbers are written in Polars' shortest round-trip
     form (``1234.5``, ``12.0``, ``1e-7``), which Excel reads as the same double; NaN and
-    infinity are refused, as by xlsxwriter. A null value leaves its cell empty.
+    infinity are refused, as by xlsxwriter. A null value leaves its cell empty. `height`
+    names a frame column of row heights in points (null: the default height).
     """
     if frame.is_empty():
         return ""
@@ -276,9 +289,13 @@ def rows_xml(frame: pl.DataFrame, columns: Sequence[CellColumn], first_row: int)
     )
     row = pl.int_range(first_row + 1, first_row + 1 + pl.len()).cast(pl.String)
     cells = [_cell(col, column, frame[column.name], row) for col, column in enumerate(columns)]
-    xml = pl.concat_str(
-        [pl.format('<row r="{}">', row), *cells, pl.lit("</row>")], ignore_nulls=True
-    )
+    start = pl.format('<row r="{}">', row)
+    if height is not None:
+        tall = pl.format(
+            '<row r="{}" ht="{}" customHeight="1">', row, pl.col(height).round(2).cast(pl.String)
+        )
+        start = pl.when(pl.col(height).is_not_null()).then(tall).otherwise(start)
+    xml = pl.concat_str([start, *cells, pl.lit("</row>")], ignore_nulls=True)
     return str(frame.select(xml.str.join("")).item())
 
 
@@ -310,17 +327,22 @@ def _list_cells(
 
 
 def list_rows_xml(
-    table: Mapping[str, Sequence[Any]], columns: Sequence[CellColumn], first_row: int
+    table: Mapping[str, Sequence[Any]],
+    columns: Sequence[CellColumn],
+    first_row: int,
+    heights: Sequence[float | None] | None = None,
 ) -> str:
     """`rows_xml` for plain lists (column name -> values): for the few dozen rows of a
     statement's table, where Polars' fixed cost per table would be more than the work.
 
     Same XML as `rows_xml` except numbers, written by `repr` (``1e-07`` where Polars writes
-    ``1e-7``: the same double)."""
+    ``1e-7``: the same double). `heights`: each row's height in points, None for the default.
+    """
     count = len(table[columns[0].name]) if columns else 0
     rows = range(first_row + 1, first_row + 1 + count)
     cells = [_list_cells(col, column, table, rows) for col, column in enumerate(columns)]
+    tall = heights if heights is not None else [None] * count
     return "".join(
-        f'<row r="{r}">{"".join(row_cells)}</row>'
-        for r, *row_cells in zip(rows, *cells, strict=True)
+        f"{row_open_xml(r, h)}{''.join(row_cells)}</row>"
+        for r, h, *row_cells in zip(rows, tall, *cells, strict=True)
     )

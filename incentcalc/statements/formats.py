@@ -18,7 +18,8 @@ and dates as Excel serial day numbers (see `frames.excel_dates`), which is much 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import textwrap
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +31,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from incentcalc.currencies import minor_unit
 from incentcalc.statements.fastsheet import (
     CellColumn,
     CellType,
@@ -68,7 +70,8 @@ class Kind(StrEnum):
     SCORE = "score"  # 4 decimals, like RULES.md's scores
     FACTOR = "factor"  # 6 decimals: budget factor, FX rates, weights
     INTEGER = "integer"
-    NUMBER = "number"  # up to 4 decimals, for KPI values such as NPS
+    NUMBER = "number"  # up to 4 decimals, for KPI values
+    ONE_DECIMAL = "one_decimal"  # NPS, as people quote it: 42.9
     BOOLEAN = "boolean"
 
 
@@ -80,6 +83,7 @@ _NUM_FORMATS: dict[Kind, str] = {
     Kind.FACTOR: "0.000000",
     Kind.INTEGER: "#,##0",
     Kind.NUMBER: "#,##0.0000",
+    Kind.ONE_DECIMAL: "#,##0.0",
 }
 
 _WIDTH_OF_KIND: dict[Kind, int] = {
@@ -91,12 +95,35 @@ _WIDTH_OF_KIND: dict[Kind, int] = {
 }
 
 
-def money_format(currency: str) -> str:
-    """Excel number format for an amount in `currency`: ``#,##0.00 "USD"``.
+LINE_HEIGHT = 15.0
+"""Points per line of 11-point text (Excel's and LibreOffice's default row height)."""
 
-    The code is quoted text inside the format, so any 3-letter code is safe there."""
+
+def money_format(currency: str) -> str:
+    """Excel number format for an amount in `currency`: ``#,##0.00 "USD"``, ``#,##0 "JPY"``.
+
+    Decimals follow the currency's minor unit; the code is quoted text inside the format, so
+    any 3-letter code is safe there."""
     code = "".join(ch for ch in currency if ch.isalnum())
-    return f'#,##0.00 "{code}"' if code else "#,##0.00"
+    places = minor_unit(code)
+    number = "#,##0." + "0" * places if places else "#,##0"
+    return f'{number} "{code}"' if code else "#,##0.00"
+
+
+def wrapped_lines(text: str | None, width: float) -> int:
+    """Lines `text` takes when wrapped in a column `width` characters wide (word wrap, as
+    Excel and LibreOffice do; one character of padding)."""
+    if not text:
+        return 1
+    chars = max(1, int(width) - 1)
+    return sum(max(1, len(textwrap.wrap(part, chars))) for part in text.split("\n"))
+
+
+def row_height(cells: Iterable[tuple[str | None, float]]) -> float | None:
+    """Height for a row whose wrapped `cells` are (text, column width): enough lines for the
+    tallest one, None when every text fits on one line (the default height is right)."""
+    lines = max((wrapped_lines(text, width) for text, width in cells), default=1)
+    return LINE_HEIGHT * lines if lines > 1 else None
 
 
 def open_workbook(path: Path, created: datetime) -> Workbook:
@@ -159,11 +186,31 @@ class Formats:
         return self._make(("total", ""), {"bold": True, "top": 1})
 
     @property
-    def wrap(self) -> Format:
-        return self._make(("wrap", ""), {"text_wrap": True, "valign": "top"})
+    def total_count(self) -> Format:
+        """A count on a total row: bold, top border, thousands separator."""
+        return self._make(("total_count", ""), {"bold": True, "top": 1, "num_format": "#,##0"})
 
-    def number(self, kind: Kind, currency: str = "", bold: bool = False) -> Format | None:
-        """Format for a value of `kind` (money in `currency`); None for plain text."""
+    @property
+    def check(self) -> Format:
+        """A reconciliation check ("ties"): bold, set off from the amount beside it."""
+        return self._make(
+            ("check", ""), {"bold": True, "valign": "top", "align": "left", "indent": 1}
+        )
+
+    @property
+    def top(self) -> Format:
+        """Plain text aligned to the top, like everything else on a row that wraps."""
+        return self._make(("top", ""), {"valign": "top"})
+
+    @property
+    def wrap(self) -> Format:
+        return self._make(
+            ("wrap", ""), {"text_wrap": True, "valign": "top", "align": "left", "indent": 1}
+        )
+
+    def number(self, kind: Kind, currency: str = "", bold: bool = False) -> Format:
+        """Format for a value of `kind` (money in `currency`). Every cell is aligned to the
+        top, so a value sits level with its label when a neighbour wraps onto more lines."""
         key = (kind, currency if kind is Kind.MONEY else "", bold)
         if key in self._numbers:
             return self._numbers[key]
@@ -176,8 +223,8 @@ class Formats:
         elif bold:
             return self.label
         else:
-            return None
-        props: dict[str, Any] = {"num_format": num_format}
+            return self.top
+        props: dict[str, Any] = {"num_format": num_format, "valign": "top"}
         if bold:
             props["bold"] = True
         found = self._numbers[key] = self._workbook.add_format(props)
@@ -281,17 +328,19 @@ def write_table(
     """Write a header row at `top` and the `table` columns named by `columns` below it.
 
     Returns the index of the first row after the table. Column by column, so each column's
-    writer and format are looked up once; None cells are left empty.
+    writer and format are looked up once; None cells are left empty. Rows whose wrapped text
+    needs more than one line get the height for it (with `widths`), so nothing overprints.
     """
-    header = formats.header
-    for col, column in enumerate(columns):
-        sheet.write_string(top, col, column.title, header)
     rows = 0
+    texts: dict[int, list[Any]] = {}
+    sizes: list[float] = []
     for col, column in enumerate(columns):
         values = table[column.key]
         write = writer_for(sheet, column.kind)
         if column.kind in (Kind.TEXT, Kind.WRAP):
             values = [v if v is None or isinstance(v, str) else str(v) for v in values]
+        if column.kind is Kind.WRAP:
+            texts[col] = list(values)
         if column.currency_key:
             _write_money_by_row(sheet, formats, top + 1, col, values, table[column.currency_key])
         else:
@@ -300,9 +349,25 @@ def write_table(
                 if value is not None:
                     write(row, col, value, fmt)
         rows = max(rows, len(values))
+        sizes.append(column_width(column, values))
         if widths:
-            sheet.set_column(col, col, column_width(column, values))
+            sheet.set_column(col, col, sizes[col])
+    _header(sheet, formats, top, columns, sizes if widths else None)
+    if widths:
+        for row, height in enumerate(_row_heights(texts, sizes, rows), start=top + 1):
+            if height is not None:
+                sheet.set_row(row, height)
     return top + 1 + rows
+
+
+def _row_heights(
+    texts: Mapping[int, Sequence[str | None]], widths: Sequence[float], rows: int
+) -> list[float | None]:
+    """Each row's height from its wrapped columns' texts (`texts` by column index)."""
+    return [
+        row_height((values[row], widths[col]) for col, values in texts.items())
+        for row in range(rows)
+    ]
 
 
 def _write_money_by_row(
@@ -334,11 +399,13 @@ def write_frame_table(
 ) -> int:
     """`append_table` for a big table held in a frame of display values (see
     `payload.excel_display`): its rows' XML is built with Polars (`fastsheet.rows_xml`), so
-    20,000 rows cost no Python work per cell. Widths are measured with Polars too."""
-    _header(sheet, formats, top, columns)
+    20,000 rows cost no Python work per cell. Widths, and the heights of rows with wrapped
+    text (`frame_row_heights`), are measured with Polars too."""
     cells = []
+    sizes = []
     for col, column in enumerate(columns):
-        sheet.set_column(col, col, frame_column_width(column, frame))
+        sizes.append(frame_column_width(column, frame))
+        sheet.set_column(col, col, sizes[-1])
         cell = _cell_column(formats, column)
         if cell.style is not None:
             codes = frame[column.currency_key].fill_null("").unique().sort().to_list()
@@ -349,10 +416,37 @@ def write_frame_table(
                 .alias(cell.style)
             )
         cells.append(cell)
+    _header(sheet, formats, top, columns, sizes)
     if not frame.is_empty():
-        xml = rows_xml(frame, cells, top + 1)
+        wrapped = {col: c.key for col, c in enumerate(columns) if c.kind is Kind.WRAP}
+        heights = frame_row_heights(frame, wrapped, sizes)
+        xml = rows_xml(frame.with_columns(heights.alias(ROW_HEIGHT)), cells, top + 1, ROW_HEIGHT)
         sheet.append_rows(xml, top + 1, top + frame.height, len(columns) - 1)
     return top + 1 + frame.height
+
+
+ROW_HEIGHT = "row height"
+"""The frame column holding each row's height (null: the default) for `rows_xml`."""
+
+
+def frame_row_heights(
+    frame: pl.DataFrame, wrapped: Mapping[int, str], widths: Sequence[float]
+) -> pl.Series:
+    """Row heights (null for one line) of `frame`'s wrapped text columns (`wrapped`: column
+    index -> data column), estimated with Polars: characters / characters per line, with
+    a tenth of slack for word breaks. Exact enough for 20,000 rows of exception details."""
+    lines = [
+        (
+            pl.col(name).cast(pl.String).str.len_chars().fill_null(0)
+            / max(1.0, (widths[col] - 1) * 0.9)
+        ).ceil()
+        for col, name in wrapped.items()
+    ]
+    if not lines:
+        return pl.Series(ROW_HEIGHT, [None] * frame.height, dtype=pl.Float64)
+    most = pl.max_horizontal(lines)
+    height = pl.when(most > 1).then(most * LINE_HEIGHT)
+    return frame.select(height.cast(pl.Float64).alias(ROW_HEIGHT))[ROW_HEIGHT]
 
 
 def append_table(
@@ -362,38 +456,57 @@ def append_table(
     columns: Sequence[Column],
     table: Mapping[str, Sequence[Any]],
 ) -> int:
-    """`write_table` for a table that ends its sheet: the same header, widths, cells and
-    formats, but the rows go in as ready-made XML (`fastsheet.list_rows_xml`) instead of one
-    xlsxwriter cell object per value (a statement's Deals sheet is most of its cells). Text
-    is an inline string, always text. Nothing may be written below the table afterwards
+    """`write_table` for a table that ends its sheet: the same header, widths, heights, cells
+    and formats, but the rows go in as ready-made XML (`fastsheet.list_rows_xml`) instead of
+    one xlsxwriter cell object per value (a statement's Deals sheet is most of its cells).
+    Text is an inline string, always text. Nothing may be written below the table afterwards
     (`append_rows`).
 
     Returns the index of the first row after the table.
     """
-    _header(sheet, formats, top, columns)
     data = dict(table)
     cells = []
+    sizes = []
+    texts: dict[int, list[Any]] = {}
     for col, column in enumerate(columns):
         values = table[column.key]
         if column.kind in (Kind.TEXT, Kind.WRAP):
             values = [v if v is None or isinstance(v, str) else str(v) for v in values]
-        sheet.set_column(col, col, column_width(column, values))
+        if column.kind is Kind.WRAP:
+            texts[col] = list(values)
+        sizes.append(column_width(column, values))
+        sheet.set_column(col, col, sizes[-1])
         cell = _cell_column(formats, column)
         if cell.style is not None:
             currencies = [code or "" for code in table[column.currency_key]]
             indexes = _money_styles(formats, sorted(set(currencies)))
             data[cell.style] = [indexes[code] for code in currencies]
         cells.append(cell)
+    _header(sheet, formats, top, columns, sizes)
     rows = len(table[columns[0].key]) if columns else 0
     if rows:
-        sheet.append_rows(list_rows_xml(data, cells, top + 1), top + 1, top + rows, len(cells) - 1)
+        heights = _row_heights(texts, sizes, rows)
+        xml = list_rows_xml(data, cells, top + 1, heights)
+        sheet.append_rows(xml, top + 1, top + rows, len(cells) - 1)
     return top + 1 + rows
 
 
-def _header(sheet: Worksheet, formats: Formats, top: int, columns: Sequence[Column]) -> None:
+def _header(
+    sheet: Worksheet,
+    formats: Formats,
+    top: int,
+    columns: Sequence[Column],
+    widths: Sequence[float] | None = None,
+) -> None:
+    """The header row; tall enough for titles that wrap in their `widths` ("FX rate to USD"
+    in a 10-wide column takes two lines)."""
     header = formats.header
     for col, column in enumerate(columns):
         sheet.write_string(top, col, column.title, header)
+    if widths is not None:
+        height = row_height(zip((c.title for c in columns), widths, strict=True))
+        if height is not None:
+            sheet.set_row(top, height)
 
 
 def _cell_column(formats: Formats, column: Column) -> CellColumn:

@@ -1,10 +1,13 @@
-"""What would reach the next tier: the composite it needs, its gates, and how much more of the
-partner's biggest-weight KPI would get there with every other KPI held still.
+"""What would reach the next tier: the composite it needs, its gates, and for every weighted
+KPI the value that alone gets there with every other KPI held still (a route); statements show
+the cheapest two or three.
 
 Exact Decimal arithmetic that inverts RULES.md 5 and 6 (scores and the composite are rounded to
 4 places half up, so the answers are the smallest 4-place score and the smallest value that
-round up to what is needed). Per partner and on a handful of KPI rows, so plain Python Decimal
-is both the clearest and the exact tool here; it runs inside the statement writer.
+round up to what is needed). Step curves are inverted at their steps: a GRR of 79.99% that
+scores 0 needs only 80% if the 0.5 step is enough. Per partner and on a handful of KPI rows, so
+plain Python Decimal is both the clearest and the exact tool here; it runs inside the statement
+writer.
 
 Example (basic example, P1): composite 0.85 (Silver); Gold needs 0.9. Revenue carries weight
 0.6 with score 1.15 against a 100,000 target; the other KPIs contribute 0.2 * 0.8 = 0.16. The
@@ -60,13 +63,48 @@ class GateCheck:
 
 
 @dataclass(frozen=True)
+class Route:
+    """One KPI's way to the next tier on its own, the other KPIs held still.
+
+    `value_needed` is None when this KPI cannot get there alone (`why_not` says why) or when
+    no more of it is needed (the composite already reaches the tier). `responses_needed` is
+    set for a KPI missing for want of responses (NPS below `min_responses`): it needs that
+    many more before its value counts at all.
+    """
+
+    kpi: str
+    metric: str
+    weight: Decimal
+    value_now: Decimal | None
+    value_needed: Decimal | None = None
+    score_needed: Decimal | None = None
+    why_not: str | None = None
+    responses_needed: int | None = None
+
+    @property
+    def reachable(self) -> bool:
+        return self.value_needed is not None
+
+    @property
+    def effort(self) -> Decimal:
+        """How far the value must move, relative to its size now (0.0125% for a GRR of 79.99%
+        going to 80%, 45% for revenue going from 96,000 to 140,000); a missing value counts
+        as a full step (1). Routes are ranked by it."""
+        if self.value_needed is None:
+            return Decimal("Infinity")
+        if self.value_now is None:
+            return Decimal(1) + (Decimal(self.responses_needed or 0))
+        scale = max(abs(self.value_now), abs(self.value_needed), SCORE_UNIT)
+        return (self.value_needed - self.value_now) / scale
+
+
+@dataclass(frozen=True)
 class NextTierPath:
     """The way up from the partner's tier; `tier` is None at the top tier.
 
     `composite_gap` is 0 when the composite already reaches the next tier (a gate blocks it).
-    `kpi` is the lever (the biggest-weight KPI with a value), `value_needed` the value it must
-    reach holding the other KPIs still, None when no increase is needed or it cannot get there
-    (`why_not` says why, e.g. its score is capped).
+    `routes` has one Route per weighted KPI, cheapest first (unreachable ones last); `why_not`
+    is set when no KPI can move at all.
     """
 
     tier: str | None
@@ -74,17 +112,23 @@ class NextTierPath:
     composite: Decimal
     composite_gap: Decimal
     gates: tuple[GateCheck, ...]
-    kpi: str | None = None
-    metric: str | None = None
-    weight: Decimal | None = None
-    value_now: Decimal | None = None
-    value_needed: Decimal | None = None
-    score_needed: Decimal | None = None
+    routes: tuple[Route, ...] = ()
     why_not: str | None = None
 
     @property
     def gates_passed(self) -> bool:
         return all(gate.passed for gate in self.gates)
+
+    @property
+    def failing_gates(self) -> tuple[GateCheck, ...]:
+        return tuple(gate for gate in self.gates if not gate.passed)
+
+    def route(self, kpi: str) -> Route | None:
+        return next((route for route in self.routes if route.kpi == kpi), None)
+
+    def cheapest(self, count: int = 3) -> tuple[Route, ...]:
+        """The `count` cheapest reachable routes."""
+        return tuple(route for route in self.routes if route.reachable)[:count]
 
 
 def ceil_to(value: Decimal, unit: Decimal) -> Decimal:
@@ -125,7 +169,7 @@ def value_for_score(kpi: Kpi, fact: KpiFact, score: Decimal) -> tuple[Decimal | 
     top = max_score(kpi)
     if top is not None and score > top:
         return None, f"not reachable with this KPI alone: its score is capped at {_plain(top)}"
-    lowest = score - HALF_SCORE_UNIT
+    lowest = max(Decimal(0), score - HALF_SCORE_UNIT)  # a score of 0: the curve's floor
     if curve.attainment is not None:
         if fact.target is None or fact.target <= 0:
             return None, "not reachable with this KPI alone: it has no target"
@@ -134,8 +178,11 @@ def value_for_score(kpi: Kpi, fact: KpiFact, score: Decimal) -> tuple[Decimal | 
     if curve.linear is not None:
         floor, target = curve.linear.floor, curve.linear.target
         return ceil_to(floor + lowest * (target - floor), unit), None
-    now = fact.value if fact.value is not None else Decimal(0)
-    bounds = [bound for bound, step in curve.steps or [] if step >= score and bound > now]
+    bounds = [
+        bound
+        for bound, step in curve.steps or []
+        if step >= score and (fact.value is None or bound > fact.value)
+    ]
     if not bounds:
         return None, "not reachable with this KPI alone: no higher step scores enough"
     return ceil_to(min(bounds), unit), None
@@ -157,23 +204,57 @@ def check_gates(tier: Tier, facts: Sequence[KpiFact]) -> tuple[GateCheck, ...]:
     return tuple(checks)
 
 
-def _lever(facts: Sequence[KpiFact], included: Sequence[KpiFact]) -> KpiFact | None:
-    """The biggest-weight KPI that counts and has a value (first in config order on ties)."""
-    candidates = [fact for fact in included if not fact.missing and fact.value is not None]
-    if not candidates:
-        return None
-    return max(candidates, key=lambda fact: (fact.weight, -facts.index(fact)))
+def _route(
+    fact: KpiFact,
+    kpi: Kpi,
+    included: Sequence[KpiFact],
+    nxt: Tier,
+    gap: Decimal,
+    responses: int | None,
+) -> Route:
+    """`fact`'s route to `nxt`: composite = (others + w * s) / W over the KPIs that count, so
+    it needs s >= (needed_composite * W - others) / w, rounded up to 4 places, then the
+    smallest value whose curve gives s. A KPI dropped as missing would count again once it has
+    a value, so it joins W. A gate of `nxt` on the KPI raises the value to its minimum."""
+    route = Route(fact.kpi, fact.metric, fact.weight, None if fact.missing else fact.value)
+    if fact.missing:
+        short = kpi.min_responses - (responses or 0)
+        if fact.metric != Metric.NPS or responses is None or short <= 0:
+            return replace(route, why_not="no value this period")
+        route = replace(route, responses_needed=short)
+    gate = nxt.requires.get(fact.kpi)
+    gate_short = gate is not None and (route.value_now is None or route.value_now < gate)
+    needed: Decimal | None = None
+    if gap > 0:
+        counting = [*included, fact] if fact not in included else list(included)
+        total = sum((f.weight for f in counting), Decimal(0))
+        others = sum((f.weight * f.score for f in counting if f is not fact), Decimal(0))
+        score = max(
+            Decimal(0),
+            ceil_to((needed_composite(nxt.min_score) * total - others) / fact.weight, SCORE_UNIT),
+        )
+        route = replace(route, score_needed=score)
+        needed, why = value_for_score(kpi, fact, score)
+        if needed is None:
+            return replace(route, why_not=why)
+    if gate is not None and gate_short:
+        unit = _VALUE_UNITS.get(Metric(fact.metric), SCORE_UNIT)
+        needed = max(needed or gate, ceil_to(gate, unit))
+    return replace(route, value_needed=needed)
 
 
 def compute_next_tier(
-    tier: str, composite: Decimal, facts: Sequence[KpiFact], config: ProgramConfig
+    tier: str,
+    composite: Decimal,
+    facts: Sequence[KpiFact],
+    config: ProgramConfig,
+    responses: int | None = None,
 ) -> NextTierPath:
-    """The next tier above `tier`, what it needs and how the biggest-weight KPI gets there.
+    """The next tier above `tier`, what it needs, and every weighted KPI's route there.
 
-    Holding the other KPIs still: composite = (others + w * s) / W over the KPIs that count,
-    so the lever needs s >= (needed_composite * W - others) / w, rounded up to 4 places, and
-    then the smallest value whose curve gives s. A gate on the lever itself raises the value
-    to its minimum; gates on other KPIs are reported as blocking.
+    `responses` is the partner's count of NPS responses in the period (it tells how many more
+    a missing NPS needs). With the composite already enough, only KPIs with an unmet gate have
+    a route (the gate's minimum).
     """
     names = [t.name for t in config.tiers]
     index = names.index(tier) if tier in names else 0
@@ -182,32 +263,16 @@ def compute_next_tier(
     nxt = config.tiers[index + 1]
     gates = check_gates(nxt, facts)
     gap = max(Decimal(0), nxt.min_score - composite)
-    included = [f for f in facts if f.weight > 0 and not is_dropped(f, config.kpis.get(f.kpi))]
-    lever = _lever(facts, included)
     path = NextTierPath(nxt.name, nxt.min_score, composite, gap, gates)
-    if lever is None:
-        return replace(path, why_not="no weighted KPI has a value this period")
-    kpi = config.kpis[lever.kpi]
-    path = replace(
-        path, kpi=lever.kpi, metric=lever.metric, weight=lever.weight, value_now=lever.value
-    )
-    gate_floor = nxt.requires.get(lever.kpi)
-    gate_needs_more = gate_floor is not None and (lever.value is None or lever.value < gate_floor)
-    if gap == 0 and not gate_needs_more:
-        return path
-    needed: Decimal | None = None
-    if gap > 0:
-        total = sum((f.weight for f in included), Decimal(0))
-        others = sum((f.weight * f.score for f in included if f is not lever), Decimal(0))
-        score = max(
-            Decimal(0),
-            ceil_to((needed_composite(nxt.min_score) * total - others) / lever.weight, SCORE_UNIT),
-        )
-        path = replace(path, score_needed=score)
-        needed, why = value_for_score(kpi, lever, score)
-        if needed is None:
-            return replace(path, why_not=why)
-    if gate_floor is not None and gate_needs_more:
-        unit = _VALUE_UNITS.get(Metric(lever.metric), SCORE_UNIT)
-        needed = max(needed or gate_floor, ceil_to(gate_floor, unit))
-    return replace(path, value_needed=needed)
+    included = [f for f in facts if f.weight > 0 and not is_dropped(f, config.kpis.get(f.kpi))]
+    candidates = [f for f in facts if f.weight > 0 and f.kpi in config.kpis]
+    if gap == 0:
+        candidates = [f for f in candidates if f.kpi in {g.kpi for g in path.failing_gates}]
+    routes = [
+        _route(fact, config.kpis[fact.kpi], included, nxt, gap, responses) for fact in candidates
+    ]
+    order = {fact.kpi: position for position, fact in enumerate(facts)}
+    routes.sort(key=lambda r: (not r.reachable, r.effort, -r.weight, order[r.kpi]))
+    if gap > 0 and not any(route.reachable for route in routes):
+        path = replace(path, why_not="no single KPI reaches it alone")
+    return replace(path, routes=tuple(routes))

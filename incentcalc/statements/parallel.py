@@ -16,8 +16,8 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from incentcalc.io.locking import pid_is_alive
@@ -32,6 +32,9 @@ CHUNKS_PER_WORKER = 6
 few enough that per-chunk overhead stays small."""
 
 MAX_CHUNK = 200
+
+OnProgress = Callable[[int, int], None]
+"""Called with (statements written so far, statements to write)."""
 
 
 def write_chunk(
@@ -90,15 +93,31 @@ def chunked(payloads: Sequence[PartnerPayload], workers: int) -> list[Sequence[P
 
 
 def write_in_parallel(
-    payloads: Sequence[PartnerPayload], context: StatementContext, folder: Path, workers: int | None
+    payloads: Sequence[PartnerPayload],
+    context: StatementContext,
+    folder: Path,
+    workers: int | None,
+    on_progress: OnProgress | None = None,
 ) -> int:
-    """Write every payload's statement into `folder`; returns the number written."""
+    """Write every payload's statement into `folder`; returns the number written.
+
+    `on_progress` hears how many are done after each statement (in this process) or each
+    chunk (in workers)."""
+    total = len(payloads)
+    report = on_progress or (lambda _done, _total: None)
     count = workers if workers is not None else default_workers()
-    if count <= 1 or len(payloads) <= IN_PROCESS_LIMIT:
-        return write_chunk(context, payloads, str(folder))
+    if count <= 1 or total <= IN_PROCESS_LIMIT:
+        for done, payload in enumerate(payloads, start=1):
+            write_chunk(context, [payload], str(folder))
+            report(done, total)
+        return total
     chunks = chunked(payloads, count)
+    written = 0
     with ProcessPoolExecutor(max_workers=min(count, len(chunks)), mp_context=_context()) as pool:
         futures = [
             pool.submit(write_chunk, context, chunk, str(folder), os.getpid()) for chunk in chunks
         ]
-        return sum(future.result() for future in futures)
+        for future in as_completed(futures):
+            written += future.result()
+            report(written, total)
+    return written

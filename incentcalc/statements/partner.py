@@ -12,7 +12,7 @@ in worker processes on plain data. Every value is a cell value, never a formula.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,8 @@ from typing import Any
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from incentcalc.config import MONEY_METRICS, Metric, ProgramConfig
+from incentcalc.config import MONEY_METRICS, Kpi, Metric, ProgramConfig, Tier
+from incentcalc.currencies import minor_unit
 from incentcalc.result import Status
 from incentcalc.statements.formats import (
     Column,
@@ -29,10 +30,18 @@ from incentcalc.statements.formats import (
     add_table_sheet,
     append_table,
     open_workbook,
+    row_height,
     set_print_layout,
     write_cell,
 )
-from incentcalc.statements.next_tier import KpiFact, NextTierPath, compute_next_tier
+from incentcalc.statements.integrity_notes import RULE_WORDS
+from incentcalc.statements.next_tier import (
+    KpiFact,
+    NextTierPath,
+    Route,
+    check_gates,
+    compute_next_tier,
+)
 from incentcalc.statements.payload import PartnerPayload, StatementContext, Table
 
 STATEMENT_SHEET = "Statement"
@@ -46,6 +55,19 @@ NONE_NEAR = "none in or near this period"
 
 LABEL_WIDTH, VALUE_WIDTH, NOTE_WIDTH = 30, 20, 70
 
+ROUTES_SHOWN = 3
+"""Routes to the next tier a statement lists (the cheapest ones)."""
+
+LEDGER_LINES: tuple[tuple[str, str, int], ...] = (
+    ("Loyalty bonus", "loyalty_bonus", 1),
+    ("Carried in", "carried_in", 1),
+    ("Holdback released", "holdback_released", 1),
+    ("Clawback", "clawback", -1),
+)
+"""Payout columns a ledger adds to net (RULES.md 8.9): label, column, sign. A statement shows
+them, and names them in net's explanation, when the program keeps a ledger or the amount is
+not 0 (without a ledger they are always 0)."""
+
 _RATIO_METRICS = frozenset(
     {
         Metric.WIN_RATE,
@@ -58,13 +80,16 @@ _COUNT_METRICS = frozenset({Metric.WON_DEALS, Metric.NEW_LOGOS})
 
 
 def metric_kind(metric: str) -> Kind:
-    """How a metric's value reads: money, a count, a percentage, or a plain number (NPS)."""
+    """How a metric's value reads: money, a count, a percentage, NPS to one decimal, or a
+    plain number."""
     if metric in MONEY_METRICS or metric == Metric.AVG_DEAL_SIZE:
         return Kind.MONEY
     if metric in _COUNT_METRICS:
         return Kind.INTEGER
     if metric in _RATIO_METRICS:
         return Kind.PERCENT
+    if metric == Metric.NPS:
+        return Kind.ONE_DECIMAL
     return Kind.NUMBER
 
 
@@ -80,20 +105,60 @@ def pct(number: Decimal) -> str:
 
 
 def money(amount: Decimal | None, currency: str) -> str:
-    """Money as text for explanations: 8000 -> '8,000.00 USD'."""
-    return f"{(amount or Decimal(0)):,.2f} {currency}"
+    """Money as text in its currency's minor unit: 8000 -> '8,000.00 USD', '8,000 JPY'."""
+    places = minor_unit(currency)
+    return f"{(amount or Decimal(0)):,.{places}f} {currency}"
+
+
+def score_text(score: Decimal) -> str:
+    """A score as people quote it: at least one decimal (1 -> '1.0', 0.125 -> '0.125')."""
+    text = plain(score)
+    return text if "." in text else f"{text}.0"
 
 
 def value_text(value: Decimal | None, metric: str, currency: str) -> str:
-    """A KPI value as text in its metric's style (for explanations)."""
+    """A KPI value as text in its metric's own unit (for explanations): money with its
+    currency, rates as percentages, NPS to one decimal, counts whole."""
     if value is None:
         return "missing"
     kind = metric_kind(metric)
     if kind is Kind.MONEY:
         return money(value, currency)
     if kind is Kind.PERCENT:
-        return pct(value)
-    return plain(value)
+        return f"{value * 100:,.2f}%".replace(".00%", "%")
+    if kind is Kind.ONE_DECIMAL:
+        return f"{value:,.1f}"
+    return f"{value:,f}".rstrip("0").rstrip(".") if "." in f"{value:f}" else f"{value:,}"
+
+
+def describe_curve(kpi: Kpi, currency: str) -> str:
+    """A KPI's score curve in words, in the KPI's own unit: "0 below 80%; 0.5 from 80%;
+    1.0 from 90%" (steps), "value / target; 0 below 50% of target; at most 1.5"."""
+    curve, metric = kpi.score, kpi.metric
+
+    def unit(value: Decimal) -> str:
+        return value_text(value, metric, currency)
+
+    if curve.attainment is not None:
+        parts = ["score = value / target"]
+        if curve.attainment.threshold > 0:
+            parts.append(f"0 below {pct(curve.attainment.threshold)} of target")
+        if curve.attainment.cap is not None:
+            parts.append(f"at most {score_text(curve.attainment.cap)}")
+        return "; ".join(parts)
+    if curve.linear is not None:
+        line = curve.linear
+        parts = [f"0 at {unit(line.floor)} or below", f"1.0 at {unit(line.target)}"]
+        parts.append("in proportion in between")
+        if line.cap is not None:
+            parts.append(f"at most {score_text(line.cap)}")
+        return "; ".join(parts)
+    steps = [(bound, score) for bound, score in curve.steps or [] if score != 0]
+    lowest = (curve.steps or [(Decimal(0), Decimal(0))])[0][0]
+    first = steps[0][0] if steps else lowest
+    parts = [f"0 below {unit(first)}"]
+    parts += [f"{score_text(score)} from {unit(bound)}" for bound, score in steps]
+    return "; ".join(parts)
 
 
 def _num(value: Decimal | int | None) -> float | None:
@@ -102,7 +167,8 @@ def _num(value: Decimal | int | None) -> float | None:
 
 
 class _Sheet:
-    """Rows of label | value | explanation on the Statement sheet."""
+    """Rows of label | value | explanation on the Statement sheet; a row whose explanation
+    wraps gets the height for it."""
 
     def __init__(self, sheet: Worksheet, formats: Formats, currency: str) -> None:
         self.sheet, self.formats, self.currency = sheet, formats, currency
@@ -132,9 +198,20 @@ class _Sheet:
         self.sheet.write_string(self.row, 0, label, self.formats.label)
         if isinstance(value, Decimal):
             value = float(value)
+        if isinstance(value, str) and len(value) > VALUE_WIDTH - 1:
+            fmt = self.formats.wrap
         write_cell(self.sheet, self.row, 1, value, fmt)
         if note:
             self.sheet.write_string(self.row, 2, note, self.formats.wrap)
+        height = row_height(
+            [
+                (label, LABEL_WIDTH),
+                (value if isinstance(value, str) else None, VALUE_WIDTH),
+                (note, NOTE_WIDTH),
+            ]
+        )
+        if height is not None:
+            self.sheet.set_row(self.row, height)
         self.row += 1
 
 
@@ -175,29 +252,70 @@ def _statement_sheet(
     _header_lines(out, payload, context)
     out.heading("Payout summary")
     out.header("Step", f"Amount ({base})", "How it was calculated")
-    _payout_lines(out, payload, context)
+    if payload.payout["status"] == Status.INELIGIBLE:
+        _ineligible_lines(out, payload, context)
+    else:
+        _payout_lines(out, payload, context)
     out.heading("Tier")
     _tier_lines(out, payload, context)
 
 
+def partner_reason(reason: str | None) -> str | None:
+    """A status reason in partner words: a hold by an integrity rule names the rule
+    ("registration"), which reads "a deal is under review: registered after it closed"."""
+    if reason in RULE_WORDS:
+        return f"a deal is under review: {RULE_WORDS[reason]}"
+    return reason
+
+
+def status_note(p: dict[str, Any], min_payout: Decimal, base: str) -> str:
+    """What the partner's status means for them, in plain words (said once, in the header)."""
+    status, reason = p["status"], partner_reason(p["reason"])
+    because = f" ({reason})" if reason else ""
+    if status == Status.INELIGIBLE:
+        return f"not eligible this period{because}: no bonus is earned and nothing is payable"
+    if status == Status.HELD:
+        return (
+            f"payment held{because}: your net is withheld and carried forward until the hold "
+            "ends; it is not forfeited. Your partner manager can tell you what ends the hold"
+        )
+    if status == Status.NEGATIVE:
+        return "net is negative: nothing is paid; it is carried forward to later periods"
+    if status == Status.BELOW_MINIMUM:
+        return (
+            f"net is below the minimum payout of {money(min_payout, base)}: nothing is paid "
+            "now; it is carried forward to the next period"
+        )
+    return "paid this period"
+
+
 def _header_lines(out: _Sheet, payload: PartnerPayload, context: StatementContext) -> None:
-    p, detail = payload.payout, payload.detail
+    p, detail, config = payload.payout, payload.detail, context.config
     out.line("Partner", p["partner_name"], bold=True)
     out.line("Partner ID", p["partner_id"])
     out.line("Period", context.period_label, note=f"{context.period_start} to {context.period_end}")
     out.line("Segment", p["segment"])
     out.line("Region", p["region"] or "-")
-    out.line("Team", p["team_id"] or "none")
+    if p["team_id"]:
+        out.line("Team", p["team_id"])
     if detail.get("active_days") is not None:
         note = f"joined {detail.get('joined_on')}"
         if detail.get("left_on") is not None:
             note += f", left {detail['left_on']}"
         out.line("Active days", f"{detail['active_days']} of {detail['period_days']}", note=note)
     out.line("Tier", p["tier"], bold=True)
-    team_note = f"team score {p['team_score']}" if p["team_score"] is not None else ""
-    out.line("Team tier", p["team_tier"], note=team_note)
+    if p["team_id"]:
+        team_note = f"team score {p['team_score']}" if p["team_score"] is not None else ""
+        out.line("Team tier", p["team_tier"], note=team_note)
+    elif config.payout.team_share > 0:
+        out.line("Team", "none", note="no team: the team bonus uses your own tier")
     out.line("Composite score", p["composite_score"], Kind.SCORE)
-    out.line("Status", p["status"], note=p["reason"] or "", bold=True)
+    out.line(
+        "Status",
+        p["status"],
+        note=status_note(p, config.payout.min_payout, context.base_currency),
+        bold=True,
+    )
     currency = p["payout_currency"] or context.base_currency
     out.line(
         "Currency",
@@ -210,80 +328,139 @@ def _tier_rate(config: ProgramConfig, name: str | None) -> Decimal:
     return next((t.rate for t in config.tiers if t.name == name), Decimal(0))
 
 
+def _bonus_base_line(out: _Sheet, payload: PartnerPayload, context: StatementContext) -> None:
+    base_kpi = context.config.payout.base
+    metric = context.config.kpis[base_kpi].metric
+    out.line(
+        "Bonus base",
+        payload.payout["bonus_base"],
+        Kind.MONEY,
+        f"value of KPI {base_kpi} ({metric})",
+    )
+
+
+def _ineligible_lines(out: _Sheet, payload: PartnerPayload, context: StatementContext) -> None:
+    """An ineligible partner's summary: the base for the record, no bonus, nothing payable;
+    none of the cap, budget, holdback or carry steps apply."""
+    p = payload.payout
+    reason = partner_reason(p["reason"])
+    because = f" ({reason})" if reason else ""
+    _bonus_base_line(out, payload, context)
+    out.line("Bonus", Decimal(0), Kind.MONEY, f"not eligible this period{because}: no bonus")
+    _adjustment_lines(out, payload.adjustments, ineligible=True)
+    out.line(
+        "Payable",
+        p["payable"],
+        Kind.MONEY,
+        "nothing is payable for this period and nothing is carried forward",
+        bold=True,
+    )
+
+
 def _payout_lines(out: _Sheet, payload: PartnerPayload, context: StatementContext) -> None:
     p, config, base = payload.payout, context.config, context.base_currency
     rules = config.payout
-    base_kpi = config.kpis[rules.base]
-    ineligible = p["status"] == Status.INELIGIBLE
-    zero_note = "ineligible: no bonus" if ineligible else ""
-    out.line(
-        "Bonus base", p["bonus_base"], Kind.MONEY, f"value of KPI {rules.base} ({base_kpi.metric})"
-    )
+    _bonus_base_line(out, payload, context)
     out.line(
         "Individual bonus",
         p["individual_bonus"],
         Kind.MONEY,
-        zero_note
-        or f"{pct(rules.individual_share)} of base x {p['tier']} rate "
+        f"{pct(rules.individual_share)} of base x {p['tier']} rate "
         f"{pct(_tier_rate(config, p['tier']))}",
     )
-    out.line(
-        "Team bonus",
-        p["team_bonus"],
-        Kind.MONEY,
-        zero_note
-        or f"{pct(rules.team_share)} of base x team tier {p['team_tier']} rate "
-        f"{pct(_tier_rate(config, p['team_tier']))}",
-    )
+    if rules.team_share > 0:
+        out.line(
+            "Team bonus",
+            p["team_bonus"],
+            Kind.MONEY,
+            f"{pct(rules.team_share)} of base x team tier {p['team_tier']} rate "
+            f"{pct(_tier_rate(config, p['team_tier']))}",
+        )
     fixed = next((t.fixed for t in config.tiers if t.name == p["tier"]), Decimal(0))
     out.line(
-        "Fixed bonus",
-        p["fixed_bonus"],
-        Kind.MONEY,
-        zero_note or f"{p['tier']} fixed bonus {money(fixed, base)}",
+        "Fixed bonus", p["fixed_bonus"], Kind.MONEY, f"{p['tier']} fixed bonus {money(fixed, base)}"
     )
     out.line(
         "Gross before cap", p["gross_uncapped"], Kind.MONEY, "individual + team + fixed", bold=True
     )
-    out.line(
-        "Cap",
-        _difference(p["gross_capped"], p["gross_uncapped"]),
-        Kind.MONEY,
-        _cap_note(p, context),
-    )
-    out.line("Gross after cap", p["gross_capped"], Kind.MONEY, bold=True)
-    out.line("Budget factor", p["budget_factor"], Kind.FACTOR, _budget_note(p, context))
-    out.line("Gross", p["gross"], Kind.MONEY, "gross after cap x budget factor", bold=True)
-    out.line(
-        "Holdback",
-        -(p["holdback"] or Decimal(0)),
-        Kind.MONEY,
-        f"{pct(rules.holdback_pct)} of gross, held back",
-    )
-    _adjustment_lines(out, payload.adjustments, ineligible)
+    if rules.cap is not None:
+        cap_change = _difference(p["gross_capped"], p["gross_uncapped"])
+        out.line("Cap", cap_change, Kind.MONEY, _cap_note(p, context))
+        out.line("Gross after cap", p["gross_capped"], Kind.MONEY, bold=True)
+    if rules.budget is not None:
+        out.line("Budget factor", p["budget_factor"], Kind.FACTOR, _budget_note(p))
+    out.line("Gross", p["gross"], Kind.MONEY, _gross_note(context), bold=True)
+    if rules.holdback_pct > 0:
+        out.line(
+            "Holdback",
+            -(p["holdback"] or Decimal(0)),
+            Kind.MONEY,
+            f"{pct(rules.holdback_pct)} of gross, held back",
+        )
+    _adjustment_lines(out, payload.adjustments, ineligible=False)
     out.line("Adjustments total", p["adjustments"], Kind.MONEY, "sum of the adjustments applied")
-    out.line("Net", p["net"], Kind.MONEY, "gross - holdback + adjustments", bold=True)
+    terms = _ledger_lines(out, p, with_ledger=config.ledger is not None)
+    out.line("Net", p["net"], Kind.MONEY, net_formula(rules.holdback_pct > 0, terms), bold=True)
     out.line(
         "Carried forward", p["carried_forward"], Kind.MONEY, _carry_note(p, rules.min_payout, base)
     )
-    out.line("Payable", p["payable"], Kind.MONEY, f"status {p['status']}", bold=True)
+    out.line("Payable", p["payable"], Kind.MONEY, _payable_note(p), bold=True)
     currency = p["payout_currency"] or base
-    rate_note = (
-        "paid in the base currency"
-        if currency == base
-        else f"payable / {plain(p['fx_rate'])} {base} per {currency}"
-        if p["fx_rate"] is not None
-        else ""
-    )
     out.line(
         f"Payable in {currency}",
         p["payable_local"],
         Kind.MONEY,
-        rate_note,
+        _local_note(p, base, currency),
         currency=currency,
         bold=True,
     )
-    out.line("Status", p["status"], note=p["reason"] or "", bold=True)
+
+
+def _gross_note(context: StatementContext) -> str:
+    rules = context.config.payout
+    if rules.budget is not None:
+        return (
+            "gross after cap x budget factor" if rules.cap else "gross before cap x budget factor"
+        )
+    return "gross after cap" if rules.cap else "gross before cap"
+
+
+def _ledger_lines(out: _Sheet, p: dict[str, Any], *, with_ledger: bool) -> list[str]:
+    """The ledger's lines (RULES.md 11) of this payout row, all of them with a ledger, else
+    the ones that are not 0; returns their terms for net's formula ("+ carried in")."""
+    terms = []
+    for label, column, sign in LEDGER_LINES:
+        if p.get(column) is None or not (with_ledger or p[column]):
+            continue
+        amount = p[column] if sign > 0 else -p[column]
+        out.line(label, amount, Kind.MONEY)
+        terms.append(f"{'+' if sign > 0 else '-'} {label.lower()}")
+    return terms
+
+
+def net_formula(holdback: bool, ledger_terms: Sequence[str]) -> str:
+    """How net is made, naming only the steps this program has."""
+    parts = ["gross", *(["- holdback"] if holdback else []), "+ adjustments", *ledger_terms]
+    return " ".join(parts)
+
+
+def _payable_note(p: dict[str, Any]) -> str:
+    status = p["status"]
+    if status == Status.HELD:
+        return "held: nothing is paid this period"
+    if status in (Status.NEGATIVE, Status.BELOW_MINIMUM):
+        return "nothing is paid this period"
+    return "net - carried forward"
+
+
+def _local_note(p: dict[str, Any], base: str, currency: str) -> str:
+    if currency == base:
+        return "paid in the base currency"
+    if p["fx_rate"] is None:
+        return ""
+    places = minor_unit(currency)
+    unit = f"whole {currency}" if places == 0 else f"{places} decimals"
+    return f"payable / {plain(p['fx_rate'])} {base} per {currency}, rounded to {unit}"
 
 
 def _difference(after: Decimal | None, before: Decimal | None) -> Decimal:
@@ -293,7 +470,7 @@ def _difference(after: Decimal | None, before: Decimal | None) -> Decimal:
 def _cap_note(p: dict[str, Any], context: StatementContext) -> str:
     cap = context.config.payout.cap
     if cap is None:
-        return "no cap in this program"
+        return ""
     terms = [money(cap.amount, context.base_currency)] if cap.amount is not None else []
     if cap.pct_of_base is not None:
         terms.append(f"{pct(cap.pct_of_base)} of base")
@@ -304,44 +481,45 @@ def _cap_note(p: dict[str, Any], context: StatementContext) -> str:
             if len(terms) > 1
             else f"cap applied: gross limited to {limit}"
         )
-    return f"cap not reached ({limit})"
+    smaller = "the smaller of " if len(terms) > 1 else ""
+    return f"cap not reached ({smaller}{limit})"
 
 
-def _budget_note(p: dict[str, Any], context: StatementContext) -> str:
-    budget = context.config.payout.budget
-    if budget is None:
-        return "no budget in this program"
+def _budget_note(p: dict[str, Any]) -> str:
+    """Budget scaling said without the budget's amount (finance's business, not a partner's)."""
     factor = p["budget_factor"]
     if factor is not None and factor < 1:
         return (
-            f"the program's grosses exceeded the budget of "
-            f"{money(budget, context.base_currency)}: every gross is scaled"
+            "the program's bonuses exceeded its budget this period, so every partner's gross "
+            f"was scaled by the same factor, {factor:.6f}"
         )
-    return f"within the budget of {money(budget, context.base_currency)}"
+    return "the program stayed within its budget: no scaling"
 
 
 def _carry_note(p: dict[str, Any], min_payout: Decimal, base: str) -> str:
     status = p["status"]
     if status == Status.NEGATIVE:
-        return "net is negative: carried to the next quarter"
+        return "net is negative: carried forward and set against later payouts"
     if status == Status.BELOW_MINIMUM:
         return (
             f"net is below the minimum payout of {money(min_payout, base)}: "
-            "carried to the next quarter"
+            "carried forward to the next period"
         )
     if status == Status.HELD:
-        return "held: net is reported, nothing is paid or carried"
-    if status == Status.INELIGIBLE:
-        return "ineligible: nothing is paid or carried"
-    return ""
+        return (
+            "the whole net is withheld while the payment is held and carried forward until "
+            "the hold ends (not forfeited)"
+        )
+    return "nothing carried forward"
 
 
-def _adjustment_lines(out: _Sheet, adjustments: Table, ineligible: bool) -> None:
+def _adjustment_lines(out: _Sheet, adjustments: Table, *, ineligible: bool) -> None:
     ids = adjustments.get("adjustment_id", [])
     if not ids:
-        out.line("Adjustments", Decimal(0), Kind.MONEY, "none this period")
+        if not ineligible:
+            out.line("Adjustments", Decimal(0), Kind.MONEY, "none this period")
         return
-    prefix = "not applied (partner ineligible): " if ineligible else ""
+    prefix = "not applied (not eligible this period): " if ineligible else ""
     for adj_id, amount, reason, approver in zip(
         ids, adjustments["amount"], adjustments["reason"], adjustments["approved_by"], strict=True
     ):
@@ -371,81 +549,138 @@ def _facts(kpis: Table) -> list[KpiFact]:
 def _tier_lines(out: _Sheet, payload: PartnerPayload, context: StatementContext) -> None:
     p, config = payload.payout, context.config
     tier = next((t for t in config.tiers if t.name == p["tier"]), config.tiers[0])
-    out.line(
-        "Tier reached", tier.name, note=f"minimum composite {plain(tier.min_score)}", bold=True
-    )
+    ineligible = p["status"] == Status.INELIGIBLE
+    note = f"minimum composite {plain(tier.min_score)}"
+    if ineligible:
+        note += "; for information: no bonus or perks this period"
+    out.line("Tier reached", tier.name, note=note, bold=True)
+    if ineligible:
+        return
     if tier.perks:
         for index, perk in enumerate(tier.perks):
             out.line("Perks" if index == 0 else "", perk)
     else:
         out.line("Perks", "none")
-    blocked = payload.detail.get("blocked_by")
-    if blocked:
-        out.line("Blocked by", "gate not met", note=str(blocked))
+    _blocked_lines(out, tier, p["composite_score"] or Decimal(0), payload, context)
+    responses = sum(1 for counted in payload.nps.get("counted", []) if counted == "yes")
     path = compute_next_tier(
-        tier.name, p["composite_score"] or Decimal(0), _facts(payload.kpis), config
+        tier.name, p["composite_score"] or Decimal(0), _facts(payload.kpis), config, responses
     )
-    _path_lines(out, path, context.base_currency)
+    _path_lines(out, path, context)
 
 
-def _path_lines(out: _Sheet, path: NextTierPath, base: str) -> None:
+def _blocked_lines(
+    out: _Sheet, tier: Tier, composite: Decimal, payload: PartnerPayload, context: StatementContext
+) -> None:
+    """Higher tiers the composite reaches but a requirement keeps closed, in KPI units."""
+    config, base = context.config, context.base_currency
+    facts = _facts(payload.kpis)
+    metrics = {name: kpi.metric for name, kpi in config.kpis.items()}
+    above = config.tiers[config.tiers.index(tier) + 1 :]
+    for higher in (t for t in above if t.min_score <= composite):
+        failing = [g for g in check_gates(higher, facts) if not g.passed]
+        if failing:
+            out.line(
+                "Blocked by",
+                "requirement not met",
+                note=f"your composite reaches {higher.name}, which requires "
+                + ", ".join(
+                    f"{_gate_text(g.kpi, g.minimum, metrics.get(g.kpi, ''), base)} "
+                    f"(now {value_text(g.value, metrics.get(g.kpi, ''), base)})"
+                    for g in failing
+                ),
+            )
+
+
+def _gate_text(kpi: str, minimum: Decimal, metric: str, base: str) -> str:
+    return f"{kpi} at least {value_text(minimum, metric, base)}"
+
+
+def _path_lines(out: _Sheet, path: NextTierPath, context: StatementContext) -> None:
+    base = context.base_currency
     if path.tier is None:
         out.line("Next tier", "none", note="the top tier is reached")
         return
+    gap_note = (
+        f"your composite is {path.composite:.4f}: {path.composite_gap:.4f} more needed"
+        if path.composite_gap > 0
+        else f"your composite is {path.composite:.4f}: already enough"
+    )
     out.line(
         "Next tier",
         path.tier,
-        note=f"minimum composite {plain(path.min_score or Decimal(0))}",
+        note=f"needs a composite of {plain(path.min_score or Decimal(0))}; {gap_note}",
         bold=True,
     )
-    gap_note = (
-        f"now {path.composite:.4f}: {path.composite_gap:.4f} more needed"
-        if path.composite_gap > 0
-        else f"now {path.composite:.4f}: reached"
-    )
-    out.line("Composite needed", path.min_score, Kind.SCORE, gap_note)
+    metrics = {name: kpi.metric for name, kpi in context.config.kpis.items()}
     for gate in path.gates:
-        now = "missing" if gate.value is None else plain(gate.value)
-        state = "met" if gate.passed else "NOT met: blocks the tier"
-        out.line("Gate", f"{gate.kpi} >= {plain(gate.minimum)}", note=f"now {now}: {state}")
-    if path.kpi is None:
-        out.line("Biggest-weight KPI", "-", note=path.why_not or "")
-        return
-    metric = path.metric or ""
-    label = f"{path.kpi} needed"
-    weight = f"weight {pct(path.weight or Decimal(0))}"
-    if path.why_not:
-        out.line(label, "not reachable", note=f"{path.why_not} ({weight})")
-        return
-    if path.value_needed is None:
-        out.line(label, "no more needed", note=f"the composite already reaches {path.tier}")
-        return
-    more = path.value_needed - (path.value_now or Decimal(0))
-    note = (
-        f"now {value_text(path.value_now, metric, base)}: {value_text(more, metric, base)} more, "
-        f"holding the other KPIs still (biggest {weight})"
-    )
-    if path.score_needed is not None:
-        note += f"; score needed {path.score_needed:.4f}"
-    blocking = [g for g in path.gates if not g.passed and g.kpi != path.kpi]
-    if blocking:
-        note += "; the tier stays blocked until " + ", ".join(
-            f"{g.kpi} >= {plain(g.minimum)}" for g in blocking
+        metric = metrics.get(gate.kpi, "")
+        now = value_text(gate.value, metric, base)
+        state = "met" if gate.passed else "not met yet (required for this tier)"
+        out.line(
+            "Requirement",
+            _gate_text(gate.kpi, gate.minimum, metric, base),
+            note=f"now {now}: {state}",
         )
-    out.line(label, path.value_needed, metric_kind(metric), note)
+    if path.why_not:
+        out.line("Ways to get there", "-", note=f"{path.why_not}: several KPIs must improve")
+    cheapest = path.cheapest(ROUTES_SHOWN)
+    for route in cheapest:
+        _route_line(out, route, path, metrics, base)
+    others = [r for r in path.routes if r not in cheapest and not r.reachable and r.why_not]
+    if others and path.composite_gap > 0:
+        out.line(
+            "Not enough alone",
+            ", ".join(r.kpi for r in others),
+            note="; ".join(f"{r.kpi}: {_why(r.why_not)}" for r in others),
+        )
+
+
+def _why(why: str | None) -> str:
+    return (why or "").replace("not reachable with this KPI alone: ", "")
+
+
+def _route_line(
+    out: _Sheet, route: Route, path: NextTierPath, metrics: Mapping[str, str], base: str
+) -> None:
+    metric = route.metric
+    needed = route.value_needed
+    assert needed is not None  # cheapest() returns reachable routes only
+    if route.value_now is None:
+        note = "no value this period"
+        if route.responses_needed:
+            note = (
+                f"{route.responses_needed} more response(s) needed before it counts, then at "
+                f"least {value_text(needed, metric, base)}"
+            )
+    else:
+        more = needed - route.value_now
+        note = (
+            f"now {value_text(route.value_now, metric, base)}: "
+            f"{value_text(more, metric, base)} more"
+        )
+    if path.composite_gap > 0:
+        note += ", the other KPIs unchanged"
+    blocking = [g for g in path.failing_gates if g.kpi != route.kpi]
+    if blocking:
+        note += "; also needs " + ", ".join(
+            _gate_text(g.kpi, g.minimum, metrics.get(g.kpi, ""), base) for g in blocking
+        )
+    out.line(f"{route.kpi} needed", needed, metric_kind(metric), note)
 
 
 KPI_HEADERS = (
     "KPI", "Metric", "Value", "Target", "Attainment", "Score", "Weight", "Weight used",
-    "Contribution", "Note",
+    "Contribution", "How it is scored", "Note",
 )  # fmt: skip
-KPI_WIDTHS = (16, 22, 16, 16, 11, 8, 9, 11, 12, 60)
+KPI_WIDTHS = (16, 22, 16, 16, 11, 8, 9, 11, 12, 40, 45)
+CURVE_COL, NOTE_COL = 9, 10
 
 
 def _kpi_note(missing: bool, reason: str | None, weight_used: Decimal | None) -> str:
     if not missing:
         return "counted"
-    action = "scored 0" if weight_used else "dropped, weights renormalised"
+    action = "scored 0" if weight_used else "left out; the other weights grow to fill its share"
     return f"missing: {reason or 'no value'}; {action}"
 
 
@@ -464,9 +699,12 @@ def _kpi_sheet(
     for i, name in enumerate(k["kpi"]):
         kind = metric_kind(k["metric"][i])
         value_fmt = formats.number(kind, base)
+        kpi = context.config.kpis.get(name)
+        curve = describe_curve(kpi, base) if kpi is not None else ""
+        note = _kpi_note(k["missing"][i], k["missing_reason"][i], k["weight_used"][i])
         cells: Sequence[tuple[Any, Any]] = (
-            (name, None),
-            (k["metric"][i], None),
+            (name, formats.top),
+            (k["metric"][i], formats.top),
             (_num(k["value"][i]), value_fmt),
             (_num(k["target"][i]), value_fmt),
             (_num(k["attainment"][i]), formats.number(Kind.PERCENT)),
@@ -474,10 +712,14 @@ def _kpi_sheet(
             (_num(k["weight"][i]), formats.number(Kind.PERCENT)),
             (_num(k["weight_used"][i]), formats.number(Kind.PERCENT)),
             (_num(k["contribution"][i]), formats.number(Kind.SCORE)),
-            (_kpi_note(k["missing"][i], k["missing_reason"][i], k["weight_used"][i]), formats.wrap),
+            (curve, formats.wrap),
+            (note, formats.wrap),
         )
         for col, (value, fmt) in enumerate(cells):
             write_cell(sheet, row, col, value, fmt)
+        height = row_height([(curve, KPI_WIDTHS[CURVE_COL]), (note, KPI_WIDTHS[NOTE_COL])])
+        if height is not None:
+            sheet.set_row(row, height)
         row += 1
     sheet.write_string(row, 0, "Composite score", formats.total)
     write_cell(
@@ -487,7 +729,11 @@ def _kpi_sheet(
         _num(payload.payout["composite_score"]),
         formats.number(Kind.SCORE, bold=True),
     )
-    sheet.write_string(row, 9, "sum of contributions, rounded to 4 places", formats.wrap)
+    total_note = "sum of contributions, rounded to 4 places"
+    sheet.write_string(row, NOTE_COL, total_note, formats.wrap)
+    height = row_height([(total_note, KPI_WIDTHS[NOTE_COL])])
+    if height is not None:
+        sheet.set_row(row, height)
 
 
 def _deal_columns(base: str) -> tuple[Column, ...]:

@@ -24,8 +24,10 @@ from incentcalc.result import (
     KPI_COLUMNS,
     NPS_LINE_COLUMNS,
     RENEWAL_LINE_COLUMNS,
+    ExceptionKind,
     QuarterResult,
 )
+from incentcalc.statements.integrity_notes import partner_deal_note, partner_hit_notes
 
 Table = dict[str, list[Any]]
 """Column name -> one partner's values, in row order."""
@@ -152,10 +154,17 @@ def _lines(frame: pl.LazyFrame, columns: Sequence[str]) -> pl.LazyFrame:
 
 def _deal_lines(result: QuarterResult) -> pl.LazyFrame:
     """Deal lines for display; the FX rate only where the deal is not in the base currency
-    (an empty cell there reads "no conversion", a column of 1.000000 is noise)."""
+    (an empty cell there reads "no conversion", a column of 1.000000 is noise), and
+    integrity hits in partner words (`integrity_notes`)."""
     base = result.config.program.base_currency
-    deals = result.deal_lines.with_columns(
-        pl.when(pl.col("currency") != base).then(pl.col("fx_rate")).alias("fx_rate")
+    hits = result.exceptions.lazy().filter(
+        (pl.col("kind") == ExceptionKind.INTEGRITY) & pl.col("deal_id").is_not_null()
+    )
+    deals = result.deal_lines.join(
+        partner_hit_notes(hits), on="deal_id", how="left", maintain_order="left"
+    ).with_columns(
+        pl.when(pl.col("currency") != base).then(pl.col("fx_rate")).alias("fx_rate"),
+        partner_deal_note(pl.col("note"), pl.col("hit_note")).alias("note"),
     )
     return _lines(deals, DEAL_LINE_COLUMNS)
 

@@ -1,9 +1,12 @@
 """summary.xlsx: the finance workbook of one run.
 
 Sheets:
-- Overview: program, period, partner counts by status, the run's totals, the budget and how it
-  was used (BudgetUse), exception counts by kind and rule, warnings;
-- Payouts: every payout row in payouts.csv's column order, autofilter, frozen header;
+- Overview: provenance (incentcalc version, run time, config and input files with sha256 and
+  rows, warnings), program, period, partner counts by status, a reconciliation a controller
+  can tick (gross to net to payable, payable per payout currency), the budget and how it was
+  used (BudgetUse), exception counts by kind and rule;
+- Payouts: every payout row in payouts.csv's column order under human headers, booleans as
+  Yes/No, autofilter, frozen header; prints landscape on A3, one page wide, header repeated;
 - Totals: partners and money by tier, status, segment, region and payout currency;
 - Exceptions: the first EXCEPTION_ROWS_SHOWN rows of exceptions.csv, autofilter, and a note
   saying how many there are in all;
@@ -16,8 +19,9 @@ workbook shows the same numbers in any viewer and a re-run writes identical byte
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,8 @@ import polars as pl
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from incentcalc import __version__
+from incentcalc.manifest import file_sha256
 from incentcalc.output_names import EXCEPTIONS_CSV
 from incentcalc.result import (
     EXCEPTION_COLUMNS,
@@ -39,11 +45,13 @@ from incentcalc.statements.formats import (
     Kind,
     add_table_sheet,
     open_workbook,
+    row_height,
     set_print_layout,
     write_cell,
     write_frame_table,
     write_table,
 )
+from incentcalc.statements.partner import LEDGER_LINES
 from incentcalc.statements.payload import excel_display
 
 OVERVIEW_SHEET = "Overview"
@@ -73,20 +81,65 @@ _PAYOUT_KINDS: dict[str, Kind] = {
     "team_score": Kind.SCORE,
     "budget_factor": Kind.FACTOR,
     "fx_rate": Kind.FACTOR,
-    "cap_applied": Kind.BOOLEAN,
 }
+
+BOOLEAN_COLUMNS = ("cap_applied",)
+"""Payout columns shown as Yes/No."""
+
+_TITLES = {
+    "partner_id": "Partner ID",
+    "team_id": "Team ID",
+    "deal_id": "Deal ID",
+    "record_id": "Record ID",
+    "fx_rate": "FX rate",
+    "payable_local": "Payable (payout currency)",
+    "gross_uncapped": "Gross before cap",
+    "gross_capped": "Gross after cap",
+    "len": "Rows",
+    "group": "Group",
+}
+
+A3_PAPER = 8
+"""xlsxwriter's paper code for A3: the Payouts sheet's 29 columns stay legible on one page width."""
+
+
+def title(name: str) -> str:
+    """A column name as a header people read: partner_id -> "Partner ID", gross_capped ->
+    "Gross after cap", bonus_base -> "Bonus base"."""
+    return _TITLES.get(name, name.replace("_", " ").capitalize())
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a run's numbers come from, for the Overview's first lines: when it ran, the config
+    file, and the warnings it gave (the inputs' paths, sha256 and rows are in the result)."""
+
+    run_at: datetime | None = None
+    config_path: Path | None = None
+    warnings: Sequence[str] = field(default_factory=tuple)
 
 
 def payout_columns(base: str) -> list[Column]:
-    """Payouts sheet columns: payouts.csv's names, money in the base currency except
-    payable_local, which is in each row's payout_currency."""
+    """Payouts sheet columns: payouts.csv's columns under human headers, money in the base
+    currency except payable_local, which is in each row's payout_currency."""
     kinds = {**dict.fromkeys(MONEY_COLUMNS, Kind.MONEY), **_PAYOUT_KINDS}
-    columns = [Column(name, name, kinds.get(name, Kind.TEXT), base) for name in PAYOUT_COLUMNS]
+    columns = [
+        Column(name, title(name), kinds.get(name, Kind.TEXT), base) for name in PAYOUT_COLUMNS
+    ]
     local = PAYOUT_COLUMNS.index("payable_local")
     columns[local] = Column(
-        "payable_local", "payable_local", Kind.MONEY, currency_key="payout_currency"
+        "payable_local", title("payable_local"), Kind.MONEY, currency_key="payout_currency"
     )
     return columns
+
+
+def yes_no(frame: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
+    """`frame` with the boolean columns `names` as "Yes"/"No" text (null stays null)."""
+    return frame.with_columns(
+        pl.col(name).replace_strict({True: "Yes", False: "No"}, return_dtype=pl.String)
+        for name in names
+        if name in frame.columns
+    )
 
 
 def frame_data(frame: pl.DataFrame) -> dict[str, list[Any]]:
@@ -160,12 +213,15 @@ class _Block:
     last: int
 
 
-def write_summary(result: QuarterResult, path: Path) -> None:
-    """Write the finance workbook for `result` to `path` (its folder must exist)."""
+def write_summary(result: QuarterResult, path: Path, provenance: Provenance | None = None) -> None:
+    """Write the finance workbook for `result` to `path` (its folder must exist).
+
+    Without a `provenance` the run time and config lines read "not recorded" (a workbook
+    written outside `run`); the warnings then are the result's own."""
     created = datetime.combine(result.period.end, time())
     workbook = open_workbook(path, created)
     formats = Formats(workbook)
-    _overview_sheet(workbook, formats, result)
+    _overview_sheet(workbook, formats, result, provenance or Provenance(warnings=result.warnings))
     _payouts_sheet(workbook, formats, result)
     blocks = _totals_sheet(workbook, formats, result)
     _exceptions_sheet(workbook, formats, result)
@@ -173,75 +229,224 @@ def write_summary(result: QuarterResult, path: Path) -> None:
     workbook.close()
 
 
-def _overview_sheet(workbook: Workbook, formats: Formats, result: QuarterResult) -> None:
+OVERVIEW_WIDTHS = (36, 22, 30, 70)
+"""Overview columns: label, value, check (reconciliation), note."""
+NOTE_COLUMN = 3
+
+
+class _Lines:
+    """Rows of label | value | note on the Overview, from `row` down."""
+
+    def __init__(self, sheet: Worksheet, formats: Formats, row: int) -> None:
+        self.sheet, self.formats, self.row = sheet, formats, row
+
+    def heading(self, text: str) -> None:
+        self.row += 1
+        self.sheet.write_string(self.row, 0, text, self.formats.heading)
+        self.row += 1
+
+    def add(self, label: str, value: Any, fmt: Any = None, note: str = "") -> None:
+        self.sheet.write_string(self.row, 0, label, self.formats.label)
+        write_cell(self.sheet, self.row, 1, value, fmt or self.formats.top)
+        if note:
+            self.sheet.write_string(self.row, NOTE_COLUMN, note, self.formats.wrap)
+            height = row_height([(note, OVERVIEW_WIDTHS[NOTE_COLUMN])])
+            if height is not None:
+                self.sheet.set_row(self.row, height)
+        self.row += 1
+
+
+def _overview_sheet(
+    workbook: Workbook, formats: Formats, result: QuarterResult, provenance: Provenance
+) -> None:
     sheet = workbook.add_worksheet(OVERVIEW_SHEET)
-    base = result.config.program.base_currency
-    payouts, budget = result.payouts, result.budget
-    sheet.set_column(0, 0, 34)
-    sheet.set_column(1, 1, 22)
-    sheet.set_column(2, 2, 60)
+    for col, width in enumerate(OVERVIEW_WIDTHS):
+        sheet.set_column(col, col, width)
     sheet.write_string(0, 0, f"Payout summary {result.period.label}", formats.title)
     sheet.write_string(1, 0, result.config.program.name, formats.label)
     set_print_layout(sheet, header_row=None, landscape=False)
-    money = formats.number(Kind.MONEY, base)
-    lines: list[tuple[str, Any, Any, str]] = [
-        ("Period", result.period.label, None, f"{result.period.start} to {result.period.end}"),
-        ("Base currency", base, None, ""),
-        ("Partners in scope", payouts.height, formats.number(Kind.INTEGER), ""),
-    ]
-    status_counts = payouts.group_by("status").len()
-    counts = dict(status_counts.iter_rows())
-    lines += [
-        (f"  {status.value}", counts.get(status.value, 0), formats.number(Kind.INTEGER), "")
-        for status in Status
-    ]
-    totals = payouts.select(pl.col(n).sum() for n in TOTAL_COLUMNS).row(0, named=True)
-    lines += [
-        (f"Total {name.replace('_', ' ')}", _float(totals[name]), money, "")
-        for name in TOTAL_COLUMNS
-    ]
-    lines += [
-        (
-            "Budget",
-            _float(budget.budget) if budget.budget is not None else "none",
-            money,
-            "payout.budget",
-        ),
-        (
-            "Total gross after cap",
-            _float(budget.total_capped),
-            money,
-            "over partners that are not ineligible",
-        ),
-        (
-            "Budget factor",
-            _float(budget.factor),
-            formats.number(Kind.FACTOR),
-            "budget / total when scaled, else 1",
-        ),
-        ("Scaled to the budget", "yes" if budget.scaled else "no", None, ""),
-    ]
-    if budget.budget is not None:
-        left = budget.budget - (totals["gross"] or 0)
-        lines.append(("Budget left after gross", _float(left), money, "budget - total gross"))
-    row = 3
-    for label, value, fmt, note in lines:
-        sheet.write_string(row, 0, label, formats.label)
-        write_cell(sheet, row, 1, value, fmt)
-        if note:
-            sheet.write_string(row, 2, note, formats.wrap)
-        row += 1
-    row += 1
-    sheet.write_string(row, 0, "Exceptions by kind and rule", formats.heading)
+    out = _Lines(sheet, formats, 2)
+    _provenance_lines(out, result, provenance)
+    _run_lines(out, result)
+    _reconciliation(out, result)
+    _budget_lines(out, result)
+    out.heading("Exceptions by kind and rule")
     kinds = result.exceptions.group_by("kind", "rule").len().sort("kind", "rule")
-    columns = [Column("kind", "kind"), Column("rule", "rule"), Column("len", "rows", Kind.INTEGER)]
-    row = write_table(sheet, formats, row + 1, columns, frame_data(kinds), widths=False)
-    if result.warnings:
-        row += 1
-        sheet.write_string(row, 0, "Warnings", formats.heading)
-        for warning in result.warnings:
-            row += 1
-            sheet.write_string(row, 0, warning)
+    columns = [
+        Column("kind", title("kind")),
+        Column("rule", title("rule")),
+        Column("len", title("len"), Kind.INTEGER),
+    ]
+    write_table(sheet, formats, out.row, columns, frame_data(kinds), widths=False)
+
+
+def _provenance_lines(out: _Lines, result: QuarterResult, provenance: Provenance) -> None:
+    """What produced these numbers: version, run time, config and every input file."""
+    out.heading("Provenance")
+    out.add("incentcalc version", __version__)
+    run_at = provenance.run_at
+    out.add("Run at", run_at.isoformat(timespec="seconds") if run_at else "not recorded")
+    config = provenance.config_path
+    if config is not None and config.is_file():
+        out.add("Config", str(config), note=f"sha256 {file_sha256(config)}")
+    else:
+        out.add("Config", "not recorded")
+    integer = out.formats.number(Kind.INTEGER)
+    for source in result.inputs.files:
+        rows = source.rows if source.rows is not None else "-"
+        out.add(
+            f"Input {source.name.value} (rows)",
+            rows,
+            integer,
+            note=f"{source.path}; sha256 {source.sha256}",
+        )
+    warnings = list(provenance.warnings)
+    out.add("Warnings", len(warnings) if warnings else "none", integer)
+    for warning in warnings:
+        out.add("", "", note=warning)
+
+
+def _run_lines(out: _Lines, result: QuarterResult) -> None:
+    payouts = result.payouts
+    integer = out.formats.number(Kind.INTEGER)
+    out.heading("Run")
+    out.add("Period", result.period.label, note=f"{result.period.start} to {result.period.end}")
+    out.add("Base currency", result.config.program.base_currency)
+    out.add("Partners in scope", payouts.height, integer)
+    counts = dict(payouts.group_by("status").len().iter_rows())
+    for status in Status:
+        out.add(f"  {status.value}", counts.get(status.value, 0), integer)
+
+
+def _sum(payouts: pl.DataFrame, column: str, where: pl.Expr | None = None) -> Decimal:
+    """Exact sum of a money column (over the rows matching `where`); 0 when there are none."""
+    rows = payouts if where is None else payouts.filter(where)
+    total = rows[column].sum() if rows.height else None
+    return Decimal(total) if total is not None else Decimal(0)
+
+
+def ledger_columns(payouts: pl.DataFrame) -> list[tuple[str, str, int]]:
+    """The ledger's net terms (RULES.md 8.9) the payouts have: label, column, sign."""
+    return [line for line in LEDGER_LINES if line[1] in payouts.columns]
+
+
+def reconciliation_steps(payouts: pl.DataFrame) -> list[tuple[str, Decimal, str]]:
+    """Gross to net to payable as (label, amount, note); amounts signed as they enter."""
+    status = pl.col("status")
+    steps = [
+        ("Gross", _sum(payouts, "gross"), "sum of gross"),
+        ("- Holdback", -_sum(payouts, "holdback"), "sum of holdback"),
+        ("+ Adjustments", _sum(payouts, "adjustments"), "applied adjustments"),
+    ]
+    for label, column, sign in ledger_columns(payouts):
+        steps.append((f"{'+' if sign > 0 else '-'} {label}", sign * _sum(payouts, column), ""))
+    carries = (
+        ("- Carried forward: negative balances", Status.NEGATIVE),
+        ("- Carried forward: below the minimum", Status.BELOW_MINIMUM),
+        ("- Carried forward: held partners", Status.HELD),
+    )
+    steps.append(("= Net", _sum(payouts, "net"), "sum of net"))
+    steps += [
+        (label, -_sum(payouts, "carried_forward", status == value.value), f"status {value.value}")
+        for label, value in carries
+    ]
+    steps.append(("= Payable", _sum(payouts, "payable"), "sum of payable"))
+    return steps
+
+
+def _check(expected: Decimal, reported: Decimal) -> str:
+    difference = reported - expected
+    return "ties" if difference == 0 else f"DOES NOT TIE: off by {difference:,.2f}"
+
+
+def _reconciliation(out: _Lines, result: QuarterResult) -> None:
+    """Gross - holdback + adjustments (+ ledger lines) = net; net - carried forward (by kind)
+    = payable; payable per payout currency. Each total is checked against the sum of its
+    terms, so a controller can tick every line."""
+    base = result.config.program.base_currency
+    money = out.formats.number(Kind.MONEY, base)
+    bold = out.formats.number(Kind.MONEY, base, bold=True)
+    out.heading("Reconciliation")
+    out.sheet.write_string(out.row, 0, "Step", out.formats.header)
+    out.sheet.write_string(out.row, 1, f"Amount ({base})", out.formats.header)
+    out.sheet.write_string(out.row, 2, "Check", out.formats.header)
+    out.sheet.write_string(out.row, 3, "From", out.formats.header)
+    out.row += 1
+    running = Decimal(0)
+    for label, amount, note in reconciliation_steps(result.payouts):
+        total = label.startswith("=")
+        out.sheet.write_string(out.row, 0, label, out.formats.label)
+        write_cell(out.sheet, out.row, 1, float(amount), bold if total else money)
+        if total:
+            out.sheet.write_string(out.row, 2, _check(running, amount), out.formats.check)
+            running = amount
+        else:
+            running += amount
+        out.sheet.write_string(out.row, 3, note, out.formats.wrap)
+        out.row += 1
+    out.row = _currency_table(out.sheet, out.formats, out.row + 1, result.payouts, base)
+    sums = payable_by_currency(result.payouts)["payable"].sum()
+    out.add(
+        "Payable, all currencies",
+        float(sums or 0),
+        bold,
+        note=_check(_sum(result.payouts, "payable"), Decimal(sums or 0)).replace(
+            "ties", "ties with = Payable"
+        ),
+    )
+
+
+def _currency_table(
+    sheet: Worksheet, formats: Formats, top: int, payouts: pl.DataFrame, base: str
+) -> int:
+    """Partners, payable and payable_local per payout currency at `top`; returns the row
+    after it."""
+    columns = [
+        Column("payout_currency", "Payout currency"),
+        Column("partners", "Partners", Kind.INTEGER),
+        Column("payable", f"Payable ({base})", Kind.MONEY, base),
+        Column("payable_local", title("payable_local"), Kind.MONEY, currency_key="payout_currency"),
+    ]
+    table = frame_data(payable_by_currency(payouts))
+    return write_table(sheet, formats, top, columns, table, widths=False)
+
+
+def payable_by_currency(payouts: pl.DataFrame) -> pl.DataFrame:
+    """Partners, payable (base) and payable_local per payout currency."""
+    return (
+        payouts.group_by("payout_currency")
+        .agg(pl.len().alias("partners"), pl.col("payable").sum(), pl.col("payable_local").sum())
+        .sort("payout_currency")
+    )
+
+
+def _budget_lines(out: _Lines, result: QuarterResult) -> None:
+    base = result.config.program.base_currency
+    budget = result.budget
+    money = out.formats.number(Kind.MONEY, base)
+    out.heading("Budget")
+    out.add(
+        "Budget",
+        _float(budget.budget) if budget.budget is not None else "none",
+        money,
+        "payout.budget",
+    )
+    out.add(
+        "Total gross after cap",
+        _float(budget.total_capped),
+        money,
+        "over partners that are not ineligible",
+    )
+    out.add(
+        "Budget factor",
+        _float(budget.factor),
+        out.formats.number(Kind.FACTOR),
+        "budget / total when scaled, else 1",
+    )
+    out.add("Scaled to the budget", "Yes" if budget.scaled else "No")
+    if budget.budget is not None:
+        left = budget.budget - _sum(result.payouts, "gross")
+        out.add("Budget left after gross", _float(left), money, "budget - total gross")
 
 
 def _float(value: Any) -> Any:
@@ -251,18 +456,19 @@ def _float(value: Any) -> Any:
 def _payouts_sheet(workbook: Workbook, formats: Formats, result: QuarterResult) -> None:
     sheet = add_table_sheet(workbook, PAYOUTS_SHEET)
     columns = payout_columns(result.config.program.base_currency)
-    payouts = excel_display(result.payouts.select(PAYOUT_COLUMNS).sort("partner_id"))
-    end = write_frame_table(sheet, formats, 0, columns, payouts)
+    rows = yes_no(result.payouts.select(PAYOUT_COLUMNS).sort("partner_id"), BOOLEAN_COLUMNS)
+    end = write_frame_table(sheet, formats, 0, columns, excel_display(rows))
     sheet.autofilter(0, 0, max(end - 1, 1), len(columns) - 1)
     sheet.freeze_panes(1, 2)
     set_print_layout(sheet, header_row=0, landscape=True)
+    sheet.set_paper(A3_PAPER)
 
 
 def _totals_sheet(workbook: Workbook, formats: Formats, result: QuarterResult) -> dict[str, _Block]:
     sheet = workbook.add_worksheet(TOTALS_SHEET)
     base = result.config.program.base_currency
     payouts = result.payouts
-    money = [Column(name, name, Kind.MONEY, base) for name in TOTAL_COLUMNS]
+    money = [Column(name, title(name), Kind.MONEY, base) for name in TOTAL_COLUMNS]
     groups = {
         "tier": [tier.name for tier in result.config.tiers],
         "status": [status.value for status in Status],
@@ -277,24 +483,17 @@ def _totals_sheet(workbook: Workbook, formats: Formats, result: QuarterResult) -
     for key, order in groups.items():
         sheet.write_string(row, 0, f"By {key}", formats.heading)
         table = totals_by(payouts, key, order)
-        columns = [Column("group", key), Column("partners", "partners", Kind.INTEGER), *money]
+        columns = [
+            Column("group", title(key)),
+            Column("partners", "Partners", Kind.INTEGER),
+            *money,
+        ]
         end = write_table(sheet, formats, row + 1, columns, frame_data(table), widths=False)
         blocks[key] = _Block(row + 2, end - 1)
         _total_row(sheet, formats, end, payouts, base)
         row = end + 3
     sheet.write_string(row, 0, "By payout currency", formats.heading)
-    local = (
-        payouts.group_by("payout_currency")
-        .agg(pl.len().alias("partners"), pl.col("payable").sum(), pl.col("payable_local").sum())
-        .sort("payout_currency")
-    )
-    columns = [
-        Column("payout_currency", "payout_currency"),
-        Column("partners", "partners", Kind.INTEGER),
-        Column("payable", "payable", Kind.MONEY, base),
-        Column("payable_local", "payable_local", Kind.MONEY, currency_key="payout_currency"),
-    ]
-    write_table(sheet, formats, row + 1, columns, frame_data(local), widths=False)
+    _currency_table(sheet, formats, row + 1, payouts, base)
     set_print_layout(sheet, header_row=None, landscape=True)
     return blocks
 
@@ -304,7 +503,7 @@ def _total_row(
 ) -> None:
     values = frame_data(grand_total(payouts))
     sheet.write_string(row, 0, values["group"][0], formats.total)
-    sheet.write_number(row, 1, values["partners"][0], formats.total)
+    sheet.write_number(row, 1, values["partners"][0], formats.total_count)
     fmt = formats.number(Kind.MONEY, base, bold=True)
     for col, name in enumerate(TOTAL_COLUMNS, start=2):
         value = values[name][0]
@@ -331,7 +530,7 @@ def exceptions_note(total: int, shown: int) -> str:
 def _exceptions_sheet(workbook: Workbook, formats: Formats, result: QuarterResult) -> None:
     sheet = add_table_sheet(workbook, EXCEPTIONS_SHEET)
     columns = [
-        Column(name, name, Kind.WRAP if name == "detail" else Kind.TEXT)
+        Column(name, title(name), Kind.WRAP if name == "detail" else Kind.TEXT)
         for name in EXCEPTION_COLUMNS
     ]
     exceptions = result.exceptions.select(EXCEPTION_COLUMNS)
@@ -360,7 +559,7 @@ def _charts_sheet(
     sheet = workbook.add_worksheet(CHARTS_SHEET)
     histogram = composite_histogram(result.payouts)
     sheet.write_string(0, 0, "Composite score distribution", formats.heading)
-    columns = [Column("composite", "composite"), Column("partners", "partners", Kind.INTEGER)]
+    columns = [Column("composite", "Composite"), Column("partners", "Partners", Kind.INTEGER)]
     end = write_table(sheet, formats, 1, columns, frame_data(histogram))
     base = result.config.program.base_currency
     payable_col = 2 + TOTAL_COLUMNS.index("payable")
