@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench sample ledger-demo clean
+.PHONY: run test lint verify bench sample ledger-demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -n 2
+
+# The differential test at ten times its usual size: 2,000 generated quarters against the
+# reference implementation in tests/reference (docs/reference.md).
+verify: $(STAMP)
+	INCENTCALC_DIFF_EXAMPLES=2000 $(BIN)/pytest tests/test_differential.py -n 2
 
 sample: $(STAMP)
 	$(BIN)/incentcalc sample-data --out sample_data --partners 200 --seed 7 --period 2026Q3 --config-out configs/program.yaml
