@@ -16,7 +16,7 @@ comparisons over the payout and KPI rows:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 
@@ -98,15 +98,19 @@ def _kpi_violations(config: ProgramConfig, kpis: pl.DataFrame) -> list[Violation
 
 
 def _score_bounds(config: ProgramConfig, kpi: str) -> tuple[Decimal, Decimal | None]:
-    """(lowest, highest) score the KPI's curve can give; highest None when uncapped."""
+    """(lowest, highest) score the KPI's curve can give, as scores are reported: rounded to
+    4 places half up (a cap of 1.23456 gives scores up to 1.2346); highest None when
+    uncapped."""
     curve = config.kpis[kpi].score
     if curve.steps is not None:
         scores = [Decimal(0), *(step[1] for step in curve.steps)]
-        return min(scores), max(scores)
-    if curve.attainment is not None:
-        return Decimal(0), curve.attainment.cap
-    assert curve.linear is not None
-    return Decimal(0), curve.linear.cap
+        return _as_score(min(scores)), _as_score(max(scores))
+    cap = curve.attainment.cap if curve.attainment is not None else curve.linear.cap  # type: ignore[union-attr]
+    return Decimal(0), None if cap is None else _as_score(cap)
+
+
+def _as_score(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
 def _tier_violations(
