@@ -28,6 +28,7 @@ from incentcalc.result import (
     DEAL_LINE_COLUMNS,
     EXCEPTION_COLUMNS,
     KPI_COLUMNS,
+    LEDGER_LINE_COLUMNS,
     NPS_LINE_COLUMNS,
     PAYOUT_COLUMNS,
     RENEWAL_LINE_COLUMNS,
@@ -126,6 +127,8 @@ def _payouts(partners: int) -> pl.DataFrame:
         .with_columns(
             (pl.col("gross") / 10).cast(MONEY).alias("holdback"),
             pl.lit(Decimal("0")).cast(MONEY).alias("adjustments"),
+            pl.col("tier").alias("earned_tier"),
+            *(pl.lit(Decimal("0")).cast(MONEY).alias(c) for c in LEDGER_LINE_COLUMNS),
         )
         .with_columns(
             (pl.col("gross") - pl.col("holdback") + pl.col("adjustments")).cast(MONEY).alias("net")

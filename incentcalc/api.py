@@ -18,6 +18,7 @@ from incentcalc.exceptions import build_exceptions
 from incentcalc.fx import convert, period_rates
 from incentcalc.inputs import Inputs
 from incentcalc.integrity import compute_integrity_hits
+from incentcalc.invariants import check_invariants
 from incentcalc.kpis import compute_metric_values, in_period
 from incentcalc.lines import (
     build_deal_lines,
@@ -30,6 +31,7 @@ from incentcalc.payouts import apply_budget, compute_bonuses, compute_payable
 from incentcalc.periods import Period, parse_period
 from incentcalc.result import (
     KPI_COLUMNS,
+    LEDGER_LINE_COLUMNS,
     PAYOUT_COLUMNS,
     BudgetUse,
     QuarterResult,
@@ -159,6 +161,9 @@ def calculate_quarter(
         kpi_rows = compute_kpi_scores(scope, metrics, inputs[SourceName.TARGETS], config, period)
     with timings.stage("payouts"):
         payouts, details, budget = _payouts(config, period, inputs, scope, kpi_rows, hits, rates)
+    with timings.stage("invariants"):
+        kpis = _kpi_output(kpi_rows, period)
+        check_invariants(config, payouts, kpis, budget)
     with timings.stage("lines"):
         exceptions = build_exceptions(
             hits,
@@ -173,7 +178,7 @@ def calculate_quarter(
             period=period,
             inputs=inputs,
             payouts=payouts,
-            kpis=_kpi_output(kpi_rows, period),
+            kpis=kpis,
             exceptions=exceptions,
             deal_lines=build_deal_lines(deals, hits, period),
             nps_lines=build_nps_lines(nps, period),
@@ -236,7 +241,11 @@ def _payouts(
         on="payout_currency",
         how="left",
     )
-    payable = compute_payable(with_rates, adjustments, config.payout, mode)
+    without_ledger = with_rates.with_columns(
+        pl.col("tier").alias("earned_tier"),
+        *(pl.lit(0).cast(MONEY).alias(line) for line in LEDGER_LINE_COLUMNS),
+    )
+    payable = compute_payable(without_ledger, adjustments, config.payout, mode)
     payouts = payable.with_columns(pl.lit(period.label).alias("period")).select(PAYOUT_COLUMNS)
     details = partners.select(
         "partner_id",

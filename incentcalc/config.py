@@ -288,6 +288,14 @@ class Cap(_Model):
         return self
 
 
+class Milestone(_Model):
+    """A loyalty bonus for every `quarters`-th consecutive quarter at `tier` or above (11.7)."""
+
+    tier: str = Field(min_length=1)
+    quarters: int = Field(ge=1)
+    bonus: Money = Field(ge=0)
+
+
 class Payout(_Model):
     base: str = "revenue"
     individual_share: Share = Decimal(1)
@@ -295,7 +303,10 @@ class Payout(_Model):
     cap: Cap | None = None
     budget: Money | None = None
     holdback_pct: Share = Decimal(0)
+    holdback_release_after: int = Field(default=1, ge=1)
+    clawback_within_days: int | None = Field(default=None, ge=0)
     min_payout: Money = Decimal(0)
+    loyalty: list[Milestone] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _shares_sum_to_one(self) -> Payout:
@@ -335,6 +346,12 @@ class Integrity(_Model):
     reversal: ReversalRule | None = None
 
 
+class Ledger(_Model):
+    """Where closed periods are kept (RULES.md 11); relative to the config file."""
+
+    path: Path
+
+
 class ProgramConfig(_Model):
     """A whole incentive program. Cross-field rules live in `_consistent`."""
 
@@ -344,6 +361,8 @@ class ProgramConfig(_Model):
     segments: dict[str, Segment] = Field(min_length=1)
     tiers: list[Tier] = Field(min_length=1)
     payout: Payout = Payout()
+    tier_grace_quarters: int = Field(default=0, ge=0)
+    ledger: Ledger | None = None
     integrity: Integrity = Integrity()
 
     @model_validator(mode="after")
@@ -409,7 +428,13 @@ class ProgramConfig(_Model):
                 f"payout.base: KPI {base!r} has metric {self.kpis[base].metric}; it must be "
                 "revenue or expansion_revenue"
             ]
-        return []
+        tier_names = {tier.name for tier in self.tiers}
+        return [
+            f"payout.loyalty[{i}].tier: {m.tier!r} is not a tier of `tiers` "
+            f"(known: {', '.join(t.name for t in self.tiers)})"
+            for i, m in enumerate(self.payout.loyalty)
+            if m.tier not in tier_names
+        ]
 
     def kpi_target_names(self) -> list[str]:
         """KPIs scored by attainment, which need a target per partner."""
@@ -466,7 +491,12 @@ def resolve_paths(config: ProgramConfig, folder: Path) -> ProgramConfig:
         name.value: source.model_copy(update={"path": (folder / source.path).resolve()})
         for name, source in config.sources.items()
     }
-    return config.model_copy(update={"sources": config.sources.model_copy(update=resolved)})
+    ledger = config.ledger
+    if ledger is not None:
+        ledger = ledger.model_copy(update={"path": (folder / ledger.path).resolve()})
+    return config.model_copy(
+        update={"sources": config.sources.model_copy(update=resolved), "ledger": ledger}
+    )
 
 
 def load_config(path: Path) -> ProgramConfig:

@@ -32,6 +32,7 @@ import polars as pl
 from incentcalc.api import Timings, calculate_quarter, load_program
 from incentcalc.config import ProgramConfig, Rounding
 from incentcalc.config_diff import ConfigChange, compare_config_files
+from incentcalc.currencies import LOCAL
 from incentcalc.errors import UsageError
 from incentcalc.inputs import Inputs
 from incentcalc.money import MONEY, SCORE, round_quotient
@@ -454,7 +455,9 @@ def read_baseline_run(folder: Path, period: str) -> pl.DataFrame:
             f"{path} holds period {', '.join(sorted(periods))}, not {period}. Pass the run "
             f"folder of {period}, or --period {periods[0]}."
         )
-    return frame.with_columns(pl.col(c).cast(MONEY) for c in MONEY_COLUMNS)
+    return frame.with_columns(
+        *(pl.col(c).cast(MONEY) for c in MONEY_COLUMNS), pl.col("payable_local").cast(LOCAL)
+    )
 
 
 def _view(payouts: pl.DataFrame) -> pl.DataFrame:

@@ -3,6 +3,7 @@
 The tree (exit code in brackets)::
 
     IncentcalcError                 [4] base; a bare one is a bug
+    ├── InvariantError              [4] a calculated quarter broke a rule that must hold (a bug)
     ├── UsageError                  [2] bad command-line use (unknown period label, bad option)
     ├── ConfigError                 [2] the program YAML is wrong, or a file it names is missing
     ├── DataError                   [1] input rows failed validation (carries the failures)
@@ -44,6 +45,20 @@ class IncentcalcError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class InvariantError(IncentcalcError):
+    """The calculation broke a rule that must always hold: a bug, caught before writing."""
+
+    @classmethod
+    def broken(cls, violations: list[str], shown: int = 10) -> InvariantError:
+        listed = "; ".join(violations[:shown])
+        more = f" (and {len(violations) - shown} more)" if len(violations) > shown else ""
+        return cls(
+            f"A check that must hold failed after calculating, so nothing was written: "
+            f"{listed}{more}. This is a bug in incentcalc, not in your data; report it with "
+            "the config and this message (rerun with --debug for the traceback)."
+        )
 
 
 class UsageError(IncentcalcError):

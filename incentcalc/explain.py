@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from incentcalc.config import Metric, ProgramConfig, ScoreCurve, SourceName
+from incentcalc.currencies import minor_unit
 from incentcalc.errors import UsageError
 from incentcalc.result import QuarterResult
 
@@ -133,11 +134,16 @@ def _payout_steps(
         ("carried forward", payout["carried_forward"], f"min payout {rules.min_payout}"),
         (
             "payable in " + payout["payout_currency"],
-            payout["payable_local"],
-            f"round(payable / {payout['fx_rate']})",
+            _local_amount(payout["payable_local"], payout["payout_currency"]),
+            f"round(payable / {payout['fx_rate']}) to the currency's minor unit",
         ),
     ]
     return [{"step": name, "amount": str(amount), "how": how} for name, amount, how in steps]
+
+
+def _local_amount(amount: Decimal | str, currency: str) -> Decimal:
+    """payable_local shown with exactly its currency's minor unit (JPY 1107692, GBP 5400.00)."""
+    return Decimal(amount).quantize(Decimal(1).scaleb(-minor_unit(currency)))
 
 
 def explain_partner(result: QuarterResult, partner_id: str) -> dict[str, Any]:

@@ -22,6 +22,12 @@ def in_period(column: str, period: Period) -> pl.Expr:
     return pl.col(column).is_between(pl.lit(period.start), pl.lit(period.end))
 
 
+def _count(condition: pl.Expr) -> pl.Expr:
+    """How many rows meet `condition`, as a signed integer: Polars counts are UInt32, and
+    promoters - detractors on them wraps around (-100 becomes 4294967196)."""
+    return condition.sum().cast(pl.Int64)
+
+
 def _deal_totals(deals: pl.DataFrame, period: Period) -> pl.DataFrame:
     counted = pl.col("counted")
     return (
@@ -33,11 +39,12 @@ def _deal_totals(deals: pl.DataFrame, period: Period) -> pl.DataFrame:
             .filter(counted & (pl.col("deal_type") == DealType.EXPANSION))
             .sum()
             .alias("expansion_revenue"),
-            counted.sum().alias("won"),
-            (pl.col("stage") == Stage.CLOSED_LOST).sum().alias("lost"),
+            _count(counted).alias("won"),
+            _count(pl.col("stage") == Stage.CLOSED_LOST).alias("lost"),
             pl.col("customer_id")
             .filter(counted & (pl.col("deal_type") == DealType.NEW))
             .n_unique()
+            .cast(pl.Int64)
             .alias("new_logos"),
         )
     )
@@ -49,9 +56,9 @@ def _nps_totals(nps: pl.DataFrame, period: Period) -> pl.DataFrame:
         nps.filter(in_period("responded_on", period))
         .group_by("partner_id")
         .agg(
-            pl.len().alias("responses"),
-            (score >= 9).sum().alias("promoters"),
-            (score <= 6).sum().alias("detractors"),
+            pl.len().cast(pl.Int64).alias("responses"),
+            _count(score >= 9).alias("promoters"),
+            _count(score <= 6).alias("detractors"),
         )
     )
 
@@ -64,8 +71,8 @@ def _renewal_totals(renewals: pl.DataFrame, period: Period) -> pl.DataFrame:
         renewals.filter(decided_renewal(period))
         .group_by("partner_id")
         .agg(
-            pl.len().alias("decided"),
-            (pl.col("status") == RenewalStatus.RENEWED).sum().alias("renewed"),
+            pl.len().cast(pl.Int64).alias("decided"),
+            _count(pl.col("status") == RenewalStatus.RENEWED).alias("renewed"),
             pl.col("original_base").sum().alias("original_sum"),
             pl.min_horizontal(renewed_base, pl.col("original_base")).sum().alias("kept_sum"),
             renewed_base.sum().alias("renewed_sum"),

@@ -31,7 +31,7 @@ def file_sha256(path: Path) -> str:
 
 def compute_totals(payouts: pl.DataFrame) -> dict[str, str]:
     """Sum of every money column, as exact decimal strings."""
-    sums = payouts.select(pl.col(c).sum() for c in MONEY_COLUMNS if c != "payable_local")
+    sums = payouts.select(pl.col(c).sum() for c in MONEY_COLUMNS)
     row = sums.row(0, named=True) if sums.height else {}
     return {c: f"{Decimal(row.get(c) or 0):.2f}" for c in sums.columns}
 

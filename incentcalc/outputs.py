@@ -9,6 +9,9 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from pathlib import Path
 
+import polars as pl
+
+from incentcalc.currencies import local_amount_text
 from incentcalc.io.writers import write_csv, write_json, write_parquet
 from incentcalc.manifest import build_manifest
 from incentcalc.output_names import (
@@ -30,7 +33,7 @@ def write_tables(result: QuarterResult, folder: Path) -> list[Path]:
     """payouts, kpis, exceptions (and rejected rows when quarantining); returns the paths."""
     written = []
     for frame, name, writer in (
-        (result.payouts, PAYOUTS_CSV, write_csv),
+        (payouts_as_text(result.payouts), PAYOUTS_CSV, write_csv),
         (result.payouts, PAYOUTS_PARQUET, write_parquet),
         (result.kpis, KPIS_CSV, write_csv),
         (result.kpis, KPIS_PARQUET, write_parquet),
@@ -42,6 +45,14 @@ def write_tables(result: QuarterResult, folder: Path) -> list[Path]:
         write_csv(result.inputs.rejected, folder / REJECTED_CSV)
         written.append(folder / REJECTED_CSV)
     return written
+
+
+def payouts_as_text(payouts: pl.DataFrame) -> pl.DataFrame:
+    """payouts.csv's cells: payable_local with exactly its currency's minor unit (JPY
+    `1107692`, KWD `12.345`); every other column as it is."""
+    return payouts.with_columns(
+        local_amount_text(pl.col("payable_local"), pl.col("payout_currency"))
+    )
 
 
 def write_workbooks(

@@ -12,6 +12,7 @@ from decimal import Decimal
 import polars as pl
 
 from incentcalc.config import Payout, Rounding
+from incentcalc.currencies import round_local
 from incentcalc.money import FACTOR, MONEY, exact, floor_cents, round_money, round_quotient
 from incentcalc.result import BudgetUse, Status
 
@@ -131,8 +132,10 @@ def compute_payable(
     """Steps 7-11: holdback, adjustments, net, status, payable, carried_forward, local amount.
 
     `adjustments` is partner_id -> adjustments (sum of the period's rows); `frame` needs
-    fx_rate (the payout currency's rate). A held partner's net is reported but not paid;
+    fx_rate (the payout currency's rate) and the ledger lines (LEDGER_LINE_COLUMNS, 0 without
+    a ledger). A held partner's net is withheld and carried forward, not forfeited (8.10);
     0 < net < min_payout is carried forward as `below_minimum`, a negative net as `negative`.
+    Example: held, net 1,872.00 -> payable 0.00, carried_forward 1,872.00.
     """
     zero = pl.lit(0).cast(MONEY)
     frame = frame.join(adjustments, on="partner_id", how="left").with_columns(
@@ -143,7 +146,15 @@ def compute_payable(
         .cast(MONEY)
         .alias("adjustments"),
     )
-    net = (pl.col("gross") - pl.col("holdback") + pl.col("adjustments")).cast(MONEY)
+    net = (
+        pl.col("gross")
+        - pl.col("holdback")
+        + pl.col("adjustments")
+        + pl.col("loyalty_bonus")
+        + pl.col("carried_in")
+        + pl.col("holdback_released")
+        - pl.col("clawback")
+    ).cast(MONEY)
     frame = frame.with_columns(net.alias("net"))
     net_col, minimum = pl.col("net"), pl.lit(payout.min_payout).cast(MONEY)
     status = (
@@ -157,10 +168,12 @@ def compute_payable(
     )
     frame = frame.with_columns(status.alias("status"))
     paid = pl.col("status") == Status.PAYABLE
-    carried = pl.col("status").is_in([Status.NEGATIVE, Status.BELOW_MINIMUM])
+    carried = pl.col("status").is_in([Status.NEGATIVE, Status.BELOW_MINIMUM, Status.HELD])
     return frame.with_columns(
         pl.when(paid).then(net_col).otherwise(zero).alias("payable"),
         pl.when(carried).then(net_col).otherwise(zero).alias("carried_forward"),
     ).with_columns(
-        round_quotient(pl.col("payable"), pl.col("fx_rate"), 2, mode).alias("payable_local")
+        round_local(pl.col("payable"), pl.col("fx_rate"), pl.col("payout_currency"), mode).alias(
+            "payable_local"
+        )
     )

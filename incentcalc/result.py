@@ -27,19 +27,25 @@ class Status(StrEnum):
 
 PAYOUT_COLUMNS = (
     "period", "partner_id", "partner_name", "segment", "region", "team_id", "status", "reason",
-    "tier", "team_tier", "composite_score", "team_score", "bonus_base", "individual_bonus",
-    "team_bonus", "fixed_bonus", "gross_uncapped", "cap_applied", "gross_capped",
-    "budget_factor", "gross", "holdback", "adjustments", "net", "payable", "carried_forward",
+    "tier", "earned_tier", "team_tier", "composite_score", "team_score", "bonus_base",
+    "individual_bonus", "team_bonus", "fixed_bonus", "gross_uncapped", "cap_applied",
+    "gross_capped", "budget_factor", "gross", "holdback", "loyalty_bonus", "adjustments",
+    "carried_in", "holdback_released", "clawback", "net", "payable", "carried_forward",
     "payout_currency", "fx_rate", "payable_local",
 )  # fmt: skip
 """payouts.csv / payouts.parquet, in CLI.md's order."""
 
 MONEY_COLUMNS = (
     "bonus_base", "individual_bonus", "team_bonus", "fixed_bonus", "gross_uncapped",
-    "gross_capped", "gross", "holdback", "adjustments", "net", "payable", "carried_forward",
-    "payable_local",
+    "gross_capped", "gross", "holdback", "loyalty_bonus", "adjustments", "carried_in",
+    "holdback_released", "clawback", "net", "payable", "carried_forward",
 )  # fmt: skip
-"""Payout columns holding money (Decimal scale 2, written with exactly 2 decimals)."""
+"""Payout columns holding base-currency money (Decimal scale 2, written with exactly 2
+decimals). payable_local is money too, in the payout currency: rounded to that currency's
+minor unit, stored at `currencies.LOCAL` scale and written with exactly its minor unit."""
+
+LEDGER_LINE_COLUMNS = ("loyalty_bonus", "carried_in", "holdback_released", "clawback")
+"""The net's lines that come from the ledger (RULES.md 11); 0 when there is no ledger."""
 
 KPI_COLUMNS = (
     "period", "partner_id", "kpi", "metric", "value", "target", "attainment", "score",

@@ -105,7 +105,7 @@ def assign_team_tiers(partners: pl.DataFrame, config: ProgramConfig) -> pl.DataF
             (exact(pl.col("composite_score")) * pl.col("bonus_base")).sum().alias("weighted"),
             pl.col("bonus_base").sum().alias("base_total"),
             pl.col("composite_score").sum().alias("score_total"),
-            pl.len().alias("members"),
+            pl.len().cast(pl.Int64).alias("members"),
         )
         .select(
             "team_id",

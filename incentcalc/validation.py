@@ -25,7 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
-from incentcalc.columns import REQUIRED_SOURCES, ROW, Stage
+from incentcalc.columns import ROW, Stage
 from incentcalc.config import ProgramConfig, SourceName
 from incentcalc.errors import DataError
 from incentcalc.inputs import FAILURE_SCHEMA, Inputs, empty_failures
@@ -71,6 +71,11 @@ class Validation:
         return self.row_failures.height == 0 and self.cross_failures.height == 0
 
 
+NON_EMPTY_SOURCES = (SourceName.PARTNERS, SourceName.DEALS)
+"""Sources whose header-only file is an error; an empty survey or renewals export is a
+quarter without responses or renewals."""
+
+
 def load_inputs(
     config: ProgramConfig, period: Period, *, quarantine: bool = False, reuse: Inputs | None = None
 ) -> Inputs:
@@ -103,7 +108,7 @@ def check_inputs(config: ProgramConfig, period: Period, *, quarantine: bool = Fa
     unreadable: list[pl.DataFrame] = []
     for name, source in config.sources.items():
         try:
-            reads[name] = read_source(name, source, required=name in REQUIRED_SOURCES)
+            reads[name] = read_source(name, source, required=name in NON_EMPTY_SOURCES)
         except DataError as exc:
             unreadable.append(_file_failure(exc, source.path))
     paths = {name: source.path for name, source in config.sources.items()}

@@ -46,6 +46,7 @@ def payouts(rows: list[tuple[str, str, str, str, str, str, str]]) -> pl.DataFram
         pl.lit("payable").alias("status"),
         pl.lit(None, pl.String).alias("reason"),
         pl.col("tier").alias("team_tier"),
+        pl.col("tier").alias("earned_tier"),
         pl.col("composite_score").cast(pl.Decimal(38, 4)),
         pl.col("composite_score").cast(pl.Decimal(38, 4)).alias("team_score"),
         *(
@@ -60,6 +61,7 @@ def payouts(rows: list[tuple[str, str, str, str, str, str, str]]) -> pl.DataFram
         pl.lit(D("1")).cast(pl.Decimal(38, 6)).alias("budget_factor"),
         pl.lit("USD").alias("payout_currency"),
         pl.lit(D("1")).cast(pl.Decimal(38, 6)).alias("fx_rate"),
+        pl.col("payable").cast(pl.Decimal(38, 4)).alias("payable_local"),
     ).select(PAYOUT_COLUMNS)
 
 

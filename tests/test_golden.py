@@ -19,7 +19,7 @@ from incentcalc.result import PAYOUT_COLUMNS
 
 runner = CliRunner()
 TEXT_COLUMNS = {"period", "partner_id", "partner_name", "segment", "region", "team_id", "status",
-                "tier", "team_tier", "cap_applied", "payout_currency"}  # fmt: skip
+                "tier", "earned_tier", "team_tier", "cap_applied", "payout_currency"}  # fmt: skip
 
 
 def run_example(config: str, out: Path, *extra: str) -> Path:

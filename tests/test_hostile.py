@@ -204,10 +204,10 @@ def test_huge_skip_rows_is_a_data_error_not_an_overflow(example: Path) -> None:
     no data rows left."""
     replace_in(
         example / "program.yaml",
-        "{path: nps.csv}",
-        "{path: nps.csv, skip_rows: 100000000000000000000}",
+        "{path: deals.csv}",
+        "{path: deals.csv, skip_rows: 100000000000000000000}",
     )
-    assert_refused(example, 1, "nps.csv", "header but no data rows")
+    assert_refused(example, 1, "deals.csv", "header but no data rows")
 
 
 # -- hostile configs ---------------------------------------------------------------------

@@ -22,9 +22,9 @@ from incentcalc.sampledata.deals import DealDraw
 from incentcalc.sampledata.partners import DISTRIBUTOR, MSP, RESELLER, SEGMENTS, PartnerBook
 from incentcalc.sampledata.plan import Calendar
 
-BUDGET_PER_REVENUE = Decimal("0.016")
+BUDGET_PER_REVENUE = Decimal("0.009")
 """Budget as a share of the period's won revenue of eligible partners. Measured on the repo
-sample (200 partners, seed 7): the capped gross is about 1.9% of that revenue, so 1.75%
+sample (200 partners, seed 7): the capped gross is about 1.0% of that revenue, so 0.9%
 makes the budget scale payouts down a little, as finance's budgets do."""
 
 PROGRAM_TEMPLATE = """\
