@@ -8,6 +8,7 @@ composite and tier -> teams -> bonus and cap -> budget -> payable -> lines and e
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -41,7 +42,7 @@ from incentcalc.result import (
 from incentcalc.scope import compute_scope
 from incentcalc.scoring import compute_kpi_scores, tiers_table
 from incentcalc.tiers import assign_team_tiers, assign_tiers, compute_composites
-from incentcalc.validation import load_inputs
+from incentcalc.validation import DEFAULT_MAX_REJECTED, load_inputs
 
 
 def load_program(config_path: Path, period_label: str) -> tuple[ProgramConfig, Period]:
@@ -57,12 +58,16 @@ def run_quarter(config_path: Path, period_label: str, *, quarantine: bool = Fals
 
 
 def compute_quarter(
-    config: ProgramConfig, period: Period, *, quarantine: bool = False
+    config: ProgramConfig,
+    period: Period,
+    *,
+    quarantine: bool = False,
+    max_rejected: Decimal = DEFAULT_MAX_REJECTED,
 ) -> QuarterResult:
     """Read and validate the config's sources, then calculate; nothing is written."""
     timings = Timings()
     with timings.stage("read_validate"):
-        inputs = load_inputs(config, period, quarantine=quarantine)
+        inputs = load_inputs(config, period, quarantine=quarantine, max_rejected=max_rejected)
     try:
         return calculate_quarter(config, period, inputs, timings=timings)
     except pl.exceptions.PolarsError as exc:

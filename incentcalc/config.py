@@ -149,14 +149,20 @@ class SourceName(StrEnum):
     ADJUSTMENTS = "adjustments"
 
 
+MAX_HEADER_ROW = 1_000_000
+"""Far below any real title block, and small enough for the readers' row arithmetic."""
+
+
 class Source(_Model):
     """Where one canonical source comes from and how its export maps onto it (DATA.md)."""
 
     path: Path
     columns: dict[str, str] = Field(default_factory=dict)
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
-    date_format: str | None = None
+    date_format: str | dict[str, str] | None = None
+    header_row: int = Field(default=1, ge=1, le=MAX_HEADER_ROW)
     skip_rows: int = Field(default=0, ge=0)
+    skip_rows_where: dict[str, list[str]] = Field(default_factory=dict)
     defaults: dict[str, str] = Field(default_factory=dict)
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     encoding: str = "utf-8"
@@ -165,6 +171,33 @@ class Source(_Model):
     decimal_separator: Literal[".", ","] = "."
     currency_symbols: list[str] = Field(default_factory=list)
     null_values: list[str] = Field(default_factory=list)
+
+    @field_validator("defaults", mode="before")
+    @classmethod
+    def _defaults_as_text(cls, value: Any) -> Any:
+        # Only scalars become text: str() of a list or mapping is never a wanted constant, and
+        # on a YAML alias bomb ("billion laughs") it would expand billions of items.
+        if isinstance(value, dict):
+            return {key: _scalar_text(item) for key, item in value.items()}
+        return value
+
+    @field_validator("skip_rows_where", mode="before")
+    @classmethod
+    def _skipped_values_as_text(cls, value: Any) -> Any:
+        # `score: ["", 11]` lists cells as written: numbers become their text, `~` an empty cell
+        if isinstance(value, dict):
+            return {
+                key: [_scalar_text(i) for i in items] if isinstance(items, list) else items
+                for key, items in value.items()
+            }
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _no_nul(cls, value: Path) -> Path:
+        if "\x00" in str(value):
+            raise ValueError("a path cannot contain a NUL character")
+        return value
 
     @model_validator(mode="after")
     def _separators_differ(self) -> Source:
@@ -178,31 +211,29 @@ class Source(_Model):
             )
         return self
 
-    @field_validator("defaults", mode="before")
-    @classmethod
-    def _defaults_as_text(cls, value: Any) -> Any:
-        # Only scalars become text: str() of a list or mapping is never a wanted constant, and
-        # on a YAML alias bomb ("billion laughs") it would expand billions of items.
-        if isinstance(value, dict):
-            return {
-                key: item if isinstance(item, dict | list) else str(item)
-                for key, item in value.items()
-            }
-        return value
+    def date_format_of(self, column: str) -> str | None:
+        """The strptime format of one date column (None: ISO `YYYY-MM-DD`)."""
+        if isinstance(self.date_format, dict):
+            return self.date_format.get(column)
+        return self.date_format
 
-    @field_validator("path")
-    @classmethod
-    def _no_nul(cls, value: Path) -> Path:
-        if "\x00" in str(value):
-            raise ValueError("a path cannot contain a NUL character")
-        return value
+
+def _scalar_text(item: Any) -> Any:
+    """A YAML scalar as the text a cell holds (`~` is an empty cell); lists and mappings are
+    left for pydantic to reject."""
+    if item is None:
+        return ""
+    return item if isinstance(item, dict | list) else str(item)
 
 
 class Sources(_Model):
+    """The configured sources. `nps` and `renewals` may be left out when no KPI or gate reads
+    them (a revenue-only program); `validation.check_needed_sources` says which are needed."""
+
     partners: Source
     deals: Source
-    nps: Source
-    renewals: Source
+    nps: Source | None = None
+    renewals: Source | None = None
     targets: Source | None = None
     fx_rates: Source | None = None
     adjustments: Source | None = None

@@ -27,12 +27,14 @@ def empty_failures() -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class SourceFile:
-    """Audit facts about one input file, for the manifest."""
+    """Audit facts about one input file, for the manifest: `rows` read, and `skipped` rows
+    that `skip_rows_where` left out of the source."""
 
     name: SourceName
     path: Path
     sha256: str
     rows: int
+    skipped: int = 0
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,14 @@ class Inputs:
 
     Each frame has the columns of `columns.SOURCE_COLUMNS` with their canonical dtypes and
     a leading `_row` column. Periods (targets, fx_rates, adjustments) are canonical labels.
-    `rejected` holds the rows quarantined with `--quarantine` (FAILURE_SCHEMA columns).
+    `rejected` holds the rows quarantined with `--quarantine` (FAILURE_SCHEMA columns);
+    `warnings` what a person must hear about the inputs (an empty source, rejected rows).
     """
 
     frames: dict[SourceName, pl.DataFrame]
     files: tuple[SourceFile, ...] = ()
     rejected: pl.DataFrame = field(default_factory=empty_failures)
+    warnings: tuple[str, ...] = ()
 
     def __getitem__(self, name: SourceName) -> pl.DataFrame:
         frame = self.frames.get(name)

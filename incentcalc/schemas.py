@@ -180,6 +180,10 @@ MODELS: dict[SourceName, type[_Canonical]] = {
 }
 
 
+NOT_ALLOWED = "must be one of"
+"""How the rule of a value outside a column's allowed set starts (`validation` lists the
+distinct values found after it)."""
+
 CELL_FAILURE_SCHEMA: dict[str, pl.DataType] = {
     "index": pl.Int64(),
     "column": pl.String(),
@@ -209,7 +213,8 @@ _PHRASES = (
     _Phrase(r"^not_nullable$", "must not be empty; fill it in the export"),
     _Phrase(
         r"^isin\((?P<arg>.*)\)$",
-        "must be one of {arg}; map the export's own values with `values` in the config",
+        NOT_ALLOWED + " {arg}; map the export's own values with `values` in the config "
+        '(`"*"` maps every value not listed)',
     ),
     _Phrase(r"^greater_than_or_equal_to\((?P<arg>.*)\)$", "must be {arg} or more (no negatives)"),
     _Phrase(r"^greater_than\((?P<arg>.*)\)$", "must be greater than {arg}"),

@@ -14,6 +14,10 @@ Two kinds of failure, because quarantine treats them differently:
   without a target. Leaving rows out cannot fix these (and could silently underpay), so they
   always stop the run.
 
+Quarantine sets rows aside, never a whole source or column: a file that cannot be read, a
+missing column, a column none of whose values can be read, or more rejected rows than
+`max_rejected` of any source stops the run as without quarantine (DATA.md "Validation").
+
 `load_inputs` is what the engine calls; `check_inputs` is what `incentcalc validate` calls
 (it collects instead of raising).
 """
@@ -21,17 +25,18 @@ Two kinds of failure, because quarantine treats them differently:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 
 from incentcalc.columns import ROW, Stage
-from incentcalc.config import ProgramConfig, SourceName
-from incentcalc.errors import DataError
+from incentcalc.config import Metric, ProgramConfig, SourceName
+from incentcalc.errors import ConfigError, DataError
 from incentcalc.inputs import FAILURE_SCHEMA, Inputs, empty_failures
 from incentcalc.io.readers import SourceRead, read_source
 from incentcalc.periods import Period
-from incentcalc.schemas import CELL_FAILURE_SCHEMA, UNIQUE_KEYS, validate_rows
+from incentcalc.schemas import CELL_FAILURE_SCHEMA, NOT_ALLOWED, UNIQUE_KEYS, validate_rows
 
 PARTNER_REFERENCES = (
     SourceName.DEALS,
@@ -45,6 +50,20 @@ PARTNER_REFERENCES = (
 CLOSED_STAGES = (Stage.CLOSED_WON.value, Stage.CLOSED_LOST.value, Stage.CANCELLED.value)
 SUMMARY_GROUPS = 5
 """Failure groups quoted in a DataError message (the full list is in `validate --report`)."""
+
+DEFAULT_MAX_REJECTED = Decimal("0.01")
+"""With quarantine, more rejected rows than this share of any source stops the run."""
+
+MAX_LISTED_VALUES = 50
+"""Distinct unmapped values named in one failure rule (`--report` has every row)."""
+
+SOURCE_OF_METRIC: dict[Metric, SourceName] = {
+    Metric.NPS: SourceName.NPS,
+    Metric.GROSS_RENEWAL_RATE: SourceName.RENEWALS,
+    Metric.NET_REVENUE_RETENTION: SourceName.RENEWALS,
+    Metric.LOGO_RETENTION: SourceName.RENEWALS,
+}
+"""Metrics read from a source other than deals (which `payout.base` always needs)."""
 
 MAX_QUOTED_CHARS = 40
 """Longest value quoted in a DataError message: a 10 MB cell must not become a 10 MB error
@@ -77,16 +96,23 @@ quarter without responses or renewals."""
 
 
 def load_inputs(
-    config: ProgramConfig, period: Period, *, quarantine: bool = False, reuse: Inputs | None = None
+    config: ProgramConfig,
+    period: Period,
+    *,
+    quarantine: bool = False,
+    reuse: Inputs | None = None,
+    max_rejected: Decimal = DEFAULT_MAX_REJECTED,
 ) -> Inputs:
     """Read and validate every configured source; the validated canonical frames.
 
     Raises `DataError` (exit 1) carrying every failure. With `quarantine`, rows with row
-    failures are dropped and returned in `Inputs.rejected`; cross-source failures still raise.
-    With `reuse` (inputs already read and row-checked for a config with the same `sources`),
-    nothing is read again: only the config-dependent checks (segments, KPIs, FX, targets) run.
+    failures are dropped and returned in `Inputs.rejected`; cross-source failures, file and
+    column failures, and more rejected rows than `max_rejected` (a share) of any source
+    still raise. With `reuse` (inputs already read and row-checked for a config with the
+    same `sources`), nothing is read again: only the config-dependent checks run.
     """
     if reuse is not None:
+        check_needed_sources(config)
         paths = {f.name: f.path for f in reuse.files}
         cross = check_config_rules(config, period, reuse, paths)
         if cross.height:
@@ -95,15 +121,35 @@ def load_inputs(
     result = check_inputs(config, period, quarantine=quarantine)
     if result.cross_failures.height or (result.row_failures.height and not quarantine):
         raise failures_error(result.failures)
+    if quarantine:
+        whole = result.row_failures.filter(pl.col("row").is_null())
+        if whole.height:
+            raise failures_error(whole, quarantine=True)
+        check_rejected_share(result, max_rejected)
     return result.inputs
+
+
+def check_needed_sources(config: ProgramConfig) -> None:
+    """Every source a KPI (and so a gate) reads is configured; nps and renewals may be left
+    out of a program that does not use them. Raises `ConfigError` naming the KPI."""
+    for kpi_name, kpi in config.kpis.items():
+        needed = SOURCE_OF_METRIC.get(kpi.metric)
+        if needed is not None and getattr(config.sources, needed.value) is None:
+            raise ConfigError(
+                f"kpis.{kpi_name}: metric {kpi.metric} reads the {needed} source, but the "
+                f"config has no sources.{needed}. Add `sources.{needed}: {{path: ...}}`, or "
+                "remove the KPI."
+            )
 
 
 def check_inputs(config: ProgramConfig, period: Period, *, quarantine: bool = False) -> Validation:
     """Read every source and collect all failures (raises only `ConfigError`).
 
     A file that cannot be read as a table is reported as one failure (row empty) and the
-    cross-source rules are skipped, since they would only echo that problem.
+    cross-source rules are skipped, since they would only echo that problem. With
+    `quarantine`, a column of which no value can be read is a failure of the whole column.
     """
+    check_needed_sources(config)
     reads: dict[SourceName, SourceRead] = {}
     unreadable: list[pl.DataFrame] = []
     for name, source in config.sources.items():
@@ -112,25 +158,92 @@ def check_inputs(config: ProgramConfig, period: Period, *, quarantine: bool = Fa
         except DataError as exc:
             unreadable.append(_file_failure(exc, source.path))
     paths = {name: source.path for name, source in config.sources.items()}
-    row_failures = _sorted(
-        [*unreadable, *(validate_source(read) for read in reads.values())], paths, per_cell=True
-    )
+    checked = [validate_source(read) for read in reads.values()]
+    if quarantine:
+        checked += [unreadable_columns(read) for read in reads.values()]
+    row_failures = _sorted([*unreadable, *checked], paths, per_cell=True)
     frames = {name: read.frame for name, read in reads.items()}
+    known_partners = frames.get(SourceName.PARTNERS, pl.DataFrame({"partner_id": []}))
+    warnings = [w for read in reads.values() for w in read.warnings]
     rejected = empty_failures()
     if quarantine and row_failures.height:
         frames = _without_failed_rows(frames, row_failures, paths)
         rejected = row_failures
-    inputs = Inputs(frames, tuple(read.file for read in reads.values()), rejected)
+        warnings += quarantine_warnings(reads, rejected)
+    files = tuple(read.file for read in reads.values())
+    inputs = Inputs(frames, files, rejected, tuple(warnings))
     if unreadable:
         return Validation(inputs, row_failures, empty_failures(), paths)
     cross = _sorted(
         [
-            check_partner_references(inputs, paths),
+            check_partner_references(inputs, paths, known_partners["partner_id"]),
             check_config_rules(config, period, inputs, paths),
         ],
         paths,
     )
     return Validation(inputs, row_failures, cross, paths)
+
+
+def unreadable_columns(read: SourceRead) -> pl.DataFrame:
+    """A failure (row empty) for each column of which not one written value could be read:
+    a wrong format or mapping, which quarantine must not turn into a missing column."""
+    failed = read.failures.group_by("column").len()
+    written = read.written.select(
+        pl.col(column).drop_nulls().len().cast(pl.UInt32) for column in failed["column"]
+    )
+    whole = [
+        column
+        for column, count in failed.iter_rows()
+        if read.frame.height and written[column][0] == count
+    ]
+    return pl.DataFrame(
+        [
+            {"file": str(read.path), "row": None, "column": column, "value": None,
+             "rule": f"no value of this column could be read ({written[column][0]} rows): its "
+             "format or mapping does not fit the export; quarantine sets rows aside, never a "
+             "whole column"}
+            for column in whole
+        ],
+        schema=FAILURE_SCHEMA,
+    )  # fmt: skip
+
+
+def quarantine_warnings(reads: dict[SourceName, SourceRead], rejected: pl.DataFrame) -> list[str]:
+    """What quarantine left out, said on every run: rows per source, and each partner not
+    calculated at all because its partners row was rejected."""
+    warnings = []
+    for name, read in reads.items():
+        rows = rejected.filter(pl.col("file") == str(read.path))["row"].drop_nulls().unique()
+        if rows.len():
+            warnings.append(
+                f"{rows.len()} row(s) of {name} ({read.path}) were rejected and left out; "
+                "they are listed in rejected_rows.csv"
+            )
+        if name is SourceName.PARTNERS and rows.len():
+            lost = read.written.filter(pl.col(ROW).is_in(rows.implode()))
+            for row, partner in lost.select(ROW, "partner_id").iter_rows():
+                shown = repr(partner) if partner is not None else "(no id)"
+                warnings.append(
+                    f"partner {shown} is not calculated: its partners row {row} was rejected"
+                )
+    return warnings
+
+
+def check_rejected_share(result: Validation, max_rejected: Decimal) -> None:
+    """Stop (exit 1) when any source lost more than `max_rejected` of its rows to quarantine:
+    that many bad rows is a systematic problem, not a few bad rows."""
+    for file in result.inputs.files:
+        bad = result.row_failures.filter(pl.col("file") == str(file.path))["row"].n_unique()
+        if file.rows and Decimal(bad) / Decimal(file.rows) > max_rejected:
+            limit = f"{(max_rejected * 100).normalize():f}%"
+            raise DataError(
+                f"--quarantine would reject {bad} of {file.rows} rows of {file.name} "
+                f"({file.path}), more than --max-rejected {limit}; nothing was "
+                "calculated or written. That many bad rows is a format or mapping problem, not "
+                "a few bad rows: run `incentcalc validate --report FILE` to see them and fix "
+                "the export or its mapping, or raise --max-rejected if leaving them out is right.",
+                failures=result.row_failures,
+            )
 
 
 def _file_failure(exc: DataError, path: Path) -> pl.DataFrame:
@@ -178,7 +291,43 @@ def _without_failed_rows(
 def validate_source(read: SourceRead) -> pl.DataFrame:
     """Parse failures, pandera row rules and same-row rules of one source."""
     cells = pl.concat([validate_rows(read.name, read.frame), _same_row_cells(read)])
-    return pl.concat([read.failures, locate(read, cells)])
+    return pl.concat([read.failures, list_unmapped_values(locate(read, cells))])
+
+
+def list_unmapped_values(failures: pl.DataFrame) -> pl.DataFrame:
+    """Name every distinct value outside a column's allowed set, with its row count, in the
+    rule itself: one line of the report then shows all 33 stage strings of an export, not
+    the first three rows (the most frequent first).
+
+    Example rule: ``must be one of closed_won, ...; values found: 'Won' (12 rows), 'Lost'
+    (3 rows)``.
+    """
+    unmapped = pl.col("rule").str.starts_with(NOT_ALLOWED)
+    counts = (
+        failures.filter(unmapped)
+        .group_by("column", "rule", "value")
+        .len()
+        .sort("column", "len", "value", descending=[False, True, False])
+    )
+    shown = pl.format(
+        "'{}' ({} row{})",
+        pl.col("value").fill_null(""),
+        pl.col("len"),
+        pl.when(pl.col("len") == 1).then(pl.lit("")).otherwise(pl.lit("s")),
+    )
+    listing = counts.group_by("column", "rule", maintain_order=True).agg(
+        shown.head(MAX_LISTED_VALUES).str.join(", ").alias("found"),
+        (pl.len().cast(pl.Int64) - MAX_LISTED_VALUES).alias("more"),
+    )
+    more = pl.when(pl.col("more") > 0).then(pl.format(" and {} more", pl.col("more")))
+    listed = pl.format(
+        "{}; values found: {}{}", pl.col("rule"), pl.col("found"), more.fill_null("")
+    )
+    return (
+        failures.join(listing, on=["column", "rule"], how="left", maintain_order="left")
+        .with_columns(pl.coalesce(listed, pl.col("rule")).alias("rule"))
+        .select(FAILURE_SCHEMA.keys())
+    )
 
 
 def _same_row_cells(read: SourceRead) -> pl.DataFrame:
@@ -261,9 +410,16 @@ def _frame_failures(
     )
 
 
-def check_partner_references(inputs: Inputs, paths: dict[SourceName, Path]) -> pl.DataFrame:
-    """Every partner_id of deals, nps, renewals, targets and adjustments is in partners."""
-    known = inputs[SourceName.PARTNERS]["partner_id"].drop_nulls().implode()
+def check_partner_references(
+    inputs: Inputs, paths: dict[SourceName, Path], partner_ids: pl.Series | None = None
+) -> pl.DataFrame:
+    """Every partner_id of deals, nps, renewals, targets and adjustments is in partners.
+
+    `partner_ids` are the ids the partners file has (by default the validated ones): a
+    partner whose row quarantine rejected is known, just not calculated.
+    """
+    ids = inputs[SourceName.PARTNERS]["partner_id"] if partner_ids is None else partner_ids
+    known = ids.drop_nulls().implode()
     partners_file = paths.get(SourceName.PARTNERS)
     rule = (
         f"unknown partner: no such partner_id in {partners_file}; add the partner to the "
@@ -440,8 +596,9 @@ def group_failures(failures: pl.DataFrame, examples: int = 3) -> pl.DataFrame:
     )
 
 
-def failures_error(failures: pl.DataFrame) -> DataError:
-    """The DataError of a failed validation: a count, the first groups, and where to see all."""
+def failures_error(failures: pl.DataFrame, *, quarantine: bool = False) -> DataError:
+    """The DataError of a failed validation: a count, the first groups, and where to see all.
+    With `quarantine`, the failures are of whole files or columns, which it cannot set aside."""
     groups = group_failures(failures, examples=1)
     files = failures["file"].n_unique()
     lines = [
@@ -459,16 +616,23 @@ def failures_error(failures: pl.DataFrame) -> DataError:
     if groups.height > SUMMARY_GROUPS:
         lines.append(f"  - ... and {groups.height - SUMMARY_GROUPS} more kind(s) of failure")
     lines.append(
-        "Run `incentcalc validate` with --report FILE to list every failure, or use "
+        "Quarantine sets rows aside, never a whole file or column: fix the file or its mapping."
+        if quarantine
+        else "Run `incentcalc validate` with --report FILE to list every failure, or use "
         "--quarantine to set failing rows aside."
     )
     return DataError("\n".join(lines), failures=failures)
 
 
 def source_rows(validation: Validation) -> dict[str, dict[str, object]]:
-    """source -> {path, rows} for reports (rows is null for a file that could not be read)."""
-    counted = {f.name: f.rows for f in validation.inputs.files}
+    """source -> {path, rows, skipped} for reports (rows and skipped are null for a file that
+    could not be read; skipped counts the rows `skip_rows_where` left out)."""
+    files = {f.name: f for f in validation.inputs.files}
     return {
-        name.value: {"path": str(path), "rows": counted.get(name)}
+        name.value: {
+            "path": str(path),
+            "rows": files[name].rows if name in files else None,
+            "skipped": files[name].skipped if name in files else None,
+        }
         for name, path in validation.paths.items()
     }

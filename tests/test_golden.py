@@ -209,7 +209,7 @@ def test_quarantine_sets_bad_rows_aside_and_the_run_goes_on(tmp_path: Path) -> N
     assert not (tmp_path / "strict").exists()
 
     out = tmp_path / "quarantined"
-    result = runner.invoke(app, [*args, "--out", str(out), "--quarantine"])
+    result = runner.invoke(app, [*args, "--out", str(out), "--quarantine", "--max-rejected", "10%"])
     assert result.exit_code == 0, result.output
     rejected = read_rows(out / "rejected_rows.csv")
     assert [(r["row"], r["column"], r["value"]) for r in rejected] == [("12", "amount", "9000.005")]

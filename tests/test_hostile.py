@@ -26,8 +26,6 @@ from incentcalc.cli import app
 
 EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "examples" / "basic"
 PERIOD = "2026Q3"
-DEALS_HEADER = b"deal_id,partner_id,customer_id,stage,close_date,amount,currency,deal_type,"
-DEALS_HEADER += b"registered_on,product\n"
 DEAL_ROW = "D900,P1,C900,closed_won,2026-08-01,{amount},USD,new,2026-07-01,{product}\n"
 BIG = 10 * 1024 * 1024
 
@@ -99,7 +97,6 @@ def _write(name: str, content: Callable[[bytes], bytes]) -> Callable[[Path], str
          "line 2 is not valid utf-8 text (byte 0xf4)"),
         (_write("deals.csv", lambda b: b + b"D900,P1,C9,open,,1,USD,new,,Core,x,y\n"),
          "line 14 has 12 fields but the header has 10"),
-        (_write("deals.csv", lambda _: DEALS_HEADER), "header but no data rows"),
         (_write("partners.csv", lambda b: b.replace(b"region", b"segment", 1)),
          "'segment' appears 2 times"),
         (_write("nps.csv", lambda _: b""), "the file is empty"),
@@ -109,7 +106,7 @@ def _write(name: str, content: Callable[[bytes], bytes]) -> Callable[[Path], str
         (_write("deals.csv", lambda b: b.decode().encode("utf-16-be")), "binary data"),
         (_write("deals.csv", lambda b: b + b'D900,"P1,C9,open\n'), "line 14"),
     ],
-    ids=["binary", "truncated-gzip", "latin1-in-utf8", "ragged", "header-only", "dup-header",
+    ids=["binary", "truncated-gzip", "latin1-in-utf8", "ragged", "dup-header",
          "empty", "whitespace-only", "utf16-bom", "utf16-no-bom", "unclosed-quote"],
 )  # fmt: skip
 def test_unreadable_file_exits_1_naming_it_with_nothing_written(
@@ -199,15 +196,29 @@ def test_header_only_optional_source_is_allowed(example: Path) -> None:
     assert invoke("run", example, "--quiet").exit_code == 0
 
 
-def test_huge_skip_rows_is_a_data_error_not_an_overflow(example: Path) -> None:
+def test_huge_skip_rows_on_deals_is_a_data_error_not_an_overflow(example: Path) -> None:
     """Regression: `skip_rows: 10**20` overflowed Polars (exit 4); now the file simply has
-    no data rows left."""
+    no data rows left, which the deals source may not have."""
     replace_in(
         example / "program.yaml",
         "{path: deals.csv}",
         "{path: deals.csv, skip_rows: 100000000000000000000}",
     )
     assert_refused(example, 1, "deals.csv", "header but no data rows")
+
+
+def test_huge_skip_rows_is_an_empty_source_not_an_overflow(example: Path) -> None:
+    """Regression: `skip_rows: 10**20` overflowed Polars (exit 4); now the file simply has
+    no data rows left: an empty source, said in the run's warnings (DATA.md)."""
+    replace_in(
+        example / "program.yaml",
+        "{path: nps.csv}",
+        "{path: nps.csv, skip_rows: 100000000000000000000}",
+    )
+    result = invoke("run", example, "--json")
+    assert result.exit_code == 0, result.output
+    warnings = json.loads(result.output)["warnings"]
+    assert any("nps.csv has no data rows" in w for w in warnings), warnings
 
 
 # -- hostile configs ---------------------------------------------------------------------

@@ -226,7 +226,7 @@ def test_load_inputs_raises_a_data_error_with_every_failure(example: Path) -> No
 def test_quarantine_drops_failing_rows_and_keeps_the_rest(example: Path) -> None:
     edit(example / "deals.csv", "60000.00", "60000.001")
     config = load_config(example / "program.yaml")
-    inputs = load_inputs(config, parse_period(PERIOD), quarantine=True)
+    inputs = load_inputs(config, parse_period(PERIOD), quarantine=True, max_rejected=Decimal("0.1"))
     deals = inputs[SourceName.DEALS]
     assert deals.height == 11 and "D001" not in deals["deal_id"].to_list()
     assert inputs.rejected.select("row", "column", "value").rows() == [(2, "amount", "60000.001")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 
@@ -46,6 +47,19 @@ def read_partner_selection(partners: str | None, partners_file: Path | None) -> 
     return selected
 
 
+def parse_share(text: str) -> Decimal:
+    """`--max-rejected` as a share: ``5%`` (or ``5``) is 0.05; 0 to 100 percent."""
+    try:
+        percent = Decimal(text.strip().removesuffix("%").strip())
+    except InvalidOperation:
+        percent = Decimal(-1)
+    if not percent.is_finite() or not 0 <= percent <= 100:
+        raise UsageError(
+            f"--max-rejected {text!r} is not a percentage from 0% to 100%; write it like 5%."
+        )
+    return percent / 100
+
+
 @command
 def run(
     config: ConfigOpt = DEFAULT_CONFIG,
@@ -68,6 +82,14 @@ def run(
     quarantine: Annotated[
         bool, typer.Option("--quarantine", help="Set invalid rows aside instead of stopping.")
     ] = False,
+    max_rejected: Annotated[
+        str,
+        typer.Option(
+            "--max-rejected",
+            help="With --quarantine: stop when more than this share of any source's rows is "
+            "rejected (e.g. 5%).",
+        ),
+    ] = "1%",
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
@@ -77,6 +99,7 @@ def run(
     with guarded("run", as_json=as_json, debug=debug, log_file=log_file):
         started_at = datetime.now().astimezone()
         selection = read_partner_selection(partners, partners_file)
+        rejected_share = parse_share(max_rejected)
         program, quarter = api.load_program(config, period)
         target = out if out is not None else Path("out") / quarter.label
         console = stdout_console()
@@ -97,7 +120,9 @@ def run(
             def on_stage(name: str) -> None:
                 progress.update(task, description=f"Writing {name}")
 
-            result = api.compute_quarter(program, quarter, quarantine=quarantine)
+            result = api.compute_quarter(
+                program, quarter, quarantine=quarantine, max_rejected=rejected_share
+            )
             progress.update(task, description="Writing payout files")
             with result.timings.stage("write"):
                 written = write_tables(result, folder.path)
@@ -108,7 +133,7 @@ def run(
                 partner_ids=selection,
                 on_stage=on_stage,
             )
-            warnings = [*result.warnings, *folder.warnings]
+            warnings = [*result.inputs.warnings, *result.warnings, *folder.warnings]
             write_manifest(
                 result,
                 folder.path,

@@ -15,6 +15,8 @@ import codecs
 import csv
 import gzip
 import io
+import itertools
+import logging
 import zlib
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,6 +29,11 @@ from incentcalc.errors import ConfigError, DataError
 
 SNIFF_BYTES = 1 << 16
 """How much of a file is inspected for NUL bytes (binary) and for the header line."""
+
+logging.getLogger("fastexcel").setLevel(logging.ERROR)
+"""fastexcel logs "Could not determine dtype for column N, falling back to string" as a
+warning for every mixed column; with no logging configured Python prints it on stderr, which
+breaks `--quiet` (cron). Falling back to text is exactly what incentcalc wants anyway."""
 
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 WIDE_CODECS = ("utf-16", "utf-32")
@@ -119,7 +126,7 @@ class FileProblem:
 @dataclass(frozen=True)
 class RawTable:
     """A source file as read: its own headers (trimmed), data rows only, and how many rows
-    of the file come before the first data row (header plus `skip_rows`)."""
+    of the file come before the first data row (title block, header and `skip_rows`)."""
 
     frame: pl.DataFrame
     headers: tuple[str, ...]
@@ -164,6 +171,11 @@ def read_table(data: bytes, path: Path, source: Source) -> RawTable:
     if not data:
         raise FileProblem.empty(path)
     if fmt is FileFormat.PARQUET:
+        if source.header_row != 1:
+            raise ConfigError(
+                f"`header_row` does not apply to the Parquet file {path}: its column names are "
+                "part of the file. Remove `header_row` from this source."
+            )
         frame = _read_parquet(data, path)
     else:
         frame = _read_xlsx(data, path, source)
@@ -171,7 +183,7 @@ def read_table(data: bytes, path: Path, source: Source) -> RawTable:
     return RawTable(
         frame.slice(min(source.skip_rows, frame.height)),
         tuple(frame.columns),
-        1 + source.skip_rows,
+        source.header_row + source.skip_rows,
         typed=True,
         trim=fmt is FileFormat.XLSX,
     )
@@ -192,11 +204,26 @@ def _read_parquet(data: bytes, path: Path) -> pl.DataFrame:
 
 
 def _read_xlsx(data: bytes, path: Path, source: Source) -> pl.DataFrame:
+    """The sheet with its headers on `header_row`; empty rows are kept (as nulls) so that
+    row numbers stay those of the sheet."""
     sheet = source.sheet
+    options = {"header_row": source.header_row - 1}
     try:
         if isinstance(sheet, str):
-            return pl.read_excel(io.BytesIO(data), engine="calamine", sheet_name=sheet)
-        return pl.read_excel(io.BytesIO(data), engine="calamine", sheet_id=(sheet or 0) + 1)
+            return pl.read_excel(
+                io.BytesIO(data),
+                engine="calamine",
+                sheet_name=sheet,
+                read_options=options,
+                drop_empty_rows=False,
+            )
+        return pl.read_excel(
+            io.BytesIO(data),
+            engine="calamine",
+            sheet_id=(sheet or 0) + 1,
+            read_options=options,
+            drop_empty_rows=False,
+        )
     except Exception as exc:  # fastexcel/calamine raise their own types for bad workbooks
         detail = str(exc)
         if sheet is not None and "sheet" in detail.lower():
@@ -236,9 +263,12 @@ def _to_utf8(data: bytes, path: Path, source: Source) -> bytes:
 
 
 def _header(text: bytes, source: Source) -> list[str]:
+    """The header record (record `header_row`, after any title block)."""
     sample = text[:SNIFF_BYTES].decode("utf-8", errors="replace").removeprefix("\ufeff")
-    try:  # newline="" as the csv module wants: a lone "\r" ends a line instead of raising
-        first = next(csv.reader(io.StringIO(sample, newline=""), delimiter=source.delimiter), [])
+    # newline="" as the csv module wants: a lone "\r" ends a line instead of raising
+    records = csv.reader(io.StringIO(sample, newline=""), delimiter=source.delimiter)
+    try:
+        first = next(itertools.islice(records, source.header_row - 1, None), [])
     except csv.Error:
         return []  # the header is unreadable: `_read_csv` reports it as unsplittable
     return [name.strip() for name in first]
@@ -259,6 +289,7 @@ def _read_csv(data: bytes, path: Path, source: Source) -> RawTable:
             io.BytesIO(text),
             infer_schema=False,
             separator=source.delimiter,
+            skip_rows=min(source.header_row - 1, len(text)),
             # a file has fewer rows than bytes; a huge skip_rows would overflow Polars' usize
             skip_rows_after_header=min(source.skip_rows, len(text)),
             raise_if_empty=True,
@@ -269,7 +300,9 @@ def _read_csv(data: bytes, path: Path, source: Source) -> RawTable:
         raise _csv_problem(text, path, source, str(exc)) from None
     if frame.width != len(headers):
         raise FileProblem.unparsable(path, "CSV", "the header line could not be split")
-    return RawTable(frame, tuple(headers), 1 + source.skip_rows, typed=False, trim=True)
+    return RawTable(
+        frame, tuple(headers), source.header_row + source.skip_rows, typed=False, trim=True
+    )
 
 
 def _csv_problem(text: bytes, path: Path, source: Source, detail: str) -> DataError:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -31,10 +32,18 @@ from incentcalc.io.formats import FileProblem, RawTable, read_file_bytes, read_t
 from incentcalc.io.numbers import CANONICAL, MONEY_PLACES, NumberFormat
 from incentcalc.periods import canonical_label_expr
 
+FALLBACK = "*"
+"""The `values` key that maps every value not listed."""
+
 ROW_DEFAULT = "{row}"
 """A `defaults` value that fills the column with each row's number (exports without ids)."""
 
+BLANK = "__blank"
+
 ISO_DATE = "%Y-%m-%d"
+TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%f", "%.f", "%z", "%:z", "%p", "%T", "%R", "%X", "%c")
+"""strptime directives that make a format a datetime: its calendar date is what counts."""
+UTC_OFFSET = r"\s*(Z|[+-]\d{2}(:?\d{2})?)$"
 EXCEL_EPOCH = date(1899, 12, 30)
 """Day 0 of Excel's serial dates (a date cell that reaches us as a plain number)."""
 
@@ -64,10 +73,15 @@ class SourceRead:
     written: pl.DataFrame
     failures: pl.DataFrame
     file: SourceFile
+    warnings: tuple[str, ...] = ()
 
 
-def read_source(name: SourceName, source: Source, *, required: bool = True) -> SourceRead:
+def read_source(name: SourceName, source: Source, *, required: bool = False) -> SourceRead:
     """Read, map and parse one configured source.
+
+    Fully empty rows are ignored and rows listed by `skip_rows_where` are dropped (and
+    counted in `file.skipped`) before anything is parsed. A source without data rows is
+    empty, with a warning, unless it is `required` (then its header-only file is an error).
 
     Raises `ConfigError` for a missing file or a mapping key that names no canonical column,
     and `DataError` for a file that is not a readable table or lacks a needed header.
@@ -77,21 +91,54 @@ def read_source(name: SourceName, source: Source, *, required: bool = True) -> S
     table = read_table(data, source.path, source)
     if table.frame.height == 0 and required:
         raise FileProblem.header_only(source.path)
-    written = _select_columns(name, source, table)
+    written, skipped = skip_listed_rows(_select_columns(name, source, table), source)
     mapped = written.with_columns(
         _apply_values(pl.col(column), mapping) for column, mapping in source.values.items()
     )
     frame, failures = parse_columns(name, source, mapped, typed=table.typed)
-    file = SourceFile(name, source.path, hashlib.sha256(data).hexdigest(), frame.height)
-    return SourceRead(name, source.path, frame, written, failures, file)
+    sha256 = hashlib.sha256(data).hexdigest()
+    file = SourceFile(name, source.path, sha256, frame.height, skipped)
+    return SourceRead(name, source.path, frame, written, failures, file, _empty_warning(file))
+
+
+def _empty_warning(file: SourceFile) -> tuple[str, ...]:
+    if file.rows:
+        return ()
+    skipped = f" ({file.skipped} skipped by skip_rows_where)" if file.skipped else ""
+    return (
+        f"{file.name} source {file.path} has no data rows{skipped}: it is read as empty. "
+        "Check the export's filters if rows were expected.",
+    )
+
+
+def skip_listed_rows(written: pl.DataFrame, source: Source) -> tuple[pl.DataFrame, int]:
+    """Drop the rows `skip_rows_where` lists (canonical column -> values as written, `""` for
+    an empty cell); returns the kept rows and how many were dropped.
+
+    Example: ``skip_rows_where: {score: [""]}`` drops a survey's skipped question.
+    """
+    if not source.skip_rows_where:
+        return written, 0
+    masks = []
+    for column, listed in source.skip_rows_where.items():
+        texts = [value.strip() for value in listed]
+        cell = pl.col(column).cast(pl.String())
+        mask = cell.is_in([t for t in texts if t])
+        masks.append(mask | cell.is_null() if "" in texts else mask.fill_null(False))
+    skip = pl.any_horizontal(masks)
+    kept = written.filter(~skip)
+    return kept, written.height - kept.height
 
 
 def check_mapping(name: SourceName, source: Source) -> None:
-    """Every key of `columns`, `values` and `defaults` must be a canonical column: a typo
-    there would otherwise be silently ignored."""
+    """Every key of `columns`, `values`, `defaults`, `skip_rows_where` and a per-column
+    `date_format` must be a canonical column: a typo there would otherwise be silently
+    ignored."""
     known = [c.name for c in SOURCE_COLUMNS[name]]
-    for option in ("columns", "values", "defaults"):
-        for key in getattr(source, option):
+    dates = source.date_format if isinstance(source.date_format, dict) else {}
+    for option in ("columns", "values", "defaults", "skip_rows_where", "date_format"):
+        keys = dates if option == "date_format" else getattr(source, option)
+        for key in keys:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -125,7 +172,8 @@ def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.Dat
     """The canonical columns (as written, trimmed) plus `_row`; missing headers raise."""
     frame, headers = table.frame, table.headers
     row = (pl.int_range(pl.len(), dtype=pl.Int64) + table.rows_before_data + 1).alias(ROW)
-    exprs: list[pl.Expr] = [row]
+    blank = _blank_row(frame) if table.trim and frame.width else pl.lit(False)
+    exprs: list[pl.Expr] = [row, blank.alias(BLANK)]
     defaults: list[pl.Expr] = []
     missing: list[dict[str, object]] = []
     for column in SOURCE_COLUMNS[name]:
@@ -156,7 +204,18 @@ def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.Dat
             failures=failures,
         )
     names = [c.name for c in SOURCE_COLUMNS[name]]
-    return frame.select(exprs).with_columns(defaults).select(ROW, *names)
+    selected = frame.select(exprs).filter(~pl.col(BLANK)).with_columns(defaults)
+    return selected.select(ROW, *names)
+
+
+def _blank_row(frame: pl.DataFrame) -> pl.Expr:
+    """True for a row whose every cell is empty (a spacer line in a report): ignored."""
+    return pl.all_horizontal(
+        pl.nth(i).is_null() | (pl.nth(i).str.strip_chars() == "")
+        if dtype == pl.String()
+        else pl.nth(i).is_null()
+        for i, dtype in enumerate(frame.dtypes)
+    )
 
 
 def _default(value: str) -> pl.Expr:
@@ -166,9 +225,21 @@ def _default(value: str) -> pl.Expr:
 
 
 def _apply_values(expr: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
-    """Map export values onto canonical ones; values not listed pass through unchanged (so
-    validation can name them)."""
-    return expr.cast(pl.String()).replace(mapping)
+    """Map export values onto canonical ones. The key `"*"` maps every other non-empty value;
+    without it, values not listed pass through unchanged (so validation can name them).
+
+    Example: ``{"Closed Won": closed_won, "*": open}`` makes `Prospecting` open.
+    """
+    text = expr.cast(pl.String())
+    listed = {key: value for key, value in mapping.items() if key != FALLBACK}
+    if FALLBACK not in mapping:
+        return text.replace(listed)
+    fallback = pl.lit(mapping[FALLBACK], dtype=pl.String())
+    return (
+        pl.when(text.is_null())
+        .then(None)
+        .otherwise(text.replace_strict(listed, default=fallback, return_dtype=pl.String()))
+    )
 
 
 def parse_columns(
@@ -220,14 +291,16 @@ def _parser(
     target = column.dtype
     if column.kind is Kind.PERIOD:
         return _period(column.name, col)
+    if column.kind is Kind.CODE:  # currency codes are read case-insensitively: usd is USD
+        return col.cast(pl.String()).str.to_uppercase(), None
     if dtype == target:
         return col, None  # already canonical (Parquet fast path)
-    if column.kind in (Kind.TEXT, Kind.CODE):
+    if column.kind is Kind.TEXT:
         return col.cast(pl.String()), None
     if column.kind is Kind.DATE:
         if isinstance(dtype, pl.Datetime):
             return col.dt.date(), None
-        return _date(col.cast(pl.String()), source.date_format, typed)
+        return _date(col.cast(pl.String()), source.date_format_of(column.name), typed)
     if column.kind in DECIMAL_KINDS:
         if dtype.is_integer() or (
             isinstance(dtype, pl.Decimal) and (dtype.scale or 0) <= _scale(target)
@@ -253,7 +326,7 @@ def _failed(text: pl.Expr, value: pl.Expr, rule: str) -> pl.Expr:
 
 def _date(text: pl.Expr, date_format: str | None, typed: bool) -> tuple[pl.Expr, pl.Expr]:
     fmt = date_format or ISO_DATE
-    value = text.str.to_date(fmt, strict=False)
+    value = _parse_date(text, fmt)
     if typed:  # an Excel date cell can reach us as its serial number
         serial = text.str.replace(r"\.0*$", "").cast(pl.Int64, strict=False)
         value = (
@@ -267,6 +340,19 @@ def _date(text: pl.Expr, date_format: str | None, typed: bool) -> tuple[pl.Expr,
         "source to the export's format"
     )
     return value, _failed(text, value, rule)
+
+
+def _parse_date(text: pl.Expr, fmt: str) -> pl.Expr:
+    """Dates, or datetimes reduced to their calendar date as written: a UTC offset is
+    dropped, not applied, so `2024-01-22T23:30:00-0500` is 2024-01-22 (its local date).
+    Python's `.%f` (fraction of a second) is chrono's `%.f`."""
+    chrono = fmt.replace(".%f", "%.f")
+    if not any(directive in chrono for directive in TIME_DIRECTIVES):
+        return text.str.to_date(chrono, strict=False)
+    if re.search(r"%:?z", chrono):
+        chrono = re.sub(r"\s*%:?z", "", chrono)
+        text = text.str.replace(UTC_OFFSET, "")
+    return text.str.to_datetime(chrono, strict=False, time_unit="us").dt.date()
 
 
 def _decimal(
