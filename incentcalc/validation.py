@@ -37,6 +37,7 @@ from incentcalc.inputs import FAILURE_SCHEMA, Inputs, empty_failures
 from incentcalc.io.readers import SourceRead, read_source
 from incentcalc.periods import Period
 from incentcalc.schemas import CELL_FAILURE_SCHEMA, NOT_ALLOWED, UNIQUE_KEYS, validate_rows
+from incentcalc.window import read_windows
 
 PARTNER_REFERENCES = (
     SourceName.DEALS,
@@ -142,19 +143,27 @@ def check_needed_sources(config: ProgramConfig) -> None:
             )
 
 
-def check_inputs(config: ProgramConfig, period: Period, *, quarantine: bool = False) -> Validation:
+def check_inputs(
+    config: ProgramConfig, period: Period, *, quarantine: bool = False, all_rows: bool = False
+) -> Validation:
     """Read every source and collect all failures (raises only `ConfigError`).
+
+    Only the rows the period can use are read (`window.read_windows`); `all_rows` reads and
+    checks the whole history of every export (`validate --all-rows`).
 
     A file that cannot be read as a table is reported as one failure (row empty) and the
     cross-source rules are skipped, since they would only echo that problem. With
     `quarantine`, a column of which no value can be read is a failure of the whole column.
     """
     check_needed_sources(config)
+    windows = {} if all_rows else read_windows(config, period)
     reads: dict[SourceName, SourceRead] = {}
     unreadable: list[pl.DataFrame] = []
     for name, source in config.sources.items():
         try:
-            reads[name] = read_source(name, source, required=name in NON_EMPTY_SOURCES)
+            reads[name] = read_source(
+                name, source, required=name in NON_EMPTY_SOURCES, window=windows.get(name)
+            )
         except DataError as exc:
             unreadable.append(_file_failure(exc, source.path))
     paths = {name: source.path for name, source in config.sources.items()}

@@ -62,6 +62,10 @@ def validate(
         Path | None,
         typer.Option("--report", help="Write every failure to this CSV file.", dir_okay=False),
     ] = None,
+    all_rows: Annotated[
+        bool,
+        typer.Option("--all-rows", help="Check every row of the history, not only the period's."),
+    ] = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
@@ -71,7 +75,7 @@ def validate(
     with guarded(COMMAND, as_json=as_json, debug=debug, log_file=log_file):
         program = load_config(config)
         quarter = parse_period(period, program.program.fiscal_year_start_month)
-        validation = check_inputs(program, quarter)
+        validation = check_inputs(program, quarter, all_rows=all_rows)
         if report is not None:
             write_failure_report(validation, report)
         code = ExitCode.OK if validation.ok else ExitCode.DATA

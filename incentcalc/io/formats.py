@@ -18,6 +18,7 @@ import io
 import itertools
 import logging
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -26,6 +27,9 @@ import polars as pl
 
 from incentcalc.config import Source
 from incentcalc.errors import ConfigError, DataError
+
+ROW_INDEX = "__file_row_index"
+"""Private column of a scan: each row's position in the file, kept through the filters."""
 
 SNIFF_BYTES = 1 << 16
 """How much of a file is inspected for NUL bytes (binary) and for the header line."""
@@ -136,6 +140,25 @@ class RawTable:
     trim: bool
     """Trim text cells (CSV, Excel: typed by people). Parquet text is written by programs
     and taken as is, which keeps the 5M-row fast path fast."""
+    index: pl.Series | None = None
+    """Each row's position among the data rows when a `RowFilter` left some out (None:
+    every data row is in `frame`, in order)."""
+    total_rows: int | None = None
+    """Data rows in the file, read or not (None: `frame.height`)."""
+
+    @property
+    def rows(self) -> int:
+        return self.frame.height if self.total_rows is None else self.total_rows
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """Rows to read of a typed (Parquet) file, decided on one date column before the other
+    columns are decoded: `keeps` gets the column and says which rows to keep. Files whose
+    column is not a real date are read whole (the readers filter after parsing)."""
+
+    header: str
+    keeps: Callable[[pl.Expr], pl.Expr]
 
 
 def detect_format(path: Path) -> FileFormat:
@@ -161,8 +184,11 @@ def read_file_bytes(what: str, path: Path) -> bytes:
         raise ConfigError(f"Cannot read {what} file {path}: {exc.strerror}.") from None
 
 
-def read_table(data: bytes, path: Path, source: Source) -> RawTable:
-    """Parse the bytes of `path` according to its extension and the source's options."""
+def read_table(
+    data: bytes, path: Path, source: Source, row_filter: RowFilter | None = None
+) -> RawTable:
+    """Parse the bytes of `path` according to its extension and the source's options;
+    a Parquet file is scanned with `row_filter` pushed into the scan."""
     fmt = detect_format(path)
     if fmt in (FileFormat.CSV, FileFormat.CSV_GZ):
         if fmt is FileFormat.CSV_GZ:
@@ -176,9 +202,8 @@ def read_table(data: bytes, path: Path, source: Source) -> RawTable:
                 f"`header_row` does not apply to the Parquet file {path}: its column names are "
                 "part of the file. Remove `header_row` from this source."
             )
-        frame = _read_parquet(data, path)
-    else:
-        frame = _read_xlsx(data, path, source)
+        return _read_parquet(data, path, source, row_filter)
+    frame = _read_xlsx(data, path, source)
     frame = frame.rename({c: c.strip() for c in frame.columns if c != c.strip()})
     return RawTable(
         frame.slice(min(source.skip_rows, frame.height)),
@@ -196,11 +221,36 @@ def _gunzip(data: bytes, path: Path) -> bytes:
         raise FileProblem.truncated_gzip(path, str(exc) or type(exc).__name__) from None
 
 
-def _read_parquet(data: bytes, path: Path) -> pl.DataFrame:
+def _read_parquet(
+    data: bytes, path: Path, source: Source, row_filter: RowFilter | None
+) -> RawTable:
+    """Scan the file, keeping the data rows after `skip_rows` that `row_filter` keeps (the
+    filter runs inside the Parquet reader: row groups and rows it drops are not decoded)."""
     try:
-        return pl.read_parquet(io.BytesIO(data))
+        scan = pl.scan_parquet(io.BytesIO(data))
+        names = scan.collect_schema()
+        in_file = scan.select(pl.len()).collect().item()
+        skip = min(source.skip_rows, in_file)
+        keep = pl.col(ROW_INDEX) >= skip
+        stripped = {name.strip(): name for name in names}
+        header = None if row_filter is None else stripped.get(row_filter.header)
+        if row_filter is not None and header is not None and names[header] == pl.Date():
+            keep = keep & row_filter.keeps(pl.col(header))
+        frame = scan.with_row_index(ROW_INDEX).filter(keep).collect()
     except Exception as exc:  # the Parquet reader raises several unrelated types
         raise FileProblem.unparsable(path, "Parquet", str(exc)) from None
+    index = frame[ROW_INDEX].cast(pl.Int64) - skip
+    frame = frame.drop(ROW_INDEX)
+    frame = frame.rename({c: c.strip() for c in frame.columns if c != c.strip()})
+    return RawTable(
+        frame,
+        tuple(frame.columns),
+        source.header_row + source.skip_rows,
+        typed=True,
+        trim=False,
+        index=index,
+        total_rows=in_file - skip,
+    )
 
 
 def _read_xlsx(data: bytes, path: Path, source: Source) -> pl.DataFrame:

@@ -28,9 +28,10 @@ from incentcalc.columns import ROW, SOURCE_COLUMNS, Column, DealType, Kind
 from incentcalc.config import Source, SourceName
 from incentcalc.errors import ConfigError, DataError
 from incentcalc.inputs import FAILURE_SCHEMA, SourceFile
-from incentcalc.io.formats import FileProblem, RawTable, read_file_bytes, read_table
+from incentcalc.io.formats import FileProblem, RawTable, RowFilter, read_file_bytes, read_table
 from incentcalc.io.numbers import CANONICAL, MONEY_PLACES, NumberFormat
 from incentcalc.periods import canonical_label_expr
+from incentcalc.window import Window
 
 FALLBACK = "*"
 """The `values` key that maps every value not listed."""
@@ -76,8 +77,11 @@ class SourceRead:
     warnings: tuple[str, ...] = ()
 
 
-def read_source(name: SourceName, source: Source, *, required: bool = False) -> SourceRead:
-    """Read, map and parse one configured source.
+def read_source(
+    name: SourceName, source: Source, *, required: bool = False, window: Window | None = None
+) -> SourceRead:
+    """Read, map and parse one configured source; with a `window`, only the rows it keeps
+    (the rows the period can use, `incentcalc.window`), with their file row numbers.
 
     Fully empty rows are ignored and rows listed by `skip_rows_where` are dropped (and
     counted in `file.skipped`) before anything is parsed. A source without data rows is
@@ -88,17 +92,44 @@ def read_source(name: SourceName, source: Source, *, required: bool = False) -> 
     """
     check_mapping(name, source)
     data = read_file_bytes(f"{name} source", source.path)
-    table = read_table(data, source.path, source)
-    if table.frame.height == 0 and required:
+    table = read_table(data, source.path, source, _row_filter(source, window))
+    if table.rows == 0 and required:
         raise FileProblem.header_only(source.path)
     written, skipped = skip_listed_rows(_select_columns(name, source, table), source)
     mapped = written.with_columns(
         _apply_values(pl.col(column), mapping) for column, mapping in source.values.items()
     )
+    if window is not None:
+        keep = _in_window(name, source, mapped, window, typed=table.typed)
+        written, mapped = written.filter(keep), mapped.filter(keep)
     frame, failures = parse_columns(name, source, mapped, typed=table.typed)
     sha256 = hashlib.sha256(data).hexdigest()
     file = SourceFile(name, source.path, sha256, frame.height, skipped)
     return SourceRead(name, source.path, frame, written, failures, file, _empty_warning(file))
+
+
+def _row_filter(source: Source, window: Window | None) -> RowFilter | None:
+    """The window as a filter the Parquet scan can apply to the file's own date column
+    (not when `values` or `defaults` rewrite that column: then only `_in_window` applies)."""
+    if window is None or window.label is not None:
+        return None
+    column = window.column
+    if column in source.values or column in source.defaults:
+        return None
+    return RowFilter(source.columns.get(column, column), window.keeps)
+
+
+def _in_window(
+    name: SourceName, source: Source, mapped: pl.DataFrame, window: Window, *, typed: bool
+) -> pl.Series:
+    """True for the rows the window keeps, judged on the parsed window column (a cell that
+    does not parse is kept, so validation reports it)."""
+    column = next(c for c in SOURCE_COLUMNS[name] if c.name == window.column)
+    frame = mapped.select(ROW, pl.col(column.name).cast(pl.String()))
+    if column.kind is not Kind.PERIOD:
+        frame = mapped
+    value, _ = _parser(column, frame.schema[column.name], source, typed)
+    return frame.select(window.keeps(value)).to_series()
 
 
 def _empty_warning(file: SourceFile) -> tuple[str, ...]:
@@ -171,7 +202,10 @@ def _missing_header(path: Path, column: Column, header: str, headers: tuple[str,
 def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.DataFrame:
     """The canonical columns (as written, trimmed) plus `_row`; missing headers raise."""
     frame, headers = table.frame, table.headers
-    row = (pl.int_range(pl.len(), dtype=pl.Int64) + table.rows_before_data + 1).alias(ROW)
+    position = (
+        pl.int_range(pl.len(), dtype=pl.Int64) if table.index is None else pl.lit(table.index)
+    )
+    row = (position + table.rows_before_data + 1).alias(ROW)
     blank = _blank_row(frame) if table.trim and frame.width else pl.lit(False)
     exprs: list[pl.Expr] = [row, blank.alias(BLANK)]
     defaults: list[pl.Expr] = []
