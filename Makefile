@@ -26,7 +26,13 @@ test: lint
 sample: $(STAMP)
 	$(BIN)/incentcalc sample-data --out sample_data --partners 200 --seed 7 --period 2026Q3 --config-out configs/program.yaml
 
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run
 
 clean:
