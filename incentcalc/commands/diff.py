@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,15 +25,9 @@ from incentcalc.cli import (
     guarded,
     stdout_console,
 )
-from incentcalc.diff import ProgramDiff, diff_programs
-from incentcalc.diff_report import (
-    DIFF_CSV,
-    DIFF_XLSX,
-    diff_document,
-    render_diff,
-    write_diff_workbook,
-)
-from incentcalc.io.writers import locked_output, write_csv
+
+if TYPE_CHECKING:  # the engine is imported when the command runs, not for `--help`
+    from incentcalc.diff import ProgramDiff
 
 
 @command
@@ -75,6 +69,9 @@ def diff(
     log_file: LogOpt = None,
 ) -> None:
     """Compare a candidate config with the baseline on one quarter: cost, movers, tiers."""
+    from incentcalc.diff import diff_programs
+    from incentcalc.diff_report import DIFF_CSV, DIFF_XLSX, diff_document, render_diff
+
     with guarded("diff", as_json=as_json, debug=debug, log_file=log_file):
         console = stdout_console()
         show_status = console.is_terminal and not (as_json or quiet)
@@ -100,6 +97,9 @@ def diff(
 
 def write_diff_outputs(result: ProgramDiff, out: Path, *, force: bool) -> None:
     """diff.csv and diff.xlsx into `out`, which appears complete or not at all."""
+    from incentcalc.diff_report import DIFF_CSV, DIFF_XLSX, write_diff_workbook
+    from incentcalc.io.writers import locked_output, write_csv
+
     with locked_output(out, force=force) as folder:
         write_csv(result.diff_rows, folder.path / DIFF_CSV)  # text made formula-safe there
         write_diff_workbook(result, folder.path / DIFF_XLSX)

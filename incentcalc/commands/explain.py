@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from incentcalc import api
 from incentcalc.cli import (
     DEFAULT_CONFIG,
     ConfigOpt,
@@ -19,8 +18,6 @@ from incentcalc.cli import (
     guarded,
     stdout_console,
 )
-from incentcalc.explain import explain_partner
-from incentcalc.report_explain import render_explanation
 
 
 @command
@@ -33,6 +30,10 @@ def explain(
     log_file: LogOpt = None,
 ) -> None:
     """Show how one partner's payout came about: KPIs, rows behind them, tier, team, steps."""
+    from incentcalc import api
+    from incentcalc.explain import explain_partner
+    from incentcalc.report_explain import render_explanation
+
     with guarded("explain", as_json=as_json, debug=debug, log_file=log_file):
         result = api.run_quarter(config, period)
         document = explain_partner(result, partner)

@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from incentcalc import api
 from incentcalc.cli import (
     DEFAULT_CONFIG,
     ConfigOpt,
@@ -26,9 +24,6 @@ from incentcalc.cli import (
     stdout_console,
 )
 from incentcalc.errors import UsageError
-from incentcalc.io.writers import locked_output
-from incentcalc.outputs import write_manifest, write_tables, write_workbooks
-from incentcalc.run_summary import render_run, summarize_run
 
 
 def read_partner_selection(partners: str | None, partners_file: Path | None) -> list[str] | None:
@@ -96,6 +91,13 @@ def run(
     log_file: LogOpt = None,
 ) -> None:
     """Validate, calculate and write payouts, KPIs, exceptions, workbooks and the manifest."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from incentcalc import api
+    from incentcalc.io.writers import locked_output
+    from incentcalc.outputs import write_manifest, write_tables, write_workbooks
+    from incentcalc.run_summary import render_run, summarize_run
+
     with guarded("run", as_json=as_json, debug=debug, log_file=log_file):
         started_at = datetime.now().astimezone()
         selection = read_partner_selection(partners, partners_file)
