@@ -103,6 +103,7 @@ def load_inputs(
     quarantine: bool = False,
     reuse: Inputs | None = None,
     max_rejected: Decimal = DEFAULT_MAX_REJECTED,
+    partner: str | None = None,
 ) -> Inputs:
     """Read and validate every configured source; the validated canonical frames.
 
@@ -110,7 +111,8 @@ def load_inputs(
     failures are dropped and returned in `Inputs.rejected`; cross-source failures, file and
     column failures, and more rejected rows than `max_rejected` (a share) of any source
     still raise. With `reuse` (inputs already read and row-checked for a config with the
-    same `sources`), nothing is read again: only the config-dependent checks run.
+    same `sources`), nothing is read again: only the config-dependent checks run. With
+    `partner`, only that partner's rows are read (`explain --run`).
     """
     if reuse is not None:
         check_needed_sources(config)
@@ -119,7 +121,7 @@ def load_inputs(
         if cross.height:
             raise failures_error(cross)
         return reuse
-    result = check_inputs(config, period, quarantine=quarantine)
+    result = check_inputs(config, period, quarantine=quarantine, partner=partner)
     if result.cross_failures.height or (result.row_failures.height and not quarantine):
         raise failures_error(result.failures)
     if quarantine:
@@ -144,7 +146,12 @@ def check_needed_sources(config: ProgramConfig) -> None:
 
 
 def check_inputs(
-    config: ProgramConfig, period: Period, *, quarantine: bool = False, all_rows: bool = False
+    config: ProgramConfig,
+    period: Period,
+    *,
+    quarantine: bool = False,
+    all_rows: bool = False,
+    partner: str | None = None,
 ) -> Validation:
     """Read every source and collect all failures (raises only `ConfigError`).
 
@@ -162,7 +169,11 @@ def check_inputs(
     for name, source in config.sources.items():
         try:
             reads[name] = read_source(
-                name, source, required=name in NON_EMPTY_SOURCES, window=windows.get(name)
+                name,
+                source,
+                required=name in NON_EMPTY_SOURCES,
+                window=windows.get(name),
+                partner=partner,
             )
         except DataError as exc:
             unreadable.append(_file_failure(exc, source.path))

@@ -153,11 +153,13 @@ class RawTable:
 
 @dataclass(frozen=True)
 class RowFilter:
-    """Rows to read of a typed (Parquet) file, decided on one date column before the other
-    columns are decoded: `keeps` gets the column and says which rows to keep. Files whose
-    column is not a real date are read whole (the readers filter after parsing)."""
+    """A condition on one column of a typed (Parquet) file, decided in the scan before the
+    other columns are decoded: `keeps` gets the column and says which rows to keep. It
+    applies only where the file's column has `dtype` (otherwise the readers filter after
+    parsing)."""
 
     header: str
+    dtype: pl.DataType
     keeps: Callable[[pl.Expr], pl.Expr]
 
 
@@ -185,10 +187,10 @@ def read_file_bytes(what: str, path: Path) -> bytes:
 
 
 def read_table(
-    data: bytes, path: Path, source: Source, row_filter: RowFilter | None = None
+    data: bytes, path: Path, source: Source, row_filters: tuple[RowFilter, ...] = ()
 ) -> RawTable:
     """Parse the bytes of `path` according to its extension and the source's options;
-    a Parquet file is scanned with `row_filter` pushed into the scan."""
+    a Parquet file is scanned with `row_filters` pushed into the scan."""
     fmt = detect_format(path)
     if fmt in (FileFormat.CSV, FileFormat.CSV_GZ):
         if fmt is FileFormat.CSV_GZ:
@@ -202,7 +204,7 @@ def read_table(
                 f"`header_row` does not apply to the Parquet file {path}: its column names are "
                 "part of the file. Remove `header_row` from this source."
             )
-        return _read_parquet(data, path, source, row_filter)
+        return _read_parquet(data, path, source, row_filters)
     frame = _read_xlsx(data, path, source)
     frame = frame.rename({c: c.strip() for c in frame.columns if c != c.strip()})
     return RawTable(
@@ -222,9 +224,9 @@ def _gunzip(data: bytes, path: Path) -> bytes:
 
 
 def _read_parquet(
-    data: bytes, path: Path, source: Source, row_filter: RowFilter | None
+    data: bytes, path: Path, source: Source, row_filters: tuple[RowFilter, ...]
 ) -> RawTable:
-    """Scan the file, keeping the data rows after `skip_rows` that `row_filter` keeps (the
+    """Scan the file, keeping the data rows after `skip_rows` that `row_filters` keep (the
     filter runs inside the Parquet reader: row groups and rows it drops are not decoded)."""
     try:
         scan = pl.scan_parquet(io.BytesIO(data))
@@ -233,9 +235,10 @@ def _read_parquet(
         skip = min(source.skip_rows, in_file)
         keep = pl.col(ROW_INDEX) >= skip
         stripped = {name.strip(): name for name in names}
-        header = None if row_filter is None else stripped.get(row_filter.header)
-        if row_filter is not None and header is not None and names[header] == pl.Date():
-            keep = keep & row_filter.keeps(pl.col(header))
+        for condition in row_filters:
+            header = stripped.get(condition.header)
+            if header is not None and names[header] == condition.dtype:
+                keep = keep & condition.keeps(pl.col(header))
         frame = scan.with_row_index(ROW_INDEX).filter(keep).collect()
     except Exception as exc:  # the Parquet reader raises several unrelated types
         raise FileProblem.unparsable(path, "Parquet", str(exc)) from None

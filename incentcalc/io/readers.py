@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,6 +36,8 @@ from incentcalc.window import Window
 
 FALLBACK = "*"
 """The `values` key that maps every value not listed."""
+
+PARTNER = "partner_id"
 
 ROW_DEFAULT = "{row}"
 """A `defaults` value that fills the column with each row's number (exports without ids)."""
@@ -78,10 +81,16 @@ class SourceRead:
 
 
 def read_source(
-    name: SourceName, source: Source, *, required: bool = False, window: Window | None = None
+    name: SourceName,
+    source: Source,
+    *,
+    required: bool = False,
+    window: Window | None = None,
+    partner: str | None = None,
 ) -> SourceRead:
     """Read, map and parse one configured source; with a `window`, only the rows it keeps
-    (the rows the period can use, `incentcalc.window`), with their file row numbers.
+    (the rows the period can use, `incentcalc.window`), with a `partner`, only that
+    partner's rows (`explain`), each with its file row number.
 
     Fully empty rows are ignored and rows listed by `skip_rows_where` are dropped (and
     counted in `file.skipped`) before anything is parsed. A source without data rows is
@@ -92,7 +101,7 @@ def read_source(
     """
     check_mapping(name, source)
     data = read_file_bytes(f"{name} source", source.path)
-    table = read_table(data, source.path, source, _row_filter(source, window))
+    table = read_table(data, source.path, source, _row_filters(name, source, window, partner))
     if table.rows == 0 and required:
         raise FileProblem.header_only(source.path)
     written, skipped = skip_listed_rows(_select_columns(name, source, table), source)
@@ -102,21 +111,31 @@ def read_source(
     if window is not None:
         keep = _in_window(name, source, mapped, window, typed=table.typed)
         written, mapped = written.filter(keep), mapped.filter(keep)
+    if partner is not None and PARTNER in mapped.columns:
+        keep = mapped.select(pl.col(PARTNER).cast(pl.String()) == partner).to_series()
+        written, mapped = written.filter(keep), mapped.filter(keep)
     frame, failures = parse_columns(name, source, mapped, typed=table.typed)
     sha256 = hashlib.sha256(data).hexdigest()
     file = SourceFile(name, source.path, sha256, frame.height, skipped)
     return SourceRead(name, source.path, frame, written, failures, file, _empty_warning(file))
 
 
-def _row_filter(source: Source, window: Window | None) -> RowFilter | None:
-    """The window as a filter the Parquet scan can apply to the file's own date column
-    (not when `values` or `defaults` rewrite that column: then only `_in_window` applies)."""
-    if window is None or window.label is not None:
-        return None
-    column = window.column
-    if column in source.values or column in source.defaults:
-        return None
-    return RowFilter(source.columns.get(column, column), window.keeps)
+def _row_filters(
+    name: SourceName, source: Source, window: Window | None, partner: str | None
+) -> tuple[RowFilter, ...]:
+    """The window's dates and the partner as filters the Parquet scan can apply to the
+    file's own columns (not to a column that `values` or `defaults` rewrite: the filters
+    after parsing cover those)."""
+    filters: list[tuple[str, pl.DataType, Callable[[pl.Expr], pl.Expr]]] = []
+    if window is not None and window.label is None:
+        filters.append((window.column, pl.Date(), window.keeps))
+    if partner is not None and any(c.name == PARTNER for c in SOURCE_COLUMNS[name]):
+        filters.append((PARTNER, pl.String(), lambda value: value == partner))
+    return tuple(
+        RowFilter(source.columns.get(column, column), dtype, keeps)
+        for column, dtype, keeps in filters
+        if column not in source.values and column not in source.defaults
+    )
 
 
 def _in_window(
