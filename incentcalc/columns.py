@@ -122,7 +122,9 @@ SOURCE_COLUMNS: dict[SourceName, tuple[Column, ...]] = {
     ),
 }
 
-REQUIRED_SOURCES = (SourceName.PARTNERS, SourceName.DEALS, SourceName.NPS, SourceName.RENEWALS)
+REQUIRED_SOURCES = (SourceName.PARTNERS, SourceName.DEALS)
+"""Sources every program reads. nps and renewals are needed only by the KPIs that read them
+(`validation.check_needed_sources`); the rest are optional."""
 
 
 def canonical_schema(source: SourceName) -> dict[str, pl.DataType]:

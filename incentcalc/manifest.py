@@ -54,7 +54,8 @@ def budget_document(budget: BudgetUse) -> dict[str, Any]:
 
 def result_facts(result: QuarterResult) -> dict[str, Any]:
     """What a run found, shared by the manifest and the `--json` summary: partners, counts by
-    status, money totals, budget use, exceptions and integrity hits, rejected rows."""
+    status, money totals, budget use, exceptions and integrity hits, rejected rows, and the
+    rows `skip_rows_where` left out per source."""
     hits = result.exceptions.filter(pl.col("kind") == "integrity")
     return {
         "partners": result.payouts.height,
@@ -68,6 +69,7 @@ def result_facts(result: QuarterResult) -> dict[str, Any]:
         .rename({"len": "hits"})
         .to_dicts(),
         "rejected_rows": result.inputs.rejected.height,
+        "skipped_rows": {f.name.value: f.skipped for f in result.inputs.files if f.skipped},
     }
 
 
@@ -93,7 +95,13 @@ def build_manifest(
         "period_end": result.period.end.isoformat(),
         "config": {"path": str(config_path), "sha256": file_sha256(config_path)},
         "inputs": [
-            {"source": f.name.value, "path": str(f.path), "sha256": f.sha256, "rows": f.rows}
+            {
+                "source": f.name.value,
+                "path": str(f.path),
+                "sha256": f.sha256,
+                "rows": f.rows,
+                "skipped_rows": f.skipped,
+            }
             for f in result.inputs.files
         ],
         **result_facts(result),

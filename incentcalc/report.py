@@ -99,14 +99,21 @@ def render_failures(console: Console, failures: pl.DataFrame, *, report: Path | 
 
 
 def render_sources(console: Console, sources: dict[str, dict[str, Any]]) -> None:
-    """Which file each source was read from and how many data rows it has."""
+    """Which file each source was read from, how many data rows it has and how many rows
+    `skip_rows_where` left out."""
     table = Table(title="Sources", title_justify="left")
     table.add_column("Source")
     table.add_column("File", overflow="fold")
     table.add_column("Rows", justify="right")
+    table.add_column("Skipped", justify="right")
     for name, facts in sources.items():
-        rows = facts["rows"]
-        table.add_row(name, short_path(facts["path"]), "-" if rows is None else f"{rows:,}")
+        rows, skipped = facts["rows"], facts.get("skipped")
+        table.add_row(
+            name,
+            short_path(facts["path"]),
+            "-" if rows is None else f"{rows:,}",
+            "-" if skipped is None else f"{skipped:,}",
+        )
     console.print(table)
 
 

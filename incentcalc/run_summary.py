@@ -78,6 +78,8 @@ def render_run(console: Console, result: QuarterResult, summary: dict[str, Any])
     if budget["budget"] is not None:
         used = "scaled by " + budget["factor"] if budget["scaled"] else "not exceeded"
         console.print(f"Budget {budget['budget']}: capped gross {budget['total_capped']}, {used}.")
+    for source, skipped in summary["skipped_rows"].items():
+        console.print(f"Skipped {skipped:,} row(s) of {source} (skip_rows_where).")
     for hit in summary["integrity_hits"]:
         console.print(f"Integrity: {hit['rule']} ({hit['action']}): {hit['hits']} deal(s)")
     for warning in summary["warnings"]:

@@ -125,8 +125,9 @@ def load_inputs(
     if result.cross_failures.height or (result.row_failures.height and not quarantine):
         raise failures_error(result.failures)
     if quarantine:
-        whole = result.row_failures.filter(pl.col("row").is_null())
-        if whole.height:
+        read = [str(file.path) for file in result.inputs.files]
+        whole = result.row_failures.filter(pl.col("row").is_null() | ~pl.col("file").is_in(read))
+        if whole.height:  # a file that could not be read, a missing or unreadable column
             raise failures_error(whole, quarantine=True)
         check_rejected_share(result, max_rejected)
     return result.inputs
@@ -183,7 +184,6 @@ def check_inputs(
         checked += [unreadable_columns(read) for read in reads.values()]
     row_failures = _sorted([*unreadable, *checked], paths, per_cell=True)
     frames = {name: read.frame for name, read in reads.items()}
-    known_partners = frames.get(SourceName.PARTNERS, pl.DataFrame({"partner_id": []}))
     warnings = [w for read in reads.values() for w in read.warnings]
     rejected = empty_failures()
     if quarantine and row_failures.height:
@@ -196,7 +196,8 @@ def check_inputs(
         return Validation(inputs, row_failures, empty_failures(), paths)
     cross = _sorted(
         [
-            check_partner_references(inputs, paths, known_partners["partner_id"]),
+            # a partner whose row quarantine rejected is known, just not calculated
+            check_partner_references(inputs, paths, reads[SourceName.PARTNERS].frame["partner_id"]),
             check_config_rules(config, period, inputs, paths),
         ],
         paths,

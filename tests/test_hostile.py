@@ -32,16 +32,6 @@ BIG = 10 * 1024 * 1024
 runner = CliRunner()
 
 
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    """A writable copy of the worked example; returns its folder."""
-    folder = tmp_path / "basic"
-    shutil.copytree(EXAMPLE, folder)
-    for path in folder.iterdir():
-        path.chmod(0o644)
-    return folder
-
-
 def invoke(command: str, folder: Path, *extra: str, config: str = "program.yaml") -> Any:
     """`validate` or `run` (no statements) on `folder`; `run` writes to `folder/out`."""
     args = [command, "--config", str(folder / config), "--period", PERIOD, *extra]
@@ -189,7 +179,7 @@ def test_absurdly_large_numbers_are_data_errors_not_crashes(
 
 
 def test_header_only_optional_source_is_allowed(example: Path) -> None:
-    """Only required sources must have rows: an empty targets export is a valid quarter."""
+    """An empty adjustments export is a valid quarter ("nothing this quarter")."""
     (example / "adjustments.csv").write_text(
         "adjustment_id,partner_id,period,amount,reason,approved_by\n", encoding="utf-8"
     )

@@ -157,6 +157,26 @@ def written(amount: Decimal, thousands: str | None, decimal: str, grouped: bool)
     return ("-" if amount < 0 else "") + text
 
 
+SAMPLES = [
+    Decimal(text) for text in ("1234.56", "60000", "12.5", "1.5", "1500", "-987654.3", "0.07")
+]
+
+
+@pytest.mark.parametrize("grouped", [True, False], ids=["grouped", "plain"])
+@pytest.mark.parametrize("other", FORMATS, ids=[f"written{f}" for f in FORMATS])
+@pytest.mark.parametrize("declared", FORMATS, ids=[f"declared{f}" for f in FORMATS])
+def test_every_pair_of_formats_reads_the_same_number_or_fails(
+    declared: tuple[str | None, str], other: tuple[str | None, str], grouped: bool
+) -> None:
+    """Every declared format against amounts written in every format (itself included)."""
+    results = read_amounts([written(a, *other, grouped) for a in SAMPLES], *declared)
+    for amount, result in zip(SAMPLES, results, strict=True):
+        if other == declared:
+            assert result == amount
+        else:
+            assert result == amount or isinstance(result, str), (amount, result)
+
+
 AMOUNTS = st.decimals(min_value=-(10**9), max_value=10**9, places=2, allow_nan=False).map(
     lambda d: d.quantize(Decimal("0.01"))
 )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import time
 from datetime import date
 from decimal import Decimal
@@ -26,16 +25,6 @@ from incentcalc.validation import load_inputs
 
 runner = CliRunner()
 PERIOD = "2026Q3"
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    """A writable copy of the worked example; returns its folder."""
-    folder = tmp_path / "basic"
-    shutil.copytree(EXAMPLE, folder)
-    for path in folder.iterdir():
-        path.chmod(0o644)
-    return folder
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -54,6 +54,7 @@ def validation_document(validation: Validation, period: str, code: ExitCode) -> 
         "period": period,
         "sources": source_rows(validation),
         "failures": {"total": failures.height, "by_rule": failures_by_rule(failures)},
+        "warnings": list(validation.inputs.warnings),
     }
 
 
@@ -92,12 +93,15 @@ def validate(
         if as_json:
             emit_json(validation_document(validation, quarter.label, code))
         elif not (quiet and code is ExitCode.OK):
+            console = stdout_console()
             render_validation(
-                stdout_console(),
+                console,
                 period=quarter.label,
                 sources=source_rows(validation),
                 failures=validation.failures,
                 report=report,
             )
+            for warning in validation.inputs.warnings:
+                console.print(f"[yellow]Warning:[/] {warning}")
     if code is not ExitCode.OK:
         raise typer.Exit(int(code))

@@ -63,11 +63,12 @@ class FileProblem:
         return cls._error(path, "the file is empty. Export it again with a header row and data.")
 
     @classmethod
-    def header_only(cls, path: Path) -> DataError:
+    def no_header_row(cls, path: Path, header_row: int) -> DataError:
         return cls._error(
             path,
-            "the file has a header but no data rows. Export the rows again (check the report's "
-            "filters), or point the config at the right file.",
+            f"there is nothing on row {header_row}, where `header_row` says the headers are. "
+            "Open the file, find the row with the column names, and set `header_row` to its "
+            "number (counted from 1).",
         )
 
     @classmethod
@@ -277,6 +278,8 @@ def _read_xlsx(data: bytes, path: Path, source: Source) -> pl.DataFrame:
             read_options=options,
             drop_empty_rows=False,
         )
+    except pl.exceptions.NoDataError:
+        raise _no_data(path, source) from None
     except Exception as exc:  # fastexcel/calamine raise their own types for bad workbooks
         detail = str(exc)
         if sheet is not None and "sheet" in detail.lower():
@@ -285,6 +288,13 @@ def _read_xlsx(data: bytes, path: Path, source: Source) -> pl.DataFrame:
                 "(a sheet name, or a 0-based position)."
             ) from None
         raise FileProblem.unparsable(path, "an Excel .xlsx workbook", detail) from None
+
+
+def _no_data(path: Path, source: Source) -> DataError:
+    """Nothing to read: an empty file, or a `header_row` below the file's last row."""
+    if source.header_row > 1:
+        return FileProblem.no_header_row(path, source.header_row)
+    return FileProblem.empty(path)
 
 
 def _codec(source: Source) -> str:
@@ -348,7 +358,7 @@ def _read_csv(data: bytes, path: Path, source: Source) -> RawTable:
             raise_if_empty=True,
         )
     except pl.exceptions.NoDataError:
-        raise FileProblem.empty(path) from None
+        raise _no_data(path, source) from None
     except pl.exceptions.ComputeError as exc:
         raise _csv_problem(text, path, source, str(exc)) from None
     if frame.width != len(headers):

@@ -43,6 +43,7 @@ ROW_DEFAULT = "{row}"
 """A `defaults` value that fills the column with each row's number (exports without ids)."""
 
 BLANK = "__blank"
+"""Helper column: the row is empty in every cell of the file (a spacer line), so ignored."""
 
 ISO_DATE = "%Y-%m-%d"
 TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%f", "%.f", "%z", "%:z", "%p", "%T", "%R", "%X", "%c")
@@ -106,7 +107,8 @@ def read_source(
         raise FileProblem.header_only(source.path)
     written, skipped = skip_listed_rows(_select_columns(name, source, table), source)
     mapped = written.with_columns(
-        _apply_values(pl.col(column), mapping) for column, mapping in source.values.items()
+        _apply_values(pl.col(column), mapping).alias(column)
+        for column, mapping in source.values.items()
     )
     if window is not None:
         keep = _in_window(name, source, mapped, window, typed=table.typed)
