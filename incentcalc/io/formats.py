@@ -72,6 +72,15 @@ class FileProblem:
         )
 
     @classmethod
+    def header_only(cls, path: Path) -> DataError:
+        """A required source (partners, deals) without data rows: no quarter without them."""
+        return cls._error(
+            path,
+            "the file has a header but no data rows. Export the rows again (check the report's "
+            "filters), or point the config at the right file.",
+        )
+
+    @classmethod
     def binary(cls, path: Path) -> DataError:
         return cls._error(
             path,
