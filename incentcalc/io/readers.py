@@ -19,6 +19,7 @@ import difflib
 import hashlib
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -102,7 +103,10 @@ def read_source(
     """
     check_mapping(name, source)
     data = read_file_bytes(f"{name} source", source.path)
-    table = read_table(data, source.path, source, _row_filters(name, source, window, partner))
+    with ThreadPoolExecutor(max_workers=1) as hasher:  # hashlib lets go of the GIL
+        digest = hasher.submit(lambda: hashlib.sha256(data).hexdigest())
+        table = read_table(data, source.path, source, _row_filters(name, source, window, partner))
+        sha256 = digest.result()
     if table.rows == 0 and required:
         raise FileProblem.header_only(source.path)
     written, skipped = skip_listed_rows(_select_columns(name, source, table), source)
@@ -117,7 +121,6 @@ def read_source(
         keep = mapped.select(pl.col(PARTNER).cast(pl.String()) == partner).to_series()
         written, mapped = written.filter(keep), mapped.filter(keep)
     frame, failures = parse_columns(name, source, mapped, typed=table.typed)
-    sha256 = hashlib.sha256(data).hexdigest()
     file = SourceFile(name, source.path, sha256, frame.height, skipped)
     return SourceRead(name, source.path, frame, written, failures, file, _empty_warning(file))
 
