@@ -4,11 +4,9 @@ own rows plus the run's payouts; refused when the run belongs to other inputs.""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE
 from typer.testing import CliRunner
 
 import incentcalc.commands  # noqa: F401  (registers the commands)
@@ -16,15 +14,6 @@ from incentcalc.cli import app
 
 runner = CliRunner()
 PERIOD = "2026Q3"
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    folder = tmp_path / "basic"
-    shutil.copytree(EXAMPLE, folder)
-    for path in folder.iterdir():
-        path.chmod(0o644)
-    return folder
 
 
 def invoke(*args: str) -> str:

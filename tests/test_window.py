@@ -5,13 +5,11 @@ CSV and in Parquet (where the filter runs inside the scan)."""
 from __future__ import annotations
 
 import csv
-import shutil
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import EXAMPLE
 from typer.testing import CliRunner
 
 import incentcalc.commands  # noqa: F401  (registers the commands)
@@ -26,15 +24,6 @@ OLD_BAD_DEAL = "D001,P1,C900,closed_won,2024-02-10,-5.00,USD,new,2024-01-01,Core
 """A 2024 deal that breaks two rules (duplicate deal_id, negative amount): history."""
 NEW_BAD_DEAL = "D099,P1,C901,closed_won,2026-08-10,-7.00,USD,new,2026-08-01,Core\n"
 """The same mistake inside the period: always reported."""
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    folder = tmp_path / "basic"
-    shutil.copytree(EXAMPLE, folder)
-    for path in folder.iterdir():
-        path.chmod(0o644)
-    return folder
 
 
 def append(path: Path, *lines: str) -> None:
