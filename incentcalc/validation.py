@@ -91,11 +91,6 @@ class Validation:
         return self.row_failures.height == 0 and self.cross_failures.height == 0
 
 
-NON_EMPTY_SOURCES = (SourceName.PARTNERS, SourceName.DEALS)
-"""Sources whose header-only file is an error; an empty survey or renewals export is a
-quarter without responses or renewals."""
-
-
 def load_inputs(
     config: ProgramConfig,
     period: Period,
@@ -169,13 +164,7 @@ def check_inputs(
     unreadable: list[pl.DataFrame] = []
     for name, source in config.sources.items():
         try:
-            reads[name] = read_source(
-                name,
-                source,
-                required=name in NON_EMPTY_SOURCES,
-                window=windows.get(name),
-                partner=partner,
-            )
+            reads[name] = read_source(name, source, window=windows.get(name), partner=partner)
         except DataError as exc:
             unreadable.append(_file_failure(exc, source.path))
     paths = {name: source.path for name, source in config.sources.items()}

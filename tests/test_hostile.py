@@ -186,17 +186,6 @@ def test_header_only_optional_source_is_allowed(example: Path) -> None:
     assert invoke("run", example, "--quiet").exit_code == 0
 
 
-def test_huge_skip_rows_on_deals_is_a_data_error_not_an_overflow(example: Path) -> None:
-    """Regression: `skip_rows: 10**20` overflowed Polars (exit 4); now the file simply has
-    no data rows left, which the deals source may not have."""
-    replace_in(
-        example / "program.yaml",
-        "{path: deals.csv}",
-        "{path: deals.csv, skip_rows: 100000000000000000000}",
-    )
-    assert_refused(example, 1, "deals.csv", "header but no data rows")
-
-
 def test_huge_skip_rows_is_an_empty_source_not_an_overflow(example: Path) -> None:
     """Regression: `skip_rows: 10**20` overflowed Polars (exit 4); now the file simply has
     no data rows left: an empty source, said in the run's warnings (DATA.md)."""

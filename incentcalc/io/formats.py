@@ -72,15 +72,6 @@ class FileProblem:
         )
 
     @classmethod
-    def header_only(cls, path: Path) -> DataError:
-        """A required source (partners, deals) without data rows: no quarter without them."""
-        return cls._error(
-            path,
-            "the file has a header but no data rows. Export the rows again (check the report's "
-            "filters), or point the config at the right file.",
-        )
-
-    @classmethod
     def binary(cls, path: Path) -> DataError:
         return cls._error(
             path,
@@ -153,12 +144,6 @@ class RawTable:
     index: pl.Series | None = None
     """Each row's position among the data rows when a `RowFilter` left some out (None:
     every data row is in `frame`, in order)."""
-    total_rows: int | None = None
-    """Data rows in the file, read or not (None: `frame.height`)."""
-
-    @property
-    def rows(self) -> int:
-        return self.frame.height if self.total_rows is None else self.total_rows
 
 
 @dataclass(frozen=True)
@@ -262,7 +247,6 @@ def _read_parquet(
         typed=True,
         trim=False,
         index=index,
-        total_rows=in_file - skip,
     )
 
 

@@ -86,7 +86,6 @@ def read_source(
     name: SourceName,
     source: Source,
     *,
-    required: bool = False,
     window: Window | None = None,
     partner: str | None = None,
 ) -> SourceRead:
@@ -96,7 +95,7 @@ def read_source(
 
     Fully empty rows are ignored and rows listed by `skip_rows_where` are dropped (and
     counted in `file.skipped`) before anything is parsed. A source without data rows is
-    empty, with a warning, unless it is `required` (then its header-only file is an error).
+    empty, with a warning.
 
     Raises `ConfigError` for a missing file or a mapping key that names no canonical column,
     and `DataError` for a file that is not a readable table or lacks a needed header.
@@ -107,8 +106,6 @@ def read_source(
         digest = hasher.submit(lambda: hashlib.sha256(data).hexdigest())
         table = read_table(data, source.path, source, _row_filters(name, source, window, partner))
         sha256 = digest.result()
-    if table.rows == 0 and required:
-        raise FileProblem.header_only(source.path)
     written, skipped = skip_listed_rows(_select_columns(name, source, table), source)
     mapped = written.with_columns(
         _apply_values(pl.col(column), mapping).alias(column)
