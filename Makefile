@@ -40,4 +40,4 @@ bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --peers-python $(BENCH_VENV)/bin/python
 
 clean:
-	rm -rf $(VENV) out bench/data bench/results.json
+	rm -rf $(VENV) $(BENCH_VENV) out bench/data bench/results.json
