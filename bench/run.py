@@ -4,12 +4,13 @@ Every step is a child process (interpreter start included). On the two-year data
 deals): the floor (`bench.floor`, a bare Polars scan of the quarter), `run --no-statements`,
 `validate`, `run` with statements for 2,000 partners, `diff`, `explain --partner` (plain and
 with `--run` of the run just made) and the two peers (`bench.peers`: pandas and DuckDB SQL).
-On the eight-year dataset (20M deals, same quarterly volume): the floor and
-`run --no-statements` again. Each target is a ratio between steps of the same bench run, so
-a busy machine slows both sides; `--repeat N` keeps the fastest of N runs of each step.
-Prints rich tables (wall time, peak memory, ratios, verdicts, per-stage times from
-manifest.json) and writes `bench/results.json`. A command that does not exist yet shows as
-"not available".
+It also reads the 5M deals from PostgreSQL next to the Parquet read (`bench.database`,
+skipped without a server or with `--no-database`). On the eight-year dataset (20M deals,
+same quarterly volume): the floor and `run --no-statements` again. Each target is a ratio
+between steps of the same bench run, so a busy machine slows both sides; `--repeat N` keeps
+the fastest of N runs of each step. Prints rich tables (wall time, peak memory, ratios,
+verdicts, per-stage times from manifest.json) and writes `bench/results.json`. A command
+that does not exist yet shows as "not available".
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from bench.database import time_database_read
 from bench.datasets import (
     DATA_DIR,
     HISTORY_DEALS,
@@ -237,6 +239,18 @@ def bench_main(data: Dataset, out_root: Path) -> list[Row]:
     return [floor, run, validate, statements, diff, explain, explain_run, pandas, duckdb]
 
 
+def bench_database(data: Dataset, out_root: Path) -> Row:
+    """Deals read from PostgreSQL (window query) next to the Parquet read; optional."""
+    row = Row("deals: PostgreSQL window query vs Parquet", "-")
+    measured = time_database_read(data, out_root / "postgres")
+    if isinstance(measured, str):
+        row.status = measured
+        return row
+    row.status = "ok"
+    row.extra |= measured.notes()
+    return row
+
+
 def _judge_statements(row: Row, plain: Row, out: Path) -> None:
     """Statements per second: files written / the statements stage (or the extra wall time)."""
     if row.measured is None or not row.measured.ok:
@@ -349,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat", type=int, default=1, help="Runs per step; the fastest counts (busy machine)."
     )
     parser.add_argument(
+        "--no-database", action="store_true", help="Skip the PostgreSQL read of the deals."
+    )
+    parser.add_argument(
         "--peers-python", default=sys.executable, help="Interpreter with pandas and duckdb."
     )
     parser.add_argument("--data", type=Path, default=DATA_DIR, help="Cache folder.")
@@ -371,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     out_root = args.data / "out"
     with console.status("Benchmarking the quarter"):
         steps = bench_main(datasets[0], out_root)
+    if not args.no_database:
+        with console.status("Reading the deals from PostgreSQL"):
+            steps.append(bench_database(datasets[0], out_root))
     if len(datasets) > 1:
         with console.status("The same quarter inside eight years of history"):
             steps += bench_history(datasets[1], steps[1], out_root)

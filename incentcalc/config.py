@@ -7,12 +7,14 @@ what is allowed, and exits with code 2.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 from pydantic import (
@@ -149,14 +151,32 @@ class SourceName(StrEnum):
     ADJUSTMENTS = "adjustments"
 
 
+TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$"
+"""A table or view name, optionally schema- (and catalog-) qualified. Written into the SQL
+as is (so the database's own case rules apply), which is safe because nothing else passes."""
+
 MAX_HEADER_ROW = 1_000_000
 """Far below any real title block, and small enough for the readers' row arithmetic."""
 
+FILE_ONLY = frozenset({"delimiter", "encoding", "sheet", "skip_rows", "header_row"})
+DATABASE_ONLY = frozenset({"query", "table", "connect_timeout_s"})
+"""Options that mean nothing for the other kind of source: a config error, not ignored."""
+
+SECRET_REFERENCE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
+
 
 class Source(_Model):
-    """Where one canonical source comes from and how its export maps onto it (DATA.md)."""
+    """Where one canonical source comes from and how its export maps onto it (DATA.md).
 
-    path: Path
+    Exactly one of `path` (a file) or `uri` (a database, DATA.md "Sources in a database");
+    a database source reads `query` or `table`, exactly one.
+    """
+
+    path: Path | None = None
+    uri: str | None = Field(default=None, min_length=1)
+    query: str | None = Field(default=None, min_length=1)
+    table: str | None = Field(default=None, pattern=TABLE_NAME)
+    connect_timeout_s: int = Field(default=10, ge=1, le=3600)
     columns: dict[str, str] = Field(default_factory=dict)
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
     date_format: str | dict[str, str] | None = None
@@ -194,10 +214,47 @@ class Source(_Model):
 
     @field_validator("path")
     @classmethod
-    def _no_nul(cls, value: Path) -> Path:
-        if "\x00" in str(value):
+    def _no_nul(cls, value: Path | None) -> Path | None:
+        if value is not None and "\x00" in str(value):
             raise ValueError("a path cannot contain a NUL character")
         return value
+
+    @field_validator("uri")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        """A password written in the config would end up in backups and diffs: refuse it
+        without repeating it."""
+        if value is not None and _literal_password(value):
+            raise ValueError(
+                "the uri holds a password; never write one in the config. Write "
+                "${NAME} in its place (read from the environment variable NAME) or set "
+                "PGPASSWORD / ~/.pgpass"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_location(self) -> Source:
+        if (self.path is None) == (self.uri is None):
+            raise ValueError("give exactly one of `path` (a file) or `uri` (a database)")
+        misplaced = (DATABASE_ONLY if self.uri is None else FILE_ONLY) & self.model_fields_set
+        if misplaced:
+            kind = "a database `uri`" if self.uri is None else "a file `path`"
+            verb = "applies" if len(misplaced) == 1 else "apply"
+            raise ValueError(f"{', '.join(sorted(misplaced))} {verb} only to {kind}")
+        if self.uri is not None and (self.query is None) == (self.table is None):
+            raise ValueError("a database source needs exactly one of `query` or `table`")
+        return self
+
+    @property
+    def location(self) -> Path | str:
+        """Where the rows come from, as failures, reports and the manifest name it: the file,
+        or the database without credentials and what is read there
+        (``postgresql://db.example.com:5432/crm (table opportunities)``; a query is named by
+        the start of its sha256, as in the manifest)."""
+        if self.path is not None:
+            return self.path
+        what = f"table {self.table}" if self.table else f"query {query_sha256(self)[:12]}"
+        return f"{public_url(self.uri or '')} ({what})"
 
     @model_validator(mode="after")
     def _separators_differ(self) -> Source:
@@ -224,6 +281,32 @@ def _scalar_text(item: Any) -> Any:
     if item is None:
         return ""
     return item if isinstance(item, dict | list) else str(item)
+
+
+def query_sha256(source: Source) -> str:
+    """sha256 of the SQL a database source runs, as written in the config."""
+    return hashlib.sha256((source.query or f"table {source.table}").encode()).hexdigest()
+
+
+def public_url(uri: str) -> str:
+    """The URL without user, password, options or fragment: safe for any message or file
+    (``postgresql://ro:${PW}@db:5432/crm?sslmode=require`` -> ``postgresql://db:5432/crm``)."""
+    if "://" not in uri:
+        return uri.partition("?")[0]
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+
+
+def _literal_password(uri: str) -> bool:
+    """True when the URI's user info or query string carries a password that is not a
+    ``${NAME}`` reference to the environment."""
+    parts = urlsplit(uri)
+    secrets = [parts.password or ""] + [
+        value
+        for key, value in parse_qsl(parts.query)
+        if key.strip().lower() in {"password", "sslpassword"}
+    ]
+    return any(secret and not SECRET_REFERENCE.match(secret) for secret in secrets)
 
 
 class Sources(_Model):
@@ -519,7 +602,11 @@ def parse_config(text: str, origin: Path) -> ProgramConfig:
 def resolve_paths(config: ProgramConfig, folder: Path) -> ProgramConfig:
     """Copy of `config` whose source paths are absolute, relative ones taken from `folder`."""
     resolved = {
-        name.value: source.model_copy(update={"path": (folder / source.path).resolve()})
+        name.value: source.model_copy(
+            update={"path": (folder / source.path).resolve()}
+            if source.path is not None
+            else {"uri": resolve_sqlite_uri(source.uri or "", folder)}
+        )
         for name, source in config.sources.items()
     }
     ledger = config.ledger
@@ -528,6 +615,16 @@ def resolve_paths(config: ProgramConfig, folder: Path) -> ProgramConfig:
     return config.model_copy(
         update={"sources": config.sources.model_copy(update=resolved), "ledger": ledger}
     )
+
+
+def resolve_sqlite_uri(uri: str, folder: Path) -> str:
+    """``sqlite:///data/crm.db`` names a file relative to the config's folder (DATA.md):
+    made absolute (``sqlite:////abs/data/crm.db``) so runs from any folder read the same
+    file. Other URLs are returned unchanged."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or uri.startswith(prefix + "/"):
+        return uri
+    return prefix + str((folder / uri.removeprefix(prefix)).resolve())
 
 
 def load_config(path: Path) -> ProgramConfig:
@@ -542,7 +639,8 @@ def describe_validation_error(origin: Path, exc: ValidationError) -> str:
         where = ".".join(str(part) for part in error["loc"])
         value = error.get("input")
         message = re.sub(r"^Value error, ", "", error["msg"])
-        shown = "" if isinstance(value, dict | list) else f" (value: {value!r})"
+        hidden = isinstance(value, dict | list) or error["loc"][-1:] == ("uri",)  # secrets
+        shown = "" if hidden else f" (value: {value!r})"
         lines.append(f"  - {where or '(top level)'}: {message}{shown}")
     return "\n".join(lines)
 

@@ -35,6 +35,7 @@ from incentcalc.config_diff import ConfigChange, compare_config_files
 from incentcalc.currencies import LOCAL
 from incentcalc.errors import UsageError
 from incentcalc.inputs import Inputs
+from incentcalc.io.database import same_reads
 from incentcalc.money import MONEY, SCORE, round_quotient
 from incentcalc.periods import Period
 from incentcalc.result import MONEY_COLUMNS, PAYOUT_COLUMNS, BudgetUse, QuarterResult, Status
@@ -520,7 +521,7 @@ def diff_programs(
         base_config, base_period = baseline
         with timings.stage("read_validate"):
             baseline_inputs = load_inputs(base_config, base_period)
-            shared = base_config.sources == candidate.sources and base_period == period
+            shared = same_reads(base_config, candidate) and base_period == period
             candidate_inputs = load_inputs(
                 candidate, period, reuse=baseline_inputs if shared else None
             )

@@ -27,14 +27,17 @@ def empty_failures() -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class SourceFile:
-    """Audit facts about one input file, for the manifest: `rows` read, and `skipped` rows
-    that `skip_rows_where` left out of the source."""
+    """Audit facts about one input, for the manifest: a file (path, sha256 of its bytes) or
+    a database source (`Source.location`, sha256 of the rows as read, and in `database` the
+    URL without credentials, the table or query sha256); `rows` read, and `skipped` rows that
+    `skip_rows_where` left out of the source."""
 
     name: SourceName
-    path: Path
+    path: Path | str
     sha256: str
     rows: int
     skipped: int = 0
+    database: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from incentcalc import __version__
+from incentcalc.inputs import SourceFile
 from incentcalc.result import MONEY_COLUMNS, BudgetUse, QuarterResult, Status
 
 MANIFEST_VERSION = 1
@@ -73,6 +74,18 @@ def result_facts(result: QuarterResult) -> dict[str, Any]:
     }
 
 
+def input_document(file: SourceFile) -> dict[str, Any]:
+    """One input: source, where it was read (path, or a database source's location), sha256
+    of its bytes (of its rows as read, for a database) and data rows; for a database also
+    the URL without credentials, table or query sha256 (DATA.md)."""
+    document: dict[str, Any] = {"source": file.name.value, "path": str(file.path),
+                                "sha256": file.sha256, "rows": file.rows,
+                                "skipped_rows": file.skipped}  # fmt: skip
+    if file.database is not None:
+        document["database"] = file.database
+    return document
+
+
 def build_manifest(
     result: QuarterResult,
     *,
@@ -94,16 +107,7 @@ def build_manifest(
         "period_start": result.period.start.isoformat(),
         "period_end": result.period.end.isoformat(),
         "config": {"path": str(config_path), "sha256": file_sha256(config_path)},
-        "inputs": [
-            {
-                "source": f.name.value,
-                "path": str(f.path),
-                "sha256": f.sha256,
-                "rows": f.rows,
-                "skipped_rows": f.skipped,
-            }
-            for f in result.inputs.files
-        ],
+        "inputs": [input_document(f) for f in result.inputs.files],
         **result_facts(result),
         "outputs": [
             {"path": str(p.relative_to(output_root)), "sha256": file_sha256(p)} for p in outputs

@@ -34,6 +34,7 @@ from incentcalc.columns import ROW, Stage
 from incentcalc.config import Metric, ProgramConfig, SourceName
 from incentcalc.errors import ConfigError, DataError
 from incentcalc.inputs import FAILURE_SCHEMA, Inputs, empty_failures
+from incentcalc.io.database import query_dates
 from incentcalc.io.readers import SourceRead, read_source
 from incentcalc.periods import Period
 from incentcalc.schemas import CELL_FAILURE_SCHEMA, NOT_ALLOWED, UNIQUE_KEYS, validate_rows
@@ -79,7 +80,7 @@ class Validation:
     inputs: Inputs
     row_failures: pl.DataFrame = field(default_factory=empty_failures)
     cross_failures: pl.DataFrame = field(default_factory=empty_failures)
-    paths: dict[SourceName, Path] = field(default_factory=dict)
+    paths: dict[SourceName, Path | str] = field(default_factory=dict)
 
     @property
     def failures(self) -> pl.DataFrame:
@@ -162,12 +163,15 @@ def check_inputs(
     windows = {} if all_rows else read_windows(config, period)
     reads: dict[SourceName, SourceRead] = {}
     unreadable: list[pl.DataFrame] = []
+    dates = query_dates(config, period)
     for name, source in config.sources.items():
         try:
-            reads[name] = read_source(name, source, window=windows.get(name), partner=partner)
+            reads[name] = read_source(
+                name, source, window=windows.get(name), partner=partner, dates=dates
+            )
         except DataError as exc:
-            unreadable.append(_file_failure(exc, source.path))
-    paths = {name: source.path for name, source in config.sources.items()}
+            unreadable.append(_file_failure(exc, source.location))
+    paths = {name: source.location for name, source in config.sources.items()}
     checked = [validate_source(read) for read in reads.values()]
     if quarantine:
         checked += [unreadable_columns(read) for read in reads.values()]
@@ -256,7 +260,7 @@ def check_rejected_share(result: Validation, max_rejected: Decimal) -> None:
             )
 
 
-def _file_failure(exc: DataError, path: Path) -> pl.DataFrame:
+def _file_failure(exc: DataError, path: Path | str) -> pl.DataFrame:
     if exc.failures is not None and exc.failures.height:
         return exc.failures.cast(FAILURE_SCHEMA)  # type: ignore[arg-type]
     rule = exc.message.removeprefix(f"{path}: ")
@@ -267,7 +271,7 @@ def _file_failure(exc: DataError, path: Path) -> pl.DataFrame:
 
 
 def _sorted(
-    parts: list[pl.DataFrame], paths: dict[SourceName, Path], *, per_cell: bool = False
+    parts: list[pl.DataFrame], paths: dict[SourceName, Path | str], *, per_cell: bool = False
 ) -> pl.DataFrame:
     """Failures in canonical source order, then file row order. With `per_cell`, one rule
     per cell: a cell that did not parse is not reported again as empty."""
@@ -286,7 +290,9 @@ def _sorted(
 
 
 def _without_failed_rows(
-    frames: dict[SourceName, pl.DataFrame], failures: pl.DataFrame, paths: dict[SourceName, Path]
+    frames: dict[SourceName, pl.DataFrame],
+    failures: pl.DataFrame,
+    paths: dict[SourceName, Path | str],
 ) -> dict[SourceName, pl.DataFrame]:
     kept: dict[SourceName, pl.DataFrame] = {}
     for name, frame in frames.items():
@@ -409,7 +415,7 @@ def _is_key_failure(found: pl.DataFrame) -> bool:
 
 
 def _frame_failures(
-    frame: pl.DataFrame, path: Path | None, mask: pl.Expr, column: str, rule: str | pl.Expr
+    frame: pl.DataFrame, path: Path | str | None, mask: pl.Expr, column: str, rule: str | pl.Expr
 ) -> pl.DataFrame:
     return frame.filter(mask.fill_null(False)).select(
         pl.lit(str(path)).alias("file"),
@@ -421,7 +427,7 @@ def _frame_failures(
 
 
 def check_partner_references(
-    inputs: Inputs, paths: dict[SourceName, Path], partner_ids: pl.Series | None = None
+    inputs: Inputs, paths: dict[SourceName, Path | str], partner_ids: pl.Series | None = None
 ) -> pl.DataFrame:
     """Every partner_id of deals, nps, renewals, targets and adjustments is in partners.
 
@@ -450,7 +456,7 @@ def check_partner_references(
 
 
 def check_config_rules(
-    config: ProgramConfig, period: Period, inputs: Inputs, paths: dict[SourceName, Path]
+    config: ProgramConfig, period: Period, inputs: Inputs, paths: dict[SourceName, Path | str]
 ) -> pl.DataFrame:
     """The rules that depend on the config or the period: segments, target KPIs, FX rates,
     attainment targets (what `diff` re-runs for a second config over the same data)."""
@@ -489,7 +495,7 @@ def in_scope(partners: pl.DataFrame, period: Period) -> pl.DataFrame:
 
 
 def check_fx_rates(
-    config: ProgramConfig, period: Period, inputs: Inputs, paths: dict[SourceName, Path]
+    config: ProgramConfig, period: Period, inputs: Inputs, paths: dict[SourceName, Path | str]
 ) -> pl.DataFrame:
     """Every non-base currency used in the period by an in-scope partner has a rate.
 
@@ -551,7 +557,7 @@ def check_fx_rates(
 
 
 def check_targets(
-    config: ProgramConfig, period: Period, inputs: Inputs, paths: dict[SourceName, Path]
+    config: ProgramConfig, period: Period, inputs: Inputs, paths: dict[SourceName, Path | str]
 ) -> pl.DataFrame:
     """Each in-scope partner has a target for every attainment KPI weighted in its segment:
     a targets row for (partner, period, kpi) or the segment's default (RULES.md 5)."""

@@ -55,7 +55,7 @@ class FileProblem:
     """Named constructors for the `DataError`s of an unreadable file (what, where, fix)."""
 
     @staticmethod
-    def _error(path: Path, text: str) -> DataError:
+    def _error(path: Path | str, text: str) -> DataError:
         return DataError(f"{path}: {text}")
 
     @classmethod
@@ -120,7 +120,7 @@ class FileProblem:
         )
 
     @classmethod
-    def duplicate_header(cls, path: Path, header: str, count: int) -> DataError:
+    def duplicate_header(cls, path: Path | str, header: str, count: int) -> DataError:
         return cls._error(
             path,
             f"the header {header!r} appears {count} times, so it is unclear which column to use. "

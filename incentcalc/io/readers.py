@@ -20,7 +20,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from incentcalc.columns import ROW, SOURCE_COLUMNS, Column, DealType, Kind
 from incentcalc.config import Source, SourceName
 from incentcalc.errors import ConfigError, DataError
 from incentcalc.inputs import FAILURE_SCHEMA, SourceFile
+from incentcalc.io.database import read_database_table
 from incentcalc.io.formats import FileProblem, RawTable, RowFilter, read_file_bytes, read_table
 from incentcalc.io.numbers import CANONICAL, MONEY_PLACES, NumberFormat
 from incentcalc.periods import canonical_label_expr
@@ -74,7 +75,7 @@ class SourceRead:
     """
 
     name: SourceName
-    path: Path
+    path: Path | str
     frame: pl.DataFrame
     written: pl.DataFrame
     failures: pl.DataFrame
@@ -88,8 +89,10 @@ def read_source(
     *,
     window: Window | None = None,
     partner: str | None = None,
+    dates: dict[str, date] | None = None,
 ) -> SourceRead:
-    """Read, map and parse one configured source; with a `window`, only the rows it keeps
+    """Read, map and parse one configured source (a file, or a database with `dates` bound
+    to its query's `:period_start`-style parameters); with a `window`, only the rows it keeps
     (the rows the period can use, `incentcalc.window`), with a `partner`, only that
     partner's rows (`explain`), each with its file row number.
 
@@ -101,11 +104,15 @@ def read_source(
     and `DataError` for a file that is not a readable table or lacks a needed header.
     """
     check_mapping(name, source)
-    data = read_file_bytes(f"{name} source", source.path)
-    with ThreadPoolExecutor(max_workers=1) as hasher:  # hashlib lets go of the GIL
-        digest = hasher.submit(lambda: hashlib.sha256(data).hexdigest())
-        table = read_table(data, source.path, source, _row_filters(name, source, window, partner))
-        sha256 = digest.result()
+    if source.path is None:
+        table, file = read_database_table(name, source, dates)
+    else:
+        data = read_file_bytes(f"{name} source", source.path)
+        filters = _row_filters(name, source, window, partner)
+        with ThreadPoolExecutor(max_workers=1) as hasher:  # hashlib lets go of the GIL
+            digest = hasher.submit(lambda: hashlib.sha256(data).hexdigest())
+            table = read_table(data, source.path, source, filters)
+            file = SourceFile(name, source.path, digest.result(), 0)
     written, skipped = skip_listed_rows(_select_columns(name, source, table), source)
     mapped = written.with_columns(
         _apply_values(pl.col(column), mapping).alias(column)
@@ -118,8 +125,8 @@ def read_source(
         keep = mapped.select(pl.col(PARTNER).cast(pl.String()) == partner).to_series()
         written, mapped = written.filter(keep), mapped.filter(keep)
     frame, failures = parse_columns(name, source, mapped, typed=table.typed)
-    file = SourceFile(name, source.path, sha256, frame.height, skipped)
-    return SourceRead(name, source.path, frame, written, failures, file, _empty_warning(file))
+    file = replace(file, rows=frame.height, skipped=skipped)
+    return SourceRead(name, source.location, frame, written, failures, file, _empty_warning(file))
 
 
 def _row_filters(
@@ -210,7 +217,7 @@ def _trimmed(expr: pl.Expr, dtype: pl.DataType, nulls: list[str], *, trim: bool)
     return pl.when(missing).then(None).otherwise(text)
 
 
-def _missing_header(path: Path, column: Column, header: str, headers: tuple[str, ...]) -> str:
+def _missing_header(column: Column, header: str, headers: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(header, [h for h in headers if h], n=3)
     hint = f" Headers that look close: {', '.join(map(repr, close))}." if close else ""
     return (
@@ -235,7 +242,7 @@ def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.Dat
         header = source.columns.get(column.name, column.name)
         positions = [i for i, h in enumerate(headers) if h == header]
         if len(positions) > 1:
-            raise FileProblem.duplicate_header(source.path, header, len(positions))
+            raise FileProblem.duplicate_header(source.location, header, len(positions))
         if positions:
             dtype = frame.dtypes[positions[0]]
             raw = pl.nth(positions[0])
@@ -247,14 +254,14 @@ def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.Dat
             exprs.append(pl.lit(None, dtype=pl.String()).alias(column.name))
         else:
             missing.append(
-                {"file": str(source.path), "row": 1, "column": column.name, "value": None,
-                 "rule": _missing_header(source.path, column, header, headers)}
+                {"file": str(source.location), "row": 1, "column": column.name, "value": None,
+                 "rule": _missing_header(column, header, headers)}
             )  # fmt: skip
     if missing:
         failures = pl.DataFrame(missing, schema=FAILURE_SCHEMA)
         listed = ", ".join(str(m["column"]) for m in missing)
         raise DataError(
-            f"{source.path}: missing column(s) {listed}. Rename the headers or map them with "
+            f"{source.location}: missing column(s) {listed}. Rename the headers or map them with "
             f"`columns` under sources.{name} in the config.",
             failures=failures,
         )
@@ -314,7 +321,7 @@ def parse_columns(
     )
     failures = [
         parsed.filter(pl.col(f"__problem_{n}").is_not_null()).select(
-            pl.lit(str(source.path)).alias("file"),
+            pl.lit(str(source.location)).alias("file"),
             pl.col(ROW).alias("row"),
             pl.lit(n).alias("column"),
             pl.col(f"__text_{n}").alias("value"),
