@@ -44,8 +44,19 @@ ledger-demo: $(STAMP)
 	$(BIN)/incentcalc ledger --config $(DEMO_PROGRAM)
 	$(BIN)/incentcalc ledger --config $(DEMO_PROGRAM) --verify
 
-bench: $(STAMP)
-	$(BIN)/python -m bench.run
+
+# The peers (pandas, DuckDB) get their own venv: with pandas importable, pandera imports it
+# too, and incentcalc would pay for it at every start.
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
+	$(BIN)/python -m bench.run --peers-python $(BENCH_VENV)/bin/python
 
 clean:
-	rm -rf $(VENV) out bench/data bench/results.json
+	rm -rf $(VENV) $(BENCH_VENV) out bench/data bench/results.json

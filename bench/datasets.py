@@ -28,11 +28,13 @@ PERIOD = "2026Q3"
 SEED = 11
 
 MAIN_DEALS = 5_000_000
-SCALING_DEALS = (1_250_000, 2_500_000, 5_000_000)
+QUARTERS = 8
+HISTORY_QUARTERS = 32
+HISTORY_DEALS = MAIN_DEALS * HISTORY_QUARTERS // QUARTERS
+"""Eight years of history with the main set's per-quarter volume (20M deals)."""
 PARTNERS = 20_000
 NPS_PER_DEAL = 0.2
 RENEWALS_PER_DEAL = 0.1
-QUARTERS = 8
 STATEMENT_COUNT = 2_000
 
 CANDIDATE_WEIGHTS = {
@@ -76,14 +78,15 @@ class Dataset:
         return self.folder / STATEMENT_PARTNERS
 
 
-def options_for(deals: int, scale: float) -> SampleOptions:
-    """Benchmark options for `deals` deals; NPS and renewals grow with the deals."""
+def options_for(deals: int, scale: float, quarters: int = QUARTERS) -> SampleOptions:
+    """Benchmark options for `deals` deals over `quarters` quarters; NPS and renewals grow
+    with the deals."""
     deals = max(1_000, round(deals * scale))
     return SampleOptions(
         partners=max(100, round(PARTNERS * scale)),
         seed=SEED,
         period=PERIOD,
-        quarters=QUARTERS,
+        quarters=quarters,
         deals=deals,
         nps=round(deals * NPS_PER_DEAL),
         renewals=round(deals * RENEWALS_PER_DEAL),

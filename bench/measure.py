@@ -75,3 +75,24 @@ def measure(command: list[str], *, cwd: Path | None = None) -> Measured:
 def command_available(name: str) -> bool:
     """Whether the CLI has the command `name` (others may still be writing it)."""
     return measure(incentcalc(name, "--help")).ok
+
+
+def measure_best(command: list[str], repeat: int = 1, *, cwd: Path | None = None) -> Measured:
+    """The fastest of `repeat` runs (on a busy machine the minimum is the least disturbed),
+    with the highest peak memory seen; a failing run is returned at once."""
+    best: Measured | None = None
+    peak = 0.0
+    for _ in range(max(1, repeat)):
+        measured = measure(command, cwd=cwd)
+        if not measured.ok:
+            return measured
+        peak = max(peak, measured.peak_mb)
+        if best is None or measured.seconds < best.seconds:
+            best = measured
+    assert best is not None
+    return Measured(best.args, best.exit_code, best.seconds, peak, best.stdout, best.stderr)
+
+
+def module(name: str, *args: str, python: str = sys.executable) -> list[str]:
+    """Command line running a bench module (`bench.floor`, a peer) with `python`."""
+    return [python, "-m", name, *args]

@@ -8,26 +8,13 @@ consumers sort the slice they render."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import polars as pl
 
 from incentcalc.columns import RenewalStatus, Stage
 from incentcalc.kpis import decided_renewal, in_period
 from incentcalc.periods import Period
 from incentcalc.result import DEAL_LINE_COLUMNS, NPS_LINE_COLUMNS, RENEWAL_LINE_COLUMNS
-
-NEIGHBOURHOOD = timedelta(days=31)
-"""Rows this close to the period are listed too (marked out of period) so a partner sees
-why a deal that closed on the 30th of the previous month did not count."""
-
-
-def near_period(column: str, period: Period, after: timedelta = NEIGHBOURHOOD) -> pl.Expr:
-    """True where the date falls in the period or within NEIGHBOURHOOD before it (and
-    `after` past its end)."""
-    return pl.col(column).is_between(
-        pl.lit(period.start - NEIGHBOURHOOD), pl.lit(period.end + max(after, NEIGHBOURHOOD))
-    )
+from incentcalc.window import near_period
 
 
 def _outside(column: str) -> pl.Expr:

@@ -12,16 +12,29 @@ compare two columns or two sources (left_on before joined_on, unknown partner_id
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
-import pandera.polars as pa
 import polars as pl
-from pandera.api.polars.types import PolarsData
-from pandera.engines import polars_engine as pe
 
 from incentcalc.columns import DealType, PartnerStatus, RenewalStatus, Stage
 from incentcalc.config import SourceName
+
+# pandera imports hypothesis whenever it is installed (for data synthesis, which incentcalc
+# does not use): a fifth of a second at every start in an environment with the test tools.
+# Hide it while pandera loads; a later `import hypothesis` (the tests) is not affected.
+_HIDE_HYPOTHESIS = "hypothesis" not in sys.modules
+if _HIDE_HYPOTHESIS:
+    sys.modules["hypothesis"] = None  # type: ignore[assignment]
+try:
+    import pandera.polars as pa
+    import pandera.strategies.base_strategies  # noqa: F401  (the module that imports it)
+    from pandera.api.polars.types import PolarsData
+    from pandera.engines import polars_engine as pe
+finally:
+    if _HIDE_HYPOTHESIS:
+        del sys.modules["hypothesis"]
 
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 MONEY_KW = {"precision": 38, "scale": 2}

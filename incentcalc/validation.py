@@ -38,6 +38,7 @@ from incentcalc.io.database import query_dates
 from incentcalc.io.readers import SourceRead, read_source
 from incentcalc.periods import Period
 from incentcalc.schemas import CELL_FAILURE_SCHEMA, NOT_ALLOWED, UNIQUE_KEYS, validate_rows
+from incentcalc.window import read_windows
 
 PARTNER_REFERENCES = (
     SourceName.DEALS,
@@ -98,6 +99,7 @@ def load_inputs(
     quarantine: bool = False,
     reuse: Inputs | None = None,
     max_rejected: Decimal = DEFAULT_MAX_REJECTED,
+    partner: str | None = None,
 ) -> Inputs:
     """Read and validate every configured source; the validated canonical frames.
 
@@ -105,7 +107,8 @@ def load_inputs(
     failures are dropped and returned in `Inputs.rejected`; cross-source failures, file and
     column failures, and more rejected rows than `max_rejected` (a share) of any source
     still raise. With `reuse` (inputs already read and row-checked for a config with the
-    same `sources`), nothing is read again: only the config-dependent checks run.
+    same `sources`), nothing is read again: only the config-dependent checks run. With
+    `partner`, only that partner's rows are read (`explain --run`).
     """
     if reuse is not None:
         check_needed_sources(config)
@@ -114,7 +117,7 @@ def load_inputs(
         if cross.height:
             raise failures_error(cross)
         return reuse
-    result = check_inputs(config, period, quarantine=quarantine)
+    result = check_inputs(config, period, quarantine=quarantine, partner=partner)
     if result.cross_failures.height or (result.row_failures.height and not quarantine):
         raise failures_error(result.failures)
     if quarantine:
@@ -139,20 +142,33 @@ def check_needed_sources(config: ProgramConfig) -> None:
             )
 
 
-def check_inputs(config: ProgramConfig, period: Period, *, quarantine: bool = False) -> Validation:
+def check_inputs(
+    config: ProgramConfig,
+    period: Period,
+    *,
+    quarantine: bool = False,
+    all_rows: bool = False,
+    partner: str | None = None,
+) -> Validation:
     """Read every source and collect all failures (raises only `ConfigError`).
+
+    Only the rows the period can use are read (`window.read_windows`); `all_rows` reads and
+    checks the whole history of every export (`validate --all-rows`).
 
     A file that cannot be read as a table is reported as one failure (row empty) and the
     cross-source rules are skipped, since they would only echo that problem. With
     `quarantine`, a column of which no value can be read is a failure of the whole column.
     """
     check_needed_sources(config)
+    windows = {} if all_rows else read_windows(config, period)
     reads: dict[SourceName, SourceRead] = {}
     unreadable: list[pl.DataFrame] = []
     dates = query_dates(config, period)
     for name, source in config.sources.items():
         try:
-            reads[name] = read_source(name, source, dates=dates)
+            reads[name] = read_source(
+                name, source, window=windows.get(name), partner=partner, dates=dates
+            )
         except DataError as exc:
             unreadable.append(_file_failure(exc, source.location))
     paths = {name: source.location for name, source in config.sources.items()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -26,16 +26,9 @@ from incentcalc.cli import (
     guarded,
     stdout_console,
 )
-from incentcalc.diff import ProgramDiff, diff_programs
-from incentcalc.diff_report import (
-    DIFF_CSV,
-    DIFF_XLSX,
-    diff_document,
-    render_diff,
-    write_diff_workbook,
-)
-from incentcalc.io.writers import locked_output, write_csv
-from incentcalc.run_checks import named_ids
+
+if TYPE_CHECKING:  # the engine is imported when the command runs, not for `--help`
+    from incentcalc.diff import ProgramDiff
 
 
 @command
@@ -77,6 +70,9 @@ def diff(
     log_file: LogOpt = None,
 ) -> None:
     """Compare a candidate config with the baseline on one quarter: cost, movers, tiers."""
+    from incentcalc.diff import diff_programs
+    from incentcalc.diff_report import DIFF_CSV, DIFF_XLSX, diff_document, render_diff
+
     with guarded("diff", as_json=as_json, debug=debug, log_file=log_file):
         console = stdout_console()
         show_status = console.is_terminal and not (as_json or quiet)
@@ -106,6 +102,8 @@ def diff(
 
 def cohort_warnings(result: ProgramDiff) -> list[str]:
     """`--partners` ids that are not in scope for the period: they are in no total."""
+    from incentcalc.run_checks import named_ids
+
     cohort = result.cohort
     if cohort is None or not cohort.unknown:
         return []
@@ -117,6 +115,9 @@ def cohort_warnings(result: ProgramDiff) -> list[str]:
 
 def write_diff_outputs(result: ProgramDiff, out: Path, *, force: bool) -> None:
     """diff.csv and diff.xlsx into `out`, which appears complete or not at all."""
+    from incentcalc.diff_report import DIFF_CSV, DIFF_XLSX, write_diff_workbook
+    from incentcalc.io.writers import locked_output, write_csv
+
     with locked_output(out, force=force) as folder:
         write_csv(result.diff_rows, folder.path / DIFF_CSV)  # text made formula-safe there
         write_diff_workbook(result, folder.path / DIFF_XLSX)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from incentcalc import api
 from incentcalc.cli import (
     DEFAULT_CONFIG,
     ConfigOpt,
@@ -20,8 +20,6 @@ from incentcalc.cli import (
     guarded,
     stdout_console,
 )
-from incentcalc.explain import explain_partner
-from incentcalc.report_explain import render_explanation
 
 
 @command
@@ -29,15 +27,33 @@ def explain(
     partner: Annotated[str, typer.Option("--partner", help="The partner_id to explain.")],
     config: ConfigOpt = DEFAULT_CONFIG,
     period: PeriodOpt = ...,  # type: ignore[assignment]
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--run",
+            help="The run folder (--out of `run`) to take the quarter's totals from: only this "
+            "partner's rows are read.",
+            file_okay=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
     log_file: LogOpt = None,
 ) -> None:
     """Show how one partner's payout came about: KPIs, rows behind them, tier, team, steps."""
+    from incentcalc.report_explain import render_explanation
+
     with guarded("explain", as_json=as_json, debug=debug, log_file=log_file):
-        result = api.run_quarter(config, period)
-        document = explain_partner(result, partner)
+        if run_dir is not None:
+            from incentcalc.explain_run import explain_from_run
+
+            document = explain_from_run(config, period, partner, run_dir)
+        else:
+            from incentcalc import api
+            from incentcalc.explain import explain_partner
+
+            document = explain_partner(api.run_quarter(config, period), partner)
         if as_json:
             emit_json(document)
         elif not quiet:

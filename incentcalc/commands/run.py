@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 
-from incentcalc import api
 from incentcalc.cli import (
     DEFAULT_CONFIG,
     ConfigOpt,
@@ -27,12 +26,6 @@ from incentcalc.cli import (
     stdout_console,
 )
 from incentcalc.errors import UsageError
-from incentcalc.io.writers import locked_output
-from incentcalc.outputs import write_manifest, write_tables, write_workbooks
-from incentcalc.progress import step_progress
-from incentcalc.run_checks import run_warnings
-from incentcalc.run_summary import render_run, summarize_run
-from incentcalc.statements.summary import Provenance
 
 
 def read_partner_selection(partners: str | None, partners_file: Path | None) -> list[str] | None:
@@ -114,6 +107,15 @@ def run(
     log_file: LogOpt = None,
 ) -> None:
     """Validate, calculate and write payouts, KPIs, exceptions, workbooks and the manifest."""
+
+    from incentcalc import api
+    from incentcalc.io.writers import locked_output
+    from incentcalc.outputs import write_manifest, write_tables, write_workbooks
+    from incentcalc.progress import step_progress
+    from incentcalc.run_checks import run_warnings
+    from incentcalc.run_summary import render_run, summarize_run
+    from incentcalc.statements.summary import Provenance
+
     with guarded("run", as_json=as_json, debug=debug, log_file=log_file):
         started_at = datetime.now().astimezone()
         selection = read_partner_selection(partners, partners_file)

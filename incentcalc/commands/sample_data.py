@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from incentcalc.cli import (
     DebugOpt,
@@ -23,7 +22,10 @@ from incentcalc.cli import (
     guarded,
     stdout_console,
 )
-from incentcalc.sampledata import FileFormat, SampleOptions, WrittenSample, write_sample
+from incentcalc.sample_format import FileFormat
+
+if TYPE_CHECKING:  # the generator is imported when the command runs, not for `--help`
+    from incentcalc.sampledata import WrittenSample
 
 
 @command
@@ -64,6 +66,8 @@ def sample_data(
     log_file: LogOpt = None,
 ) -> None:
     """Write a synthetic dataset (every source, planted edge cases) and its program.yaml."""
+    from incentcalc.sampledata import SampleOptions, write_sample
+
     with guarded("sample-data", as_json=as_json, debug=debug, log_file=log_file):
         options = SampleOptions(
             partners=partners,
@@ -99,6 +103,8 @@ def sample_document(written: WrittenSample, seconds: float) -> dict[str, object]
 
 def render_sample(written: WrittenSample, seconds: float) -> None:
     """A small table of what was written."""
+    from rich.table import Table
+
     table = Table(title=f"Sample data in {written.folder} ({seconds:.1f} s)")
     table.add_column("source")
     table.add_column("file")

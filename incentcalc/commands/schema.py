@@ -9,11 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.table import Table
-
 from incentcalc.cli import DebugOpt, JsonOpt, command, emit_json, guarded, stdout_console
-from incentcalc.columns import REQUIRED_SOURCES, SOURCE_COLUMNS
-from incentcalc.config import json_schema
 
 COMMAND = "schema"
 SCHEMA_FILE = "configs/program.schema.json"
@@ -21,6 +17,8 @@ SCHEMA_FILE = "configs/program.schema.json"
 
 def input_columns() -> list[dict[str, Any]]:
     """One entry per canonical column: source, column, type, optional, required source."""
+    from incentcalc.columns import REQUIRED_SOURCES, SOURCE_COLUMNS
+
     return [
         {
             "source": source.value,
@@ -37,6 +35,8 @@ def input_columns() -> list[dict[str, Any]]:
 
 def schema_document() -> dict[str, Any]:
     """The one JSON document of `schema --json`."""
+    from incentcalc.config import json_schema
+
     return {
         "command": COMMAND,
         "status": "ok",
@@ -49,6 +49,10 @@ def schema_document() -> dict[str, Any]:
 @command
 def schema(as_json: JsonOpt = False, debug: DebugOpt = False) -> None:
     """Print the canonical input columns and the program config's JSON Schema."""
+    from rich.table import Table
+
+    from incentcalc.config import json_schema
+
     with guarded(COMMAND, as_json=as_json, debug=debug):
         if as_json:
             emit_json(schema_document())

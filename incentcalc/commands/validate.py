@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,20 +21,18 @@ from incentcalc.cli import (
     log_line,
     stdout_console,
 )
-from incentcalc.config import load_config
 from incentcalc.errors import ExitCode, UsageError
-from incentcalc.io.writers import write_csv
-from incentcalc.ledger.basis import ledger_warnings
-from incentcalc.ledger.store import open_ledger
-from incentcalc.periods import parse_period
-from incentcalc.report import failures_by_rule, render_validation
-from incentcalc.validation import Validation, check_inputs, source_rows
+
+if TYPE_CHECKING:  # the readers are imported when the command runs, not for `--help`
+    from incentcalc.validation import Validation
 
 COMMAND = "validate"
 
 
 def write_failure_report(validation: Validation, path: Path) -> None:
     """Every failure as CSV (FAILURE_SCHEMA columns), header only when all is valid."""
+    from incentcalc.io.writers import write_csv
+
     try:
         write_csv(validation.failures, path)
     except OSError as exc:
@@ -47,6 +45,9 @@ def validation_document(
     validation: Validation, period: str, code: ExitCode, warnings: list[str]
 ) -> dict[str, Any]:
     """The one JSON document of `validate --json`."""
+    from incentcalc.report import failures_by_rule
+    from incentcalc.validation import source_rows
+
     failures = validation.failures
     return {
         "command": COMMAND,
@@ -67,18 +68,29 @@ def validate(
         Path | None,
         typer.Option("--report", help="Write every failure to this CSV file.", dir_okay=False),
     ] = None,
+    all_rows: Annotated[
+        bool,
+        typer.Option("--all-rows", help="Check every row of the history, not only the period's."),
+    ] = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
     log_file: LogOpt = None,
 ) -> None:
     """Check the config and every source file; list ALL failures (exit 1 if any)."""
+    from incentcalc.config import load_config
+    from incentcalc.ledger.basis import ledger_warnings
+    from incentcalc.ledger.store import open_ledger
+    from incentcalc.periods import parse_period
+    from incentcalc.report import render_validation
+    from incentcalc.validation import check_inputs, source_rows
+
     with guarded(COMMAND, as_json=as_json, debug=debug, log_file=log_file):
         program = load_config(config)
         quarter = parse_period(period, program.program.fiscal_year_start_month)
         if program.ledger is not None:
             open_ledger(program)  # a ledger that fails verification stops validate (exit 1)
-        validation = check_inputs(program, quarter)
+        validation = check_inputs(program, quarter, all_rows=all_rows)
         warnings = [*validation.inputs.warnings, *ledger_warnings(program)]
         if report is not None:
             write_failure_report(validation, report)

@@ -31,8 +31,8 @@ from incentcalc.config import ProgramConfig, Source, SourceName, public_url, que
 from incentcalc.errors import ConfigError, DataError
 from incentcalc.inputs import SourceFile
 from incentcalc.io.formats import RawTable
-from incentcalc.lines import NEIGHBOURHOOD
 from incentcalc.periods import Period
+from incentcalc.window import NEIGHBOURHOOD
 
 DATE_PARAMETER = re.compile(r"(?<![:\w\\]):(period_start|period_end|window_start|window_end)\b")
 """`:window_start` and friends, but not a PostgreSQL cast (``x::date``) or ``\\:name``."""

@@ -18,6 +18,7 @@ import io
 import itertools
 import logging
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -26,6 +27,9 @@ import polars as pl
 
 from incentcalc.config import Source
 from incentcalc.errors import ConfigError, DataError
+
+ROW_INDEX = "__file_row_index"
+"""Private column of a scan: each row's position in the file, kept through the filters."""
 
 SNIFF_BYTES = 1 << 16
 """How much of a file is inspected for NUL bytes (binary) and for the header line."""
@@ -137,6 +141,21 @@ class RawTable:
     trim: bool
     """Trim text cells (CSV, Excel: typed by people). Parquet text is written by programs
     and taken as is, which keeps the 5M-row fast path fast."""
+    index: pl.Series | None = None
+    """Each row's position among the data rows when a `RowFilter` left some out (None:
+    every data row is in `frame`, in order)."""
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """A condition on one column of a typed (Parquet) file, decided in the scan before the
+    other columns are decoded: `keeps` gets the column and says which rows to keep. It
+    applies only where the file's column has `dtype` (otherwise the readers filter after
+    parsing)."""
+
+    header: str
+    dtype: pl.DataType
+    keeps: Callable[[pl.Expr], pl.Expr]
 
 
 def detect_format(path: Path) -> FileFormat:
@@ -162,8 +181,11 @@ def read_file_bytes(what: str, path: Path) -> bytes:
         raise ConfigError(f"Cannot read {what} file {path}: {exc.strerror}.") from None
 
 
-def read_table(data: bytes, path: Path, source: Source) -> RawTable:
-    """Parse the bytes of `path` according to its extension and the source's options."""
+def read_table(
+    data: bytes, path: Path, source: Source, row_filters: tuple[RowFilter, ...] = ()
+) -> RawTable:
+    """Parse the bytes of `path` according to its extension and the source's options;
+    a Parquet file is scanned with `row_filters` pushed into the scan."""
     fmt = detect_format(path)
     if fmt in (FileFormat.CSV, FileFormat.CSV_GZ):
         if fmt is FileFormat.CSV_GZ:
@@ -177,9 +199,8 @@ def read_table(data: bytes, path: Path, source: Source) -> RawTable:
                 f"`header_row` does not apply to the Parquet file {path}: its column names are "
                 "part of the file. Remove `header_row` from this source."
             )
-        frame = _read_parquet(data, path)
-    else:
-        frame = _read_xlsx(data, path, source)
+        return _read_parquet(data, path, source, row_filters)
+    frame = _read_xlsx(data, path, source)
     frame = frame.rename({c: c.strip() for c in frame.columns if c != c.strip()})
     return RawTable(
         frame.slice(min(source.skip_rows, frame.height)),
@@ -197,11 +218,36 @@ def _gunzip(data: bytes, path: Path) -> bytes:
         raise FileProblem.truncated_gzip(path, str(exc) or type(exc).__name__) from None
 
 
-def _read_parquet(data: bytes, path: Path) -> pl.DataFrame:
+def _read_parquet(
+    data: bytes, path: Path, source: Source, row_filters: tuple[RowFilter, ...]
+) -> RawTable:
+    """Scan the file, keeping the data rows after `skip_rows` that `row_filters` keep (the
+    filter runs inside the Parquet reader: row groups and rows it drops are not decoded)."""
     try:
-        return pl.read_parquet(io.BytesIO(data))
+        scan = pl.scan_parquet(io.BytesIO(data))
+        names = scan.collect_schema()
+        in_file = scan.select(pl.len()).collect().item()
+        skip = min(source.skip_rows, in_file)
+        keep = pl.col(ROW_INDEX) >= skip
+        stripped = {name.strip(): name for name in names}
+        for condition in row_filters:
+            header = stripped.get(condition.header)
+            if header is not None and names[header] == condition.dtype:
+                keep = keep & condition.keeps(pl.col(header))
+        frame = scan.with_row_index(ROW_INDEX).filter(keep).collect()
     except Exception as exc:  # the Parquet reader raises several unrelated types
         raise FileProblem.unparsable(path, "Parquet", str(exc)) from None
+    index = frame[ROW_INDEX].cast(pl.Int64) - skip
+    frame = frame.drop(ROW_INDEX)
+    frame = frame.rename({c: c.strip() for c in frame.columns if c != c.strip()})
+    return RawTable(
+        frame,
+        tuple(frame.columns),
+        source.header_row + source.skip_rows,
+        typed=True,
+        trim=False,
+        index=index,
+    )
 
 
 def _read_xlsx(data: bytes, path: Path, source: Source) -> pl.DataFrame:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -29,12 +31,15 @@ from incentcalc.config import Source, SourceName
 from incentcalc.errors import ConfigError, DataError
 from incentcalc.inputs import FAILURE_SCHEMA, SourceFile
 from incentcalc.io.database import read_database_table
-from incentcalc.io.formats import FileProblem, RawTable, read_file_bytes, read_table
+from incentcalc.io.formats import FileProblem, RawTable, RowFilter, read_file_bytes, read_table
 from incentcalc.io.numbers import CANONICAL, MONEY_PLACES, NumberFormat
 from incentcalc.periods import canonical_label_expr
+from incentcalc.window import Window
 
 FALLBACK = "*"
 """The `values` key that maps every value not listed."""
+
+PARTNER = "partner_id"
 
 ROW_DEFAULT = "{row}"
 """A `defaults` value that fills the column with each row's number (exports without ids)."""
@@ -79,10 +84,17 @@ class SourceRead:
 
 
 def read_source(
-    name: SourceName, source: Source, *, dates: dict[str, date] | None = None
+    name: SourceName,
+    source: Source,
+    *,
+    window: Window | None = None,
+    partner: str | None = None,
+    dates: dict[str, date] | None = None,
 ) -> SourceRead:
     """Read, map and parse one configured source (a file, or a database with `dates` bound
-    to its query's `:period_start`-style parameters).
+    to its query's `:period_start`-style parameters); with a `window`, only the rows it keeps
+    (the rows the period can use, `incentcalc.window`), with a `partner`, only that
+    partner's rows (`explain`), each with its file row number.
 
     Fully empty rows are ignored and rows listed by `skip_rows_where` are dropped (and
     counted in `file.skipped`) before anything is parsed. A source without data rows is
@@ -96,16 +108,56 @@ def read_source(
         table, file = read_database_table(name, source, dates)
     else:
         data = read_file_bytes(f"{name} source", source.path)
-        table = read_table(data, source.path, source)
-        file = SourceFile(name, source.path, hashlib.sha256(data).hexdigest(), 0)
+        filters = _row_filters(name, source, window, partner)
+        with ThreadPoolExecutor(max_workers=1) as hasher:  # hashlib lets go of the GIL
+            digest = hasher.submit(lambda: hashlib.sha256(data).hexdigest())
+            table = read_table(data, source.path, source, filters)
+            file = SourceFile(name, source.path, digest.result(), 0)
     written, skipped = skip_listed_rows(_select_columns(name, source, table), source)
     mapped = written.with_columns(
         _apply_values(pl.col(column), mapping).alias(column)
         for column, mapping in source.values.items()
     )
+    if window is not None:
+        keep = _in_window(name, source, mapped, window, typed=table.typed)
+        written, mapped = written.filter(keep), mapped.filter(keep)
+    if partner is not None and PARTNER in mapped.columns:
+        keep = mapped.select(pl.col(PARTNER).cast(pl.String()) == partner).to_series()
+        written, mapped = written.filter(keep), mapped.filter(keep)
     frame, failures = parse_columns(name, source, mapped, typed=table.typed)
     file = replace(file, rows=frame.height, skipped=skipped)
     return SourceRead(name, source.location, frame, written, failures, file, _empty_warning(file))
+
+
+def _row_filters(
+    name: SourceName, source: Source, window: Window | None, partner: str | None
+) -> tuple[RowFilter, ...]:
+    """The window's dates and the partner as filters the Parquet scan can apply to the
+    file's own columns (not to a column that `values` or `defaults` rewrite: the filters
+    after parsing cover those)."""
+    filters: list[tuple[str, pl.DataType, Callable[[pl.Expr], pl.Expr]]] = []
+    if window is not None and window.label is None:
+        filters.append((window.column, pl.Date(), window.keeps))
+    if partner is not None and any(c.name == PARTNER for c in SOURCE_COLUMNS[name]):
+        filters.append((PARTNER, pl.String(), lambda value: value == partner))
+    return tuple(
+        RowFilter(source.columns.get(column, column), dtype, keeps)
+        for column, dtype, keeps in filters
+        if column not in source.values and column not in source.defaults
+    )
+
+
+def _in_window(
+    name: SourceName, source: Source, mapped: pl.DataFrame, window: Window, *, typed: bool
+) -> pl.Series:
+    """True for the rows the window keeps, judged on the parsed window column (a cell that
+    does not parse is kept, so validation reports it)."""
+    column = next(c for c in SOURCE_COLUMNS[name] if c.name == window.column)
+    frame = mapped.select(ROW, pl.col(column.name).cast(pl.String()))
+    if column.kind is not Kind.PERIOD:
+        frame = mapped
+    value, _ = _parser(column, frame.schema[column.name], source, typed)
+    return frame.select(window.keeps(value)).to_series()
 
 
 def _empty_warning(file: SourceFile) -> tuple[str, ...]:
@@ -178,7 +230,10 @@ def _missing_header(column: Column, header: str, headers: tuple[str, ...]) -> st
 def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.DataFrame:
     """The canonical columns (as written, trimmed) plus `_row`; missing headers raise."""
     frame, headers = table.frame, table.headers
-    row = (pl.int_range(pl.len(), dtype=pl.Int64) + table.rows_before_data + 1).alias(ROW)
+    position = (
+        pl.int_range(pl.len(), dtype=pl.Int64) if table.index is None else pl.lit(table.index)
+    )
+    row = (position + table.rows_before_data + 1).alias(ROW)
     blank = _blank_row(frame) if table.trim and frame.width else pl.lit(False)
     exprs: list[pl.Expr] = [row, blank.alias(BLANK)]
     defaults: list[pl.Expr] = []

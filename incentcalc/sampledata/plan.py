@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 
 import numpy as np
 
 from incentcalc.config import SourceName
 from incentcalc.errors import UsageError
 from incentcalc.periods import Period, parse_period
+from incentcalc.sample_format import FileFormat
 
 EPOCH = date(1970, 1, 1)
 
@@ -33,11 +33,6 @@ RENEWALS_PER_PARTNER_QUARTER = 3
 MIN_PARTNERS = 10
 MIN_DEALS = 50
 """Below these the planted edge cases (joiners, leavers, duplicates...) cannot all exist."""
-
-
-class FileFormat(StrEnum):
-    CSV = "csv"
-    PARQUET = "parquet"
 
 
 SOURCE_ORDER = (

@@ -1,0 +1,69 @@
+"""`explain --partner ID --run DIR`: one partner explained against a run already made.
+
+A partner's KPIs, scores, tier, integrity hits and the rows behind them depend only on its
+own rows; its team tier and the budget factor depend on every partner. The run folder has
+those quarter-wide numbers already (payouts.parquet), so explain reads only this partner's
+rows of each export and calculates only its lines. The run must have been made from the
+same config and the same input files (manifest.json's sha256s), or the numbers would not
+belong together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from incentcalc.api import calculate_quarter, load_program
+from incentcalc.errors import UsageError
+from incentcalc.explain import explain_partner
+from incentcalc.ledger.basis import ledger_basis
+from incentcalc.manifest import file_sha256
+from incentcalc.output_names import DEAL_BONUSES_PARQUET, MANIFEST_JSON, PAYOUTS_PARQUET
+from incentcalc.validation import load_inputs
+
+
+def read_run(run_dir: Path) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame]:
+    """The manifest, payouts and deal bonuses of a `run` output folder."""
+    try:
+        manifest = json.loads((run_dir / MANIFEST_JSON).read_text(encoding="utf-8"))
+        payouts = pl.read_parquet(run_dir / PAYOUTS_PARQUET)
+        deal_bonuses = pl.read_parquet(run_dir / DEAL_BONUSES_PARQUET)
+    except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
+        raise UsageError(
+            f"--run {run_dir}: not a readable run folder ({exc}). Point --run at the --out "
+            "folder of `incentcalc run`, or leave --run out to calculate the quarter."
+        ) from None
+    return manifest, payouts, deal_bonuses
+
+
+def _mismatch(run_dir: Path, what: str) -> UsageError:
+    return UsageError(
+        f"--run {run_dir} was made {what}, so its numbers do not belong to this explanation. "
+        "Run the quarter again, or leave --run out to calculate it here."
+    )
+
+
+def explain_from_run(
+    config_path: Path, period_label: str, partner_id: str, run_dir: Path
+) -> dict[str, Any]:
+    """`explain_partner`'s document, with the payouts (budget factor, team) and deal bonuses
+    (split of the budgeted gross) of `run_dir`, on the ledger's entries before the period."""
+    config, period = load_program(config_path, period_label)
+    manifest, payouts, deal_bonuses = read_run(run_dir)
+    if manifest.get("period") != period.label:
+        raise _mismatch(run_dir, f"for {manifest.get('period')}, not {period.label}")
+    if manifest.get("config", {}).get("sha256") != file_sha256(config_path):
+        raise _mismatch(run_dir, f"with another config than {config_path}")
+    inputs = load_inputs(config, period, partner=partner_id)
+    used = {entry["source"]: entry["sha256"] for entry in manifest.get("inputs", [])}
+    changed = [f.name.value for f in inputs.files if used.get(f.name.value) != f.sha256]
+    if changed:
+        raise _mismatch(run_dir, f"from other input files ({', '.join(changed)} changed)")
+    history = ledger_basis(config, period, recalculate=False, any_period=True).history
+    result = calculate_quarter(config, period, inputs, history=history)
+    whole = dataclasses.replace(result, payouts=payouts, deal_bonuses=deal_bonuses)
+    return explain_partner(whole, partner_id)

@@ -1,0 +1,78 @@
+"""The rows a period can use (DATA.md, Validation): what a run reads of a growing export.
+
+A run of period P needs the rows dated in P, the rows the integrity rules and the statements
+look at around it, the rows the ledger's clawbacks look back at, and every undated row (open
+deals, the partner master, FX rates). Rows of other periods are history the run does not
+read, so the cost of a run follows the quarter, not the export: the readers push these
+windows into the scans (`io.readers`), and validation checks only what they keep
+(`validate --all-rows` checks the whole history).
+
+Example: for 2026Q3 with reversal.within_days 30 and payout.clawback_within_days 90, deals
+closed 2026-04-01..2026-10-31 (or not closed) are read; NPS responses 2026-05-31..2026-10-31.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+
+from incentcalc.config import ProgramConfig, SourceName
+from incentcalc.periods import Period
+
+NEIGHBOURHOOD = timedelta(days=31)
+"""Rows this close to the period are listed too (marked out of period) so a partner sees
+why a deal that closed on the 30th of the previous month did not count."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """Rows of one source whose `column` is null (undated, or a cell that did not parse and
+    must be reported) or falls in `first..last` (both included), or equals `label`."""
+
+    column: str
+    first: date | None = None
+    last: date | None = None
+    label: str | None = None
+
+    def keeps(self, value: pl.Expr) -> pl.Expr:
+        """True for the rows to read, given the column's parsed value."""
+        if self.label is not None:
+            return value.is_null() | (value == self.label)
+        return value.is_null() | value.is_between(pl.lit(self.first), pl.lit(self.last))
+
+
+def near_period(column: str, period: Period, after: timedelta = NEIGHBOURHOOD) -> pl.Expr:
+    """True where the date falls in the period or within NEIGHBOURHOOD before it (and
+    `after` past its end)."""
+    return pl.col(column).is_between(
+        pl.lit(period.start - NEIGHBOURHOOD), pl.lit(period.end + max(after, NEIGHBOURHOOD))
+    )
+
+
+def deal_window(config: ProgramConfig, period: Period) -> Window:
+    """Deals: the period, the listed neighbourhood, the reversal rule's look-ahead
+    (RULES.md 10) and the clawback look-back (RULES.md 11.5)."""
+    reversal = config.integrity.reversal
+    after = timedelta(days=reversal.within_days if reversal else 0)
+    clawback = config.payout.clawback_within_days
+    before = timedelta(days=clawback or 0)
+    return Window(
+        "close_date",
+        period.start - max(before, NEIGHBOURHOOD),
+        period.end + max(after, NEIGHBOURHOOD),
+    )
+
+
+def read_windows(config: ProgramConfig, period: Period) -> dict[SourceName, Window]:
+    """Source -> the window of its rows the period can use; sources not listed are read
+    whole (partners, FX rates: undated or small)."""
+    first, last = period.start - NEIGHBOURHOOD, period.end + NEIGHBOURHOOD
+    return {
+        SourceName.DEALS: deal_window(config, period),
+        SourceName.NPS: Window("responded_on", first, last),
+        SourceName.RENEWALS: Window("due_date", first, last),
+        SourceName.TARGETS: Window("period", label=period.label),
+        SourceName.ADJUSTMENTS: Window("period", label=period.label),
+    }
