@@ -65,6 +65,7 @@ def _kpi_entries(
     result: QuarterResult, partner_id: str, lines: dict[str, pl.DataFrame]
 ) -> list[dict[str, Any]]:
     config: ProgramConfig = result.config
+    read_from = {file.name.value: str(file.path) for file in result.inputs.files}
     entries = []
     for row in result.kpis.filter(pl.col("partner_id") == partner_id).iter_rows(named=True):
         definition = config.kpis[row["kpi"]]
@@ -82,6 +83,7 @@ def _kpi_entries(
         entry["curve"] = describe_curve(definition.score)
         entry["when_missing"] = definition.when_missing.value
         entry["rows_behind"] = {"source": source, **_line_summary(lines[source])}
+        entry["rows_from"] = read_from.get(source)
         entries.append(entry)
     return entries
 

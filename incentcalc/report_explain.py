@@ -64,6 +64,8 @@ def render_explanation(console: Console, doc: dict[str, Any]) -> None:
         node.add(
             f"{rows['source']}: " + ", ".join(f"{k} {v}" for k, v in rows.items() if k != "source")
         )
+        if kpi.get("rows_from"):
+            node.add(f"read from {escape(kpi['rows_from'])}")
     tier = doc["tier"]
     tier_node = root.add(
         f"[bold]Composite {doc['composite_score']} -> tier {tier['name']}[/] "

@@ -569,6 +569,10 @@ def test_explain_reads_database_sources(postgres: TemporaryPostgres, tmp_path: P
     explained = json.loads(done.stdout)
     assert sorted(d["deal_id"] for d in explained["deals"]) == ["D001", "D002", "D003", "D004"]
     assert postgres.password not in done.stdout
+    where = {kpi["rows_behind"]["source"]: kpi["rows_from"] for kpi in explained["kpis"]}
+    server = f"postgresql://127.0.0.1:{postgres.port}/warehouse"
+    assert where["deals"].startswith(f"{server} (query ")
+    assert where["renewals"] == f"{server} (table {TABLES['renewals'][0]})"
 
 
 def _scans(server: TemporaryPostgres) -> dict[str, int]:
