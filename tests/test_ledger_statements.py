@@ -1,0 +1,72 @@
+"""Statements and summary.xlsx on the ledger's worked example (RULES.md 11): the example's
+quarters run and closed through the CLI (the `runs` fixture of test_ledger_example), the
+2026Q2 workbooks read back with openpyxl."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from test_ledger_example import runs  # noqa: F401  (the module-scoped fixture)
+
+
+def statement_rows(runs: dict[str, Path], period: str, partner: str, sheet: str) -> list[tuple]:  # noqa: F811
+    workbook = openpyxl.load_workbook(runs[period] / "statements" / f"{partner}.xlsx")
+    return [row for row in workbook[sheet].iter_rows(values_only=True) if any(row)]
+
+
+def summary_line(rows: list[tuple[Any, ...]], label: str) -> tuple[Any, ...]:
+    """The first row labelled `label` (the header's "Tier" comes before the Tier heading)."""
+    return next(r for r in rows if r[0] == label)
+
+
+def test_l3_statement_shows_the_clawback_of_d31_with_its_cancellation(
+    runs: dict[str, Path],  # noqa: F811
+) -> None:
+    rows = statement_rows(runs, "2026Q2", "L3", "Statement")
+    assert summary_line(rows, "Clawback") == (
+        "Clawback",
+        -2400.00,
+        "deal D31 of 2026Q1 (closed 2026-03-20) clawed back: cancelled by D33 on 2026-04-29, "
+        "40 days after closing",
+    )
+    assert summary_line(rows, "Holdback released")[1:] == (
+        400.00,
+        "holdback of 2026Q1 released (1 quarter(s) later)",
+    )
+    assert summary_line(rows, "Net")[1] == 1240.00
+
+
+def test_l1_statement_shows_the_loyalty_bonus_and_its_streak(
+    runs: dict[str, Path],  # noqa: F811
+) -> None:
+    rows = statement_rows(runs, "2026Q2", "L1", "Statement")
+    assert summary_line(rows, "Loyalty bonus")[1:] == (
+        1000.00,
+        "Gold streak 2 of 2: milestone paid (2 quarters in a row)",
+    )
+
+
+def test_l4_statement_shows_what_was_carried_in(runs: dict[str, Path]) -> None:  # noqa: F811
+    rows = statement_rows(runs, "2026Q2", "L4", "Statement")
+    assert summary_line(rows, "Carried in")[1:] == (
+        -64.00,
+        "carried in from 2026Q1 (status negative there)",
+    )
+
+
+def test_l2_statement_says_the_tier_was_kept_by_grace(runs: dict[str, Path]) -> None:  # noqa: F811
+    rows = statement_rows(runs, "2026Q2", "L2", "Statement")
+    tier = summary_line(rows, "Tier")
+    assert tier[1] == "Gold"
+    assert tier[2].startswith("tier grace: Gold kept, quarter 1 of 1 (earned ")
+
+
+def test_deals_sheet_shows_the_bonus_of_each_counted_deal(
+    runs: dict[str, Path],  # noqa: F811
+) -> None:
+    header, *deals = statement_rows(runs, "2026Q2", "L3", "Deals")
+    counted, bonus = header.index("Counted"), header.index("Bonus (USD)")
+    bonuses = {row[0]: (row[counted], row[bonus]) for row in deals}
+    assert bonuses == {"D31": ("no", None), "D33": ("no", None), "D35": ("yes", 3600.00)}
