@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from test_ledger_example import runs  # noqa: F401  (the module-scoped fixture)
+from test_ledger_example import read_rows, runs  # noqa: F401  (runs: the module-scoped fixture)
 
 
 def statement_rows(runs: dict[str, Path], period: str, partner: str, sheet: str) -> list[tuple]:  # noqa: F811
@@ -70,3 +70,31 @@ def test_deals_sheet_shows_the_bonus_of_each_counted_deal(
     counted, bonus = header.index("Counted"), header.index("Bonus (USD)")
     bonuses = {row[0]: (row[counted], row[bonus]) for row in deals}
     assert bonuses == {"D31": ("no", None), "D33": ("no", None), "D35": ("yes", 3600.00)}
+
+
+def history_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows under the History heading, its column header left out."""
+    start = rows.index(("History", None, None))
+    return rows[start + 2 :]
+
+
+def test_history_table_has_each_closed_quarter_and_the_next_milestone(
+    runs: dict[str, Path],  # noqa: F811
+) -> None:
+    q1 = {row["partner_id"]: row for row in read_rows(runs["2026Q1"] / "payouts.csv")}
+    rows = history_rows(statement_rows(runs, "2026Q2", "L1", "Statement"))
+    assert rows == [
+        ("2026Q1", float(q1["L1"]["payable"]), q1["L1"]["tier"]),
+        ("Next milestone", "-", "2 more quarters at Gold pay 1000.00 in 2026Q4"),
+    ]
+    assert q1["L1"]["tier"] == "Gold" and q1["L1"]["payable"] == "3960.00"
+    q3 = history_rows(statement_rows(runs, "2026Q3", "L1", "Statement"))
+    assert [row[0] for row in q3] == ["2026Q1", "2026Q2", "Next milestone"]
+    assert q3[1][1:] == (5400.00, "Gold")
+    assert q3[2][2] == "one more quarter at Gold pays 1000.00 in 2026Q4"
+
+
+def test_history_names_a_tier_kept_by_grace(runs: dict[str, Path]) -> None:  # noqa: F811
+    rows = history_rows(statement_rows(runs, "2026Q3", "L2", "Statement"))
+    (q2,) = [row for row in rows if row[0] == "2026Q2"]
+    assert q2[2].startswith("Gold (earned ") and q2[2].endswith(", kept by grace)")

@@ -258,6 +258,31 @@ def _statement_sheet(
         _payout_lines(out, payload, context)
     out.heading("Tier")
     _tier_lines(out, payload, context)
+    if context.config.ledger is not None or payload.history.get("period"):
+        _history_lines(out, payload)
+
+
+def _history_lines(out: _Sheet, payload: PartnerPayload) -> None:
+    """Tier and payout per closed quarter (the ledger's entries before this period), then
+    when each loyalty milestone pays next."""
+    out.heading("History")
+    out.header("Quarter", f"Payable ({out.currency})", "Tier")
+    h = payload.history
+    periods = h.get("period", [])
+    if not periods:
+        out.line("-", "-", note="no quarter closed yet")
+    for period, tier, earned, status, payable in zip(
+        periods, h["tier"], h["earned_tier"], h["status"], h["payable"], strict=True
+    ):
+        note = tier or "-"
+        if earned and earned != tier:
+            note += f" (earned {earned}, kept by grace)"
+        if status != Status.PAYABLE:
+            note += f"; {status}"
+        out.line(period, payable, Kind.MONEY, note)
+    upcoming = ledger_note(payload.ledger_notes, "next_milestone")
+    for text in upcoming.split("; ") if upcoming else []:
+        out.line("Next milestone", "-", note=text)
 
 
 def partner_reason(reason: str | None) -> str | None:

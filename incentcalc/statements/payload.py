@@ -20,6 +20,7 @@ import polars as pl
 from incentcalc.config import ProgramConfig, SourceName
 from incentcalc.io.names import safe_file_stems
 from incentcalc.result import (
+    CLOSED_HISTORY_COLUMNS,
     DEAL_LINE_COLUMNS,
     KPI_COLUMNS,
     NPS_LINE_COLUMNS,
@@ -88,6 +89,8 @@ class PartnerPayload:
     detail: dict[str, Any] = field(default_factory=dict)
     ledger_notes: Table = field(default_factory=dict)
     """Where each ledger line came from (LEDGER_NOTE_SCHEMA without partner_id)."""
+    history: Table = field(default_factory=dict)
+    """Tier and payout per closed quarter, oldest first (CLOSED_HISTORY_COLUMNS)."""
 
 
 def excel_display(frame: FrameT) -> FrameT:
@@ -212,6 +215,7 @@ def build_payloads(result: QuarterResult, payouts: pl.DataFrame) -> list[Partner
     adjustments = partition(_adjustments(result), ids, ADJUSTMENT_COLUMNS)
     details = _details(result, ids)
     notes = partition(result.ledger_notes, ids, LEDGER_NOTE_FIELDS)
+    history = partition(result.closed_history, ids, CLOSED_HISTORY_COLUMNS, ["period"])
     return [
         PartnerPayload(
             file_stem=row.pop("file_stem"),
@@ -223,6 +227,7 @@ def build_payloads(result: QuarterResult, payouts: pl.DataFrame) -> list[Partner
             adjustments=adjustments[row["partner_id"]],
             detail=details.get(row["partner_id"], {}),
             ledger_notes=notes[row["partner_id"]],
+            history=history[row["partner_id"]],
         )
         for row in payouts.iter_rows(named=True)
     ]
