@@ -227,7 +227,7 @@ def calculate_quarter(
             deal_bonuses=deal_bonuses,
             ledger_lines=ledger.lines,
             ledger_notes=ledger.notes,
-            closed_history=history.tiers_and_payables(),
+            closed_history=history.closed_payouts(),
         )
     return result
 

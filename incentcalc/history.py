@@ -89,18 +89,21 @@ class History:
         schema = {**_PAYOUT_SCHEMA, "back": pl.Int64(), "from_period": pl.String()}
         return pl.concat([pl.DataFrame(schema=schema), *frames], how="vertical_relaxed")
 
-    def tiers_and_payables(self) -> pl.DataFrame:
-        """Every entry's period, partner_id, tier, earned_tier, status and payable, oldest
-        first: the history table of a partner statement."""
+    def closed_payouts(self) -> pl.DataFrame:
+        """Every entry's CLOSED_HISTORY_COLUMNS rows, oldest first: the history table of a
+        partner statement and the outstanding holdbacks of summary.xlsx."""
         frames = [
             entry.payouts.select(
-                pl.lit(entry.period.label).alias("period"), *CLOSED_HISTORY_COLUMNS[1:]
+                pl.lit(entry.period.label).alias("period"),
+                *CLOSED_HISTORY_COLUMNS[1:-1],
+                pl.lit(entry.release_period.label).alias("released_in"),
             )
             for entry in self.entries
         ]
         schema = {
             "period": pl.String(),
-            **{c: _PAYOUT_SCHEMA[c] for c in CLOSED_HISTORY_COLUMNS[1:]},
+            **{c: _PAYOUT_SCHEMA[c] for c in CLOSED_HISTORY_COLUMNS[1:-1]},
+            "released_in": pl.String(),
         }
         return pl.concat([pl.DataFrame(schema=schema), *frames], how="vertical_relaxed")
 

@@ -130,8 +130,11 @@ RENEWAL_LINE_COLUMNS = (
 )  # fmt: skip
 
 
-CLOSED_HISTORY_COLUMNS = ("period", "partner_id", "tier", "earned_tier", "status", "payable")
-"""QuarterResult.closed_history: a partner's tier and payout per closed quarter."""
+CLOSED_HISTORY_COLUMNS = (
+    "period", "partner_id", "tier", "earned_tier", "status", "payable", "holdback", "released_in",
+)  # fmt: skip
+"""QuarterResult.closed_history: a partner's tier and payout per closed quarter, and the
+quarter's holdback with the period it is released in."""
 
 
 class Timings(dict[str, float]):
@@ -198,8 +201,8 @@ class QuarterResult:
     closed_history: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema=dict.fromkeys(CLOSED_HISTORY_COLUMNS))
     )
-    """Each closed quarter before the period (oldest first): period, partner_id, tier,
-    earned_tier, status, payable; empty without a ledger. Statements show it."""
+    """Each closed quarter before the period (oldest first), CLOSED_HISTORY_COLUMNS; empty
+    without a ledger. Statements and summary.xlsx's Ledger sheet show it."""
     recalculation: bool = False
     """A period calculated again on the entries before it (run --recalculate): never closable."""
     ledger_head: str | None = None

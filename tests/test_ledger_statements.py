@@ -4,11 +4,17 @@ quarters run and closed through the CLI (the `runs` fixture of test_ledger_examp
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import openpyxl
-from test_ledger_example import read_rows, runs  # noqa: F401  (runs: the module-scoped fixture)
+from conftest import EXAMPLES
+from test_ledger_example import cli, read_rows, runs  # noqa: F401  (runs: the module-scoped fixture)
+
+from incentcalc.api import run_quarter
+from incentcalc.statements import write_statements, write_summary
 
 
 def statement_rows(runs: dict[str, Path], period: str, partner: str, sheet: str) -> list[tuple]:  # noqa: F811
@@ -98,3 +104,57 @@ def test_history_names_a_tier_kept_by_grace(runs: dict[str, Path]) -> None:  # n
     rows = history_rows(statement_rows(runs, "2026Q3", "L2", "Statement"))
     (q2,) = [row for row in rows if row[0] == "2026Q2"]
     assert q2[2].startswith("Gold (earned ") and q2[2].endswith(", kept by grace)")
+
+
+def test_summary_ledger_sheet_totals_match_the_payouts_and_list_each_clawback_and_forfeit(
+    runs: dict[str, Path],  # noqa: F811
+) -> None:
+    payouts = read_rows(runs["2026Q2"] / "payouts.csv")
+
+    def total(column: str) -> float:
+        return float(sum(Decimal(row[column]) for row in payouts))
+
+    workbook = openpyxl.load_workbook(runs["2026Q2"] / "summary.xlsx")
+    rows = [row for row in workbook["Ledger"].iter_rows(values_only=True) if any(row)]
+    totals = {row[0]: row[1] for row in rows[2:12]}
+    assert totals == {
+        "Holdback held back this period": total("holdback"),
+        "Holdback released": total("holdback_released"),
+        "Holdback forfeited": 400.00,
+        "Holdback outstanding after this period": total("holdback"),
+        "Carried in": total("carried_in"),
+        "Carried forward (out)": total("carried_forward"),
+        "Carry forfeited": 0,
+        "Clawbacks": total("clawback"),
+        "Clawbacks not recovered": 0,
+        "Milestones paid": total("loyalty_bonus"),
+    }
+    assert (totals["Clawbacks"], totals["Milestones paid"]) == (2400.00, 1000.00)
+    assert [row[:5] + row[6:] for row in rows[-2:]] == [
+        ("clawback", "L3", "D31", "2026Q1", "D33", 2400.00),
+        ("forfeited_holdback", "L6", None, None, None, 400.00),
+    ]
+    assert rows[-2][5] == datetime(2026, 4, 29)
+
+
+def test_summary_has_no_ledger_sheet_without_a_ledger(tmp_path: Path) -> None:
+    out = tmp_path / "basic"
+    cli("run", "--config", str(EXAMPLES / "basic" / "program.yaml"), "--period", "2026Q3",
+        "--out", str(out), "--quiet")  # fmt: skip
+    assert "Ledger" not in openpyxl.load_workbook(out / "summary.xlsx").sheetnames
+
+
+def test_ledger_workbooks_are_byte_identical_when_written_again(
+    runs: dict[str, Path],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    config = runs["2026Q2"].parents[1] / "example" / "program.yaml"
+    result = run_quarter(config, "2026Q2")
+    for folder in ("a", "b"):
+        write_statements(result, tmp_path / folder, partner_ids=["L1", "L3", "L4"], workers=1)
+        write_summary(result, tmp_path / folder / "summary.xlsx")
+    for name in ("L1.xlsx", "L3.xlsx", "L4.xlsx", "summary.xlsx"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert (tmp_path / "a" / "L3.xlsx").read_bytes() == (
+        runs["2026Q2"] / "statements" / "L3.xlsx"
+    ).read_bytes()

@@ -10,6 +10,8 @@ Sheets:
 - Totals: partners and money by tier, status, segment, region and payout currency;
 - Exceptions: the first EXCEPTION_ROWS_SHOWN rows of exceptions.csv, autofilter, and a note
   saying how many there are in all;
+- Ledger (when the program keeps a ledger): holdback, carry, clawback, forfeit and milestone
+  totals, and every clawback and forfeit row (`ledger_sheet`);
 - Charts: payable by tier, payable by segment, and the distribution of composite scores.
 
 All totals are exact Decimal sums made with Polars; cells hold values, never formulas, so the
@@ -51,6 +53,7 @@ from incentcalc.statements.formats import (
     write_frame_table,
     write_table,
 )
+from incentcalc.statements.ledger_sheet import write_ledger_sheet
 from incentcalc.statements.partner import LEDGER_LINES
 from incentcalc.statements.payload import excel_display
 
@@ -225,6 +228,8 @@ def write_summary(result: QuarterResult, path: Path, provenance: Provenance | No
     _payouts_sheet(workbook, formats, result)
     blocks = _totals_sheet(workbook, formats, result)
     _exceptions_sheet(workbook, formats, result)
+    if result.config.ledger is not None:
+        write_ledger_sheet(workbook, formats, result)
     _charts_sheet(workbook, formats, result, blocks)
     workbook.close()
 
