@@ -10,6 +10,7 @@ from decimal import Decimal
 import polars as pl
 from xlsxwriter.workbook import Workbook
 
+from incentcalc.money import money_total
 from incentcalc.result import LedgerLineKind, QuarterResult
 from incentcalc.statements.formats import Column, Formats, Kind, set_print_layout, write_table
 from incentcalc.statements.payload import excel_display
@@ -30,12 +31,6 @@ LINE_COLUMNS = (
 WIDTHS = (36, 16, 12, 12, 14, 14, 16)
 
 
-def _total(frame: pl.DataFrame, column: str, where: pl.Expr | None = None) -> Decimal:
-    rows = frame if where is None else frame.filter(where)
-    total = rows[column].sum() if rows.height else None
-    return Decimal(total) if total is not None else Decimal(0)
-
-
 def ledger_totals(result: QuarterResult) -> list[tuple[str, Decimal, str]]:
     """(label, amount, where it comes from) for the Ledger sheet's totals, exact sums of
     the payout rows, the run's ledger lines and the closed quarters' holdbacks."""
@@ -43,23 +38,31 @@ def ledger_totals(result: QuarterResult) -> list[tuple[str, Decimal, str]]:
     history = result.closed_history
 
     def line(kind: LedgerLineKind) -> Decimal:
-        return _total(lines, "amount", pl.col("kind") == kind.value)
+        return money_total(lines, "amount", pl.col("kind") == kind.value)
 
-    outstanding = _total(history, "holdback", pl.col("released_in") > period)
+    outstanding = money_total(history, "holdback", pl.col("released_in") > period)
     milestones = payouts.filter(pl.col("loyalty_bonus") > 0).height
     return [
-        ("Holdback held back this period", _total(payouts, "holdback"), "sum of holdback"),
-        ("Holdback released", _total(payouts, "holdback_released"), "sum of holdback released"),
+        ("Holdback held back this period", money_total(payouts, "holdback"), "sum of holdback"),
+        (
+            "Holdback released",
+            money_total(payouts, "holdback_released"),
+            "sum of holdback released",
+        ),
         ("Holdback forfeited", line(LedgerLineKind.FORFEITED_HOLDBACK), "forfeited_holdback"),
         (
             "Holdback outstanding after this period",
-            _total(payouts, "holdback") + outstanding,
+            money_total(payouts, "holdback") + outstanding,
             f"this period's holdback + closed quarters' holdbacks released after {period}",
         ),
-        ("Carried in", _total(payouts, "carried_in"), "sum of carried in"),
-        ("Carried forward (out)", _total(payouts, "carried_forward"), "sum of carried forward"),
+        ("Carried in", money_total(payouts, "carried_in"), "sum of carried in"),
+        (
+            "Carried forward (out)",
+            money_total(payouts, "carried_forward"),
+            "sum of carried forward",
+        ),
         ("Carry forfeited", line(LedgerLineKind.FORFEITED_CARRY), "forfeited_carry"),
-        ("Clawbacks", _total(payouts, "clawback"), "sum of clawback"),
+        ("Clawbacks", money_total(payouts, "clawback"), "sum of clawback"),
         (
             "Clawbacks not recovered",
             line(LedgerLineKind.UNRECOVERED_CLAWBACK),
@@ -67,7 +70,7 @@ def ledger_totals(result: QuarterResult) -> list[tuple[str, Decimal, str]]:
         ),
         (
             "Milestones paid",
-            _total(payouts, "loyalty_bonus"),
+            money_total(payouts, "loyalty_bonus"),
             f"sum of loyalty bonus ({milestones} partner(s))",
         ),
     ]

@@ -1,8 +1,9 @@
 """One partner's statement workbook: what they earned, why, and how to earn more.
 
 Sheets (docs/statements.md describes them for users):
-- Statement: header, payout summary (every step from bonus base to payable, one per line),
-  tier reached, its perks and the path to the next tier;
+- Statement: header, payout summary (every step from bonus base to payable, one per line,
+  ledger lines with their source),
+  tier reached, its perks, the path to the next tier and, with a ledger, the history;
 - KPIs: value, target, attainment, score, weight, weight used, contribution, missing reason;
 - Deals, NPS responses, Renewals: the rows behind the numbers, each counted or not and why.
 
