@@ -25,7 +25,11 @@ from incentcalc.kpis import compute_metric_values, in_period
 from incentcalc.ledger.basis import Basis, ledger_basis
 from incentcalc.ledger_rules.balances import Balances, compute_balances
 from incentcalc.ledger_rules.deal_bonuses import compute_deal_bonuses
-from incentcalc.ledger_rules.tier_history import apply_tier_grace, compute_loyalty
+from incentcalc.ledger_rules.tier_history import (
+    apply_tier_grace,
+    compute_loyalty,
+    next_milestones,
+)
 from incentcalc.lines import (
     build_deal_lines,
     build_nps_lines,
@@ -223,6 +227,7 @@ def calculate_quarter(
             deal_bonuses=deal_bonuses,
             ledger_lines=ledger.lines,
             ledger_notes=ledger.notes,
+            closed_history=history.closed_payouts(),
         )
     return result
 
@@ -309,7 +314,8 @@ def _payouts(
         pl.lit(None, MONEY).alias("amount"),
         pl.col("grace_note").alias("note"),
     )
-    notes = pl.concat([balances.notes, loyalty, grace]).sort(
+    upcoming = next_milestones(partners, history, config, period)
+    notes = pl.concat([balances.notes, loyalty, grace, upcoming]).sort(
         "partner_id", "line", maintain_order=True
     )
     ledger = Balances(balances.columns, balances.lines, balances.exceptions, notes)

@@ -24,12 +24,13 @@ from incentcalc.output_names import (
     PAYOUTS_PARQUET,
 )
 from incentcalc.periods import Period, parse_period
-from incentcalc.result import LEDGER_LINE_SCHEMA
+from incentcalc.result import CLOSED_HISTORY_COLUMNS, LEDGER_LINE_SCHEMA
 
 HISTORY_PAYOUT_COLUMNS = (
-    "partner_id", "status", "tier", "earned_tier", "holdback", "carried_forward",
+    "partner_id", "status", "tier", "earned_tier", "holdback", "carried_forward", "payable",
 )  # fmt: skip
-"""The payout columns the ledger rules read from an entry."""
+"""The payout columns the ledger rules read from an entry (payable: for statements' history
+table)."""
 
 HISTORY_DEAL_BONUS_COLUMNS = ("deal_id", "partner_id", "customer_id", "close_date", "bonus")
 """The deal bonus columns the clawback rule reads (millions of rows: only these are loaded)."""
@@ -88,6 +89,24 @@ class History:
         schema = {**_PAYOUT_SCHEMA, "back": pl.Int64(), "from_period": pl.String()}
         return pl.concat([pl.DataFrame(schema=schema), *frames], how="vertical_relaxed")
 
+    def closed_payouts(self) -> pl.DataFrame:
+        """Every entry's CLOSED_HISTORY_COLUMNS rows, oldest first: the history table of a
+        partner statement and the outstanding holdbacks of summary.xlsx."""
+        frames = [
+            entry.payouts.select(
+                pl.lit(entry.period.label).alias("period"),
+                *CLOSED_HISTORY_COLUMNS[1:-1],
+                pl.lit(entry.release_period.label).alias("released_in"),
+            )
+            for entry in self.entries
+        ]
+        schema = {
+            "period": pl.String(),
+            **{c: _PAYOUT_SCHEMA[c] for c in CLOSED_HISTORY_COLUMNS[1:-1]},
+            "released_in": pl.String(),
+        }
+        return pl.concat([pl.DataFrame(schema=schema), *frames], how="vertical_relaxed")
+
     def previous(self, period: Period) -> ClosedPeriod | None:
         """The entry of P-1, if there is one."""
         recent = self.recent(period)
@@ -104,7 +123,7 @@ class History:
 _PAYOUT_SCHEMA: dict[str, pl.DataType] = {
     "partner_id": pl.String(), "status": pl.String(), "tier": pl.String(),
     "earned_tier": pl.String(), "holdback": pl.Decimal(38, 2),
-    "carried_forward": pl.Decimal(38, 2),
+    "carried_forward": pl.Decimal(38, 2), "payable": pl.Decimal(38, 2),
 }  # fmt: skip
 
 

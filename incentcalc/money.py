@@ -13,6 +13,8 @@ result scale, so neither can be trusted for a rule like "round half up to 4 plac
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import polars as pl
 
 from incentcalc.config import Rounding
@@ -28,6 +30,13 @@ SCORE = pl.Decimal(38, 4)
 FACTOR = pl.Decimal(38, 6)
 
 _POLARS_MODE = {Rounding.HALF_UP: "half_away_from_zero", Rounding.HALF_EVEN: "half_to_even"}
+
+
+def money_total(frame: pl.DataFrame, column: str, where: pl.Expr | None = None) -> Decimal:
+    """Exact sum of a money column (over the rows matching `where`); 0 when there are none."""
+    rows = frame if where is None else frame.filter(where)
+    total = rows[column].sum() if rows.height else None
+    return Decimal(total) if total is not None else Decimal(0)
 
 
 def exact(expr: pl.Expr) -> pl.Expr:

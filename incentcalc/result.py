@@ -130,6 +130,13 @@ RENEWAL_LINE_COLUMNS = (
 )  # fmt: skip
 
 
+CLOSED_HISTORY_COLUMNS = (
+    "period", "partner_id", "tier", "earned_tier", "status", "payable", "holdback", "released_in",
+)  # fmt: skip
+"""QuarterResult.closed_history: a partner's tier and payout per closed quarter, and the
+quarter's holdback with the period it is released in."""
+
+
 class Timings(dict[str, float]):
     """Seconds per stage (read_validate, integrity, kpis, payouts, write, statements...), for
     the manifest and the benchmark."""
@@ -191,6 +198,11 @@ class QuarterResult:
     ledger_notes: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema=LEDGER_NOTE_SCHEMA)
     )
+    closed_history: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=dict.fromkeys(CLOSED_HISTORY_COLUMNS))
+    )
+    """Each closed quarter before the period (oldest first), CLOSED_HISTORY_COLUMNS; empty
+    without a ledger. Statements and summary.xlsx's Ledger sheet show it."""
     recalculation: bool = False
     """A period calculated again on the entries before it (run --recalculate): never closable."""
     ledger_head: str | None = None

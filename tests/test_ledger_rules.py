@@ -53,7 +53,7 @@ def entry(
     """A closed period from payout rows (partner_id, tier, earned_tier, holdback,
     carried_forward, status default payable) and deal bonus rows."""
     rows = [
-        {"status": "payable", "holdback": "0", "carried_forward": "0", **r,
+        {"status": "payable", "holdback": "0", "carried_forward": "0", "payable": "0", **r,
          "earned_tier": r.get("earned_tier", r.get("tier", "Bronze")),
          "tier": r.get("tier", "Bronze")}
         for r in payouts
@@ -61,8 +61,9 @@ def entry(
     frame = pl.DataFrame(
         rows,
         schema={"partner_id": pl.String, "status": pl.String, "tier": pl.String,
-                "earned_tier": pl.String, "holdback": pl.String, "carried_forward": pl.String},
-    ).with_columns(pl.col("holdback", "carried_forward").cast(MONEY))  # fmt: skip
+                "earned_tier": pl.String, "holdback": pl.String, "carried_forward": pl.String,
+                "payable": pl.String},
+    ).with_columns(pl.col("holdback", "carried_forward", "payable").cast(MONEY))  # fmt: skip
     bonuses = pl.DataFrame(
         [{"period": period.label, "amount_base": "0", **d} for d in deals or []],
         schema={

@@ -172,7 +172,7 @@ def test_cells_have_money_and_percent_formats_frozen_headers_and_fit_to_width(
         assert sheet.print_title_rows == "$1:$1"
     deals = book[DEALS_SHEET]
     assert deals["E2"].number_format in ('#,##0.00 "USD"', '#,##0.00 "EUR"')
-    assert deals.column_dimensions["L"].width > 10  # notes get room
+    assert deals.column_dimensions["M"].width > 10  # notes get room
 
 
 def test_formula_like_names_stay_plain_text(written: Path) -> None:

@@ -322,7 +322,7 @@ def test_integrity_hits_read_in_partner_words(result: QuarterResult, tmp_path: P
         assert jargon not in text
     deals = sheet(tmp_path / "P1.xlsx", DEALS_SHEET)
     row = next(r for r in deals.iter_rows(min_row=2) if r[0].value == "D002")
-    lines_needed = wrapped_lines(notes["D002"], deals.column_dimensions["L"].width)
+    lines_needed = wrapped_lines(notes["D002"], deals.column_dimensions["M"].width)
     assert lines_needed == 2
     assert deals.row_dimensions[row[0].row].height == 2 * LINE_HEIGHT
     one_line = next(r for r in deals.iter_rows(min_row=2) if r[0].value == "D004")

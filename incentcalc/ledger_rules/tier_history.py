@@ -94,18 +94,12 @@ def apply_tier_grace(
     ).drop("previous_index", "previous_tier", "run")
 
 
-def compute_loyalty(
+def _milestone_streaks(
     partners: pl.DataFrame, history: History, config: ProgramConfig, period: Period
 ) -> pl.DataFrame:
-    """Loyalty milestones (RULES.md 11.7): LEDGER_NOTE_SCHEMA rows (line `loyalty_bonus`),
-    one per partner and milestone whose tier the partner earned in P; amount = the bonus
-    when the streak is a positive multiple of `quarters`, else 0. Ineligible partners get
-    none (their ledger columns are 0).
-
-    `partners` has partner_id, earned_tier_index, scope_status. The streak is 1 + the
-    consecutive closed quarters ending at P-1 with an earned tier at or above the milestone's.
-    Example: Gold, quarters 2, bonus 1,000: Gold in 2026Q1 and 2026Q2 -> streak 2, paid in Q2.
-    """
+    """Every eligible partner x loyalty milestone (partner_id, milestone_tier, quarters, bonus)
+    with `streak`: 1 + the consecutive closed quarters ending at P-1 with an earned tier at or
+    above the milestone's when the partner earned that tier in P, else 0."""
     milestones = (
         pl.DataFrame(
             {
@@ -118,11 +112,10 @@ def compute_loyalty(
         .with_row_index("milestone")
         .with_columns(_rank("milestone_tier", _ranks(config)).alias("need"))
     )
-    current = (
-        partners.filter(pl.col("scope_status").fill_null("") != Status.INELIGIBLE)
-        .join(milestones, how="cross")
-        .filter(pl.col("earned_tier_index") >= pl.col("need"))
+    eligible = partners.filter(pl.col("scope_status").fill_null("") != Status.INELIGIBLE).join(
+        milestones, how="cross"
     )
+    current = eligible.filter(pl.col("earned_tier_index") >= pl.col("need"))
     earlier = (
         history.recent_payouts(period)
         .join(current.select("partner_id", "milestone", "need"), on="partner_id")
@@ -130,11 +123,31 @@ def compute_loyalty(
             (_rank("earned_tier", _ranks(config)) >= pl.col("need")).fill_null(False).alias("ok")
         )
     )
-    streaks = current.join(
+    runs = current.select("partner_id", "milestone").join(
         leading_run(earlier, ["partner_id", "milestone"]),
         on=["partner_id", "milestone"],
         how="left",
-    ).with_columns((pl.col("run").fill_null(0) + 1).alias("streak"))
+    )
+    return eligible.join(
+        runs.with_columns((pl.col("run").fill_null(0) + 1).alias("streak")).drop("run"),
+        on=["partner_id", "milestone"],
+        how="left",
+    ).with_columns(pl.col("streak").fill_null(0))
+
+
+def compute_loyalty(
+    partners: pl.DataFrame, history: History, config: ProgramConfig, period: Period
+) -> pl.DataFrame:
+    """Loyalty milestones (RULES.md 11.7): LEDGER_NOTE_SCHEMA rows (line `loyalty_bonus`),
+    one per partner and milestone whose tier the partner earned in P; amount = the bonus
+    when the streak is a positive multiple of `quarters`, else 0. Ineligible partners get
+    none (their ledger columns are 0).
+
+    `partners` has partner_id, earned_tier_index, scope_status. The streak is 1 + the
+    consecutive closed quarters ending at P-1 with an earned tier at or above the milestone's.
+    Example: Gold, quarters 2, bonus 1,000: Gold in 2026Q1 and 2026Q2 -> streak 2, paid in Q2.
+    """
+    streaks = _milestone_streaks(partners, history, config, period).filter(pl.col("streak") > 0)
     position = (pl.col("streak") - 1) % pl.col("quarters") + 1
     paid = position == pl.col("quarters")
     horizon = max((m.quarters for m in config.payout.loyalty), default=1)
@@ -167,3 +180,46 @@ def compute_loyalty(
         )
         .alias("note"),
     ).cast(LEDGER_NOTE_SCHEMA)  # type: ignore[arg-type]
+
+
+def next_milestones(
+    partners: pl.DataFrame, history: History, config: ProgramConfig, period: Period
+) -> pl.DataFrame:
+    """The next payment of each loyalty milestone (11.7) for every eligible partner, as
+    LEDGER_NOTE_SCHEMA rows with line `next_milestone` and no amount (it is not paid in P),
+    for statements and explain: after a streak of s quarters, q - (s mod q) more quarters at
+    the tier pay the bonus in P + that many.
+    Example: Gold, quarters 2, bonus 1000, paid in 2026Q2 -> "2 more quarters at Gold pay
+    1000.00 in 2026Q4"; streak 1 of 2 in 2026Q3 -> "one more quarter at Gold pays 1000.00
+    in 2026Q4"."""
+    streaks = _milestone_streaks(partners, history, config, period)
+    more = pl.col("quarters") - pl.col("streak") % pl.col("quarters")
+    horizon = max((m.quarters for m in config.payout.loyalty), default=1)
+    in_period = more.replace_strict(
+        {n: period.shifted(n).label for n in range(1, horizon + 1)}, return_dtype=pl.String
+    )
+    return (
+        streaks.sort("partner_id", "milestone")
+        .select(
+            "partner_id",
+            pl.lit("next_milestone").alias("line"),
+            pl.lit(None, MONEY).alias("amount"),
+            pl.when(more == 1)
+            .then(
+                pl.format(
+                    "one more quarter at {} pays {} in {}", "milestone_tier", "bonus", in_period
+                )
+            )
+            .otherwise(
+                pl.format(
+                    "{} more quarters at {} pay {} in {}",
+                    more,
+                    "milestone_tier",
+                    "bonus",
+                    in_period,
+                )
+            )
+            .alias("note"),
+        )
+        .cast(LEDGER_NOTE_SCHEMA)  # type: ignore[arg-type]
+    )

@@ -1,8 +1,9 @@
 """One partner's statement workbook: what they earned, why, and how to earn more.
 
 Sheets (docs/statements.md describes them for users):
-- Statement: header, payout summary (every step from bonus base to payable, one per line),
-  tier reached, its perks and the path to the next tier;
+- Statement: header, payout summary (every step from bonus base to payable, one per line,
+  ledger lines with their source),
+  tier reached, its perks, the path to the next tier and, with a ledger, the history;
 - KPIs: value, target, attainment, score, weight, weight used, contribution, missing reason;
 - Deals, NPS responses, Renewals: the rows behind the numbers, each counted or not and why.
 
@@ -258,6 +259,31 @@ def _statement_sheet(
         _payout_lines(out, payload, context)
     out.heading("Tier")
     _tier_lines(out, payload, context)
+    if context.config.ledger is not None or payload.history.get("period"):
+        _history_lines(out, payload)
+
+
+def _history_lines(out: _Sheet, payload: PartnerPayload) -> None:
+    """Tier and payout per closed quarter (the ledger's entries before this period), then
+    when each loyalty milestone pays next."""
+    out.heading("History")
+    out.header("Quarter", f"Payable ({out.currency})", "Tier")
+    h = payload.history
+    periods = h.get("period", [])
+    if not periods:
+        out.line("-", "-", note="no quarter closed yet")
+    for period, tier, earned, status, payable in zip(
+        periods, h["tier"], h["earned_tier"], h["status"], h["payable"], strict=True
+    ):
+        note = tier or "-"
+        if earned and earned != tier:
+            note += f" (earned {earned}, kept by grace)"
+        if status != Status.PAYABLE:
+            note += f"; {status}"
+        out.line(period, payable, Kind.MONEY, note)
+    upcoming = ledger_note(payload.ledger_notes, "next_milestone")
+    for text in upcoming.split("; ") if upcoming else []:
+        out.line("Next milestone", "-", note=text)
 
 
 def partner_reason(reason: str | None) -> str | None:
@@ -303,7 +329,7 @@ def _header_lines(out: _Sheet, payload: PartnerPayload, context: StatementContex
         if detail.get("left_on") is not None:
             note += f", left {detail['left_on']}"
         out.line("Active days", f"{detail['active_days']} of {detail['period_days']}", note=note)
-    out.line("Tier", p["tier"], bold=True)
+    out.line("Tier", p["tier"], note=ledger_note(payload.ledger_notes, "tier"), bold=True)
     if p["team_id"]:
         team_note = f"team score {p['team_score']}" if p["team_score"] is not None else ""
         out.line("Team tier", p["team_tier"], note=team_note)
@@ -399,7 +425,7 @@ def _payout_lines(out: _Sheet, payload: PartnerPayload, context: StatementContex
         )
     _adjustment_lines(out, payload.adjustments, ineligible=False)
     out.line("Adjustments total", p["adjustments"], Kind.MONEY, "sum of the adjustments applied")
-    terms = _ledger_lines(out, p, with_ledger=config.ledger is not None)
+    terms = _ledger_lines(out, p, payload.ledger_notes, with_ledger=config.ledger is not None)
     out.line("Net", p["net"], Kind.MONEY, net_formula(rules.holdback_pct > 0, terms), bold=True)
     out.line(
         "Carried forward", p["carried_forward"], Kind.MONEY, _carry_note(p, rules.min_payout, base)
@@ -425,15 +451,25 @@ def _gross_note(context: StatementContext) -> str:
     return "gross after cap" if rules.cap else "gross before cap"
 
 
-def _ledger_lines(out: _Sheet, p: dict[str, Any], *, with_ledger: bool) -> list[str]:
-    """The ledger's lines (RULES.md 11) of this payout row, all of them with a ledger, else
-    the ones that are not 0; returns their terms for net's formula ("+ carried in")."""
+def ledger_note(notes: Table, line: str) -> str:
+    """Where a ledger line's amount came from ("carried in from 2026Q1 (status negative
+    there)"), its sources joined by "; ", or "" when it has none."""
+    lines = notes.get("line", [])
+    return "; ".join(
+        n for kind, n in zip(lines, notes.get("note", []), strict=True) if kind == line
+    )
+
+
+def _ledger_lines(out: _Sheet, p: dict[str, Any], notes: Table, *, with_ledger: bool) -> list[str]:
+    """The ledger's lines (RULES.md 11) of this payout row, each with where it came from, all
+    of them with a ledger, else the ones that are not 0; returns their terms for net's
+    formula ("+ carried in")."""
     terms = []
     for label, column, sign in LEDGER_LINES:
         if p.get(column) is None or not (with_ledger or p[column]):
             continue
         amount = p[column] if sign > 0 else -p[column]
-        out.line(label, amount, Kind.MONEY)
+        out.line(label, amount, Kind.MONEY, ledger_note(notes, column) or "none")
         terms.append(f"{'+' if sign > 0 else '-'} {label.lower()}")
     return terms
 
@@ -749,6 +785,7 @@ def _deal_columns(base: str) -> tuple[Column, ...]:
         Column("registered_on", "Registered on", Kind.DATE),
         Column("product", "Product"),
         Column("counted", "Counted"),
+        Column("bonus", f"Bonus ({base})", Kind.MONEY, base),
         Column("note", "Note", Kind.WRAP),
     )
 

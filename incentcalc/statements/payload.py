@@ -20,6 +20,7 @@ import polars as pl
 from incentcalc.config import ProgramConfig, SourceName
 from incentcalc.io.names import safe_file_stems
 from incentcalc.result import (
+    CLOSED_HISTORY_COLUMNS,
     DEAL_LINE_COLUMNS,
     KPI_COLUMNS,
     NPS_LINE_COLUMNS,
@@ -46,6 +47,11 @@ DETAIL_FIELDS = (
     "blocked_by",
 )
 
+
+STATEMENT_DEAL_COLUMNS = (*DEAL_LINE_COLUMNS, "bonus")
+"""Deal lines plus each counted deal's bonus (RULES.md 11.2; empty for the others)."""
+
+LEDGER_NOTE_FIELDS = ("line", "amount", "note")
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
@@ -81,6 +87,10 @@ class PartnerPayload:
     renewals: Table
     adjustments: Table
     detail: dict[str, Any] = field(default_factory=dict)
+    ledger_notes: Table = field(default_factory=dict)
+    """Where each ledger line came from (LEDGER_NOTE_SCHEMA without partner_id)."""
+    history: Table = field(default_factory=dict)
+    """Tier and payout per closed quarter, oldest first (CLOSED_HISTORY_COLUMNS)."""
 
 
 def excel_display(frame: FrameT) -> FrameT:
@@ -166,7 +176,9 @@ def _deal_lines(result: QuarterResult) -> pl.LazyFrame:
         pl.when(pl.col("currency") != base).then(pl.col("fx_rate")).alias("fx_rate"),
         partner_deal_note(pl.col("note"), pl.col("hit_note")).alias("note"),
     )
-    return _lines(deals, DEAL_LINE_COLUMNS)
+    bonuses = result.deal_bonuses.lazy().select("partner_id", "deal_id", "bonus")
+    deals = deals.join(bonuses, on=["partner_id", "deal_id"], how="left", maintain_order="left")
+    return _lines(deals, STATEMENT_DEAL_COLUMNS)
 
 
 def build_context(result: QuarterResult) -> StatementContext:
@@ -190,7 +202,7 @@ def build_payloads(result: QuarterResult, payouts: pl.DataFrame) -> list[Partner
     ids: list[str] = payouts["partner_id"].to_list()
     kpi_columns = [c for c in KPI_COLUMNS if c not in ("period", "partner_id")]
     kpis = partition(result.kpis, ids, kpi_columns)
-    deals = partition(_deal_lines(result), ids, DEAL_LINE_COLUMNS[1:], ["deal_id"])
+    deals = partition(_deal_lines(result), ids, STATEMENT_DEAL_COLUMNS[1:], ["deal_id"])
     nps = partition(
         _lines(result.nps_lines, NPS_LINE_COLUMNS), ids, NPS_LINE_COLUMNS[1:], ["response_id"]
     )
@@ -202,6 +214,8 @@ def build_payloads(result: QuarterResult, payouts: pl.DataFrame) -> list[Partner
     )
     adjustments = partition(_adjustments(result), ids, ADJUSTMENT_COLUMNS)
     details = _details(result, ids)
+    notes = partition(result.ledger_notes, ids, LEDGER_NOTE_FIELDS)
+    history = partition(result.closed_history, ids, CLOSED_HISTORY_COLUMNS, ["period"])
     return [
         PartnerPayload(
             file_stem=row.pop("file_stem"),
@@ -212,6 +226,8 @@ def build_payloads(result: QuarterResult, payouts: pl.DataFrame) -> list[Partner
             renewals=renewals[row["partner_id"]],
             adjustments=adjustments[row["partner_id"]],
             detail=details.get(row["partner_id"], {}),
+            ledger_notes=notes[row["partner_id"]],
+            history=history[row["partner_id"]],
         )
         for row in payouts.iter_rows(named=True)
     ]

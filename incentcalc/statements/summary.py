@@ -10,6 +10,8 @@ Sheets:
 - Totals: partners and money by tier, status, segment, region and payout currency;
 - Exceptions: the first EXCEPTION_ROWS_SHOWN rows of exceptions.csv, autofilter, and a note
   saying how many there are in all;
+- Ledger (when the program keeps a ledger): holdback, carry, clawback, forfeit and milestone
+  totals, and every clawback and forfeit row (`ledger_sheet`);
 - Charts: payable by tier, payable by segment, and the distribution of composite scores.
 
 All totals are exact Decimal sums made with Polars; cells hold values, never formulas, so the
@@ -31,6 +33,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from incentcalc import __version__
 from incentcalc.manifest import file_sha256
+from incentcalc.money import money_total
 from incentcalc.output_names import EXCEPTIONS_CSV
 from incentcalc.result import (
     EXCEPTION_COLUMNS,
@@ -51,6 +54,7 @@ from incentcalc.statements.formats import (
     write_frame_table,
     write_table,
 )
+from incentcalc.statements.ledger_sheet import write_ledger_sheet
 from incentcalc.statements.partner import LEDGER_LINES
 from incentcalc.statements.payload import excel_display
 
@@ -225,6 +229,8 @@ def write_summary(result: QuarterResult, path: Path, provenance: Provenance | No
     _payouts_sheet(workbook, formats, result)
     blocks = _totals_sheet(workbook, formats, result)
     _exceptions_sheet(workbook, formats, result)
+    if result.config.ledger is not None:
+        write_ledger_sheet(workbook, formats, result)
     _charts_sheet(workbook, formats, result, blocks)
     workbook.close()
 
@@ -319,13 +325,6 @@ def _run_lines(out: _Lines, result: QuarterResult) -> None:
         out.add(f"  {status.value}", counts.get(status.value, 0), integer)
 
 
-def _sum(payouts: pl.DataFrame, column: str, where: pl.Expr | None = None) -> Decimal:
-    """Exact sum of a money column (over the rows matching `where`); 0 when there are none."""
-    rows = payouts if where is None else payouts.filter(where)
-    total = rows[column].sum() if rows.height else None
-    return Decimal(total) if total is not None else Decimal(0)
-
-
 def ledger_columns(payouts: pl.DataFrame) -> list[tuple[str, str, int]]:
     """The ledger's net terms (RULES.md 8.9) the payouts have: label, column, sign."""
     return [line for line in LEDGER_LINES if line[1] in payouts.columns]
@@ -335,23 +334,29 @@ def reconciliation_steps(payouts: pl.DataFrame) -> list[tuple[str, Decimal, str]
     """Gross to net to payable as (label, amount, note); amounts signed as they enter."""
     status = pl.col("status")
     steps = [
-        ("Gross", _sum(payouts, "gross"), "sum of gross"),
-        ("- Holdback", -_sum(payouts, "holdback"), "sum of holdback"),
-        ("+ Adjustments", _sum(payouts, "adjustments"), "applied adjustments"),
+        ("Gross", money_total(payouts, "gross"), "sum of gross"),
+        ("- Holdback", -money_total(payouts, "holdback"), "sum of holdback"),
+        ("+ Adjustments", money_total(payouts, "adjustments"), "applied adjustments"),
     ]
     for label, column, sign in ledger_columns(payouts):
-        steps.append((f"{'+' if sign > 0 else '-'} {label}", sign * _sum(payouts, column), ""))
+        steps.append(
+            (f"{'+' if sign > 0 else '-'} {label}", sign * money_total(payouts, column), "")
+        )
     carries = (
         ("- Carried forward: negative balances", Status.NEGATIVE),
         ("- Carried forward: below the minimum", Status.BELOW_MINIMUM),
         ("- Carried forward: held partners", Status.HELD),
     )
-    steps.append(("= Net", _sum(payouts, "net"), "sum of net"))
+    steps.append(("= Net", money_total(payouts, "net"), "sum of net"))
     steps += [
-        (label, -_sum(payouts, "carried_forward", status == value.value), f"status {value.value}")
+        (
+            label,
+            -money_total(payouts, "carried_forward", status == value.value),
+            f"status {value.value}",
+        )
         for label, value in carries
     ]
-    steps.append(("= Payable", _sum(payouts, "payable"), "sum of payable"))
+    steps.append(("= Payable", money_total(payouts, "payable"), "sum of payable"))
     return steps
 
 
@@ -391,7 +396,7 @@ def _reconciliation(out: _Lines, result: QuarterResult) -> None:
         "Payable, all currencies",
         float(sums or 0),
         bold,
-        note=_check(_sum(result.payouts, "payable"), Decimal(sums or 0)).replace(
+        note=_check(money_total(result.payouts, "payable"), Decimal(sums or 0)).replace(
             "ties", "ties with = Payable"
         ),
     )
@@ -446,7 +451,7 @@ def _budget_lines(out: _Lines, result: QuarterResult) -> None:
     )
     out.add("Scaled to the budget", "Yes" if budget.scaled else "No")
     if budget.budget is not None:
-        left = budget.budget - _sum(result.payouts, "gross")
+        left = budget.budget - money_total(result.payouts, "gross")
         out.add("Budget left after gross", _float(left), money, "budget - total gross")
 
 
