@@ -200,8 +200,11 @@ def test_a_recalculation_is_marked_and_never_closed(program: Path) -> None:
     overview = openpyxl.load_workbook(out / "summary.xlsx").worksheets[0]
     assert "RECALCULATION" in str(overview["A1"].value)
     people = cli("run", "--config", program, "--period", "2026Q1", "--out", out,
-                 "--no-statements", "--recalculate", "--force")  # fmt: skip
+                 "--recalculate", "--force")  # fmt: skip
     assert "RECALCULATION" in people.output
+    for statement in sorted((out / "statements").glob("*.xlsx")):
+        title = openpyxl.load_workbook(statement).worksheets[0]["A1"].value
+        assert "RECALCULATION" in str(title), statement
     refused(cli("close", "--config", program, "--run", out, "--json"), 3, "recalculation")
     refused(run(program, "2026Q3", "--recalculate"), 3, "2026Q2 is still open")
     assert entries(program) == ["0001-2026Q1"]

@@ -244,7 +244,8 @@ def _statement_sheet(
     sheet.set_column(0, 0, LABEL_WIDTH)
     sheet.set_column(1, 1, VALUE_WIDTH)
     sheet.set_column(2, 2, NOTE_WIDTH)
-    sheet.write_string(0, 0, f"Incentive statement {context.period_label}", formats.title)
+    marked = " - RECALCULATION for review, not a payout" if context.recalculation else ""
+    sheet.write_string(0, 0, f"Incentive statement {context.period_label}{marked}", formats.title)
     sheet.write_string(1, 0, context.config.program.name, formats.label)
     sheet.freeze_panes(2, 0)
     set_print_layout(sheet, header_row=None, landscape=False)

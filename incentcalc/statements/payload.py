@@ -64,6 +64,8 @@ class StatementContext:
     period_label: str
     period_start: date
     period_end: date
+    recalculation: bool = False
+    """A `run --recalculate` of a closed period: every statement says so (RULES.md 11.1)."""
 
     @property
     def created(self) -> datetime:
@@ -183,7 +185,9 @@ def _deal_lines(result: QuarterResult) -> pl.LazyFrame:
 
 def build_context(result: QuarterResult) -> StatementContext:
     period = result.period
-    return StatementContext(result.config, period.label, period.start, period.end)
+    return StatementContext(
+        result.config, period.label, period.start, period.end, result.recalculation
+    )
 
 
 def select_partners(result: QuarterResult, partner_ids: Collection[str] | None) -> pl.DataFrame:
