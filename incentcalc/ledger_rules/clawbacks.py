@@ -115,6 +115,7 @@ def _settle(candidates: pl.DataFrame) -> pl.DataFrame:
     """The greedy assignment of the module docstring. A cancellation none of whose candidate
     deals another cancellation wants takes its best one whatever the order (almost all of
     them); only the others go through the rounds."""
+    # Two steps on purpose: the same window nested in one expression missed shared deals.
     shared = pl.col("cancellation_deal_id").n_unique().over(_DEAL) > 1
     split = candidates.with_columns(shared.alias("_contested")).with_columns(
         pl.col("_contested").any().over("cancellation_deal_id")
