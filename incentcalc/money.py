@@ -82,10 +82,11 @@ def _whole_cents(money: pl.Expr) -> pl.Expr:
 
 
 def _sorted(frame: pl.DataFrame, tie: str, by: str | None) -> pl.DataFrame:
-    """`frame` sorted by `by`, then `tie`: one sort on the text `tie` (cheap when the rows
-    already come in that order, as exports by deal_id do), then a stable sort on `by`. Two
-    one-column sorts beat one sort on two text columns, the more so with an integer `by`."""
-    ordered = frame.sort(tie)
+    """`frame` sorted by `by`, then `tie` (rows equal on both keep their order): one stable
+    sort on the text `tie` (cheap when the rows already come in that order, as exports by
+    deal_id do), then a stable sort on `by`. Two one-column sorts beat one sort on two text
+    columns, the more so with an integer `by`."""
+    ordered = frame.sort(tie, maintain_order=True)
     return ordered if by is None else ordered.sort(by, maintain_order=True)
 
 
