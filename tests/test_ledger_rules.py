@@ -259,6 +259,28 @@ def test_two_cancellations_one_deal_the_earlier_takes_it_the_later_takes_the_nex
     assert sorted(got) == [("D1", "X1", "10.00"), ("D2", "X2", "20.00"), ("D3", "X3", "30.00")]
 
 
+def test_uncontested_cancellations_settle_beside_contested_ones_as_in_strict_order() -> None:
+    history = History((entry(Q2, [], deals=[
+        stored("D1", "P1", "C1", "2026-06-20", "10.00"),
+        stored("D2", "P1", "C1", "2026-06-10", "20.00"),
+        stored("D5", "P1", "C2", "2026-06-01", "50.00"),
+        stored("D6", "P1", "C2", "2026-05-01", "60.00"),
+        stored("D7", "P2", "C3", "2026-06-15", "70.00"),
+    ]),))  # fmt: skip
+    got = claws(history, [
+        # C1: X1 and X0 both want D1 (the latest); X1 is earlier, so X0 falls back to D2
+        cancel("X0", "P1", "C1", "2026-07-03"), cancel("X1", "P1", "C1", "2026-07-02"),
+        # C2: Y1 alone takes the latest deal, D5, whatever happens in C1
+        cancel("Y1", "P1", "C2", "2026-07-09"),
+        # C3: X9 (earlier) takes D7 before D7's own cancellation row, which then gets nothing
+        cancel("D7", "P2", "C3", "2026-07-10"), cancel("X9", "P2", "C3", "2026-07-05"),
+    ])  # fmt: skip
+    assert got == [
+        ("D1", "X1", "10.00"), ("D2", "X0", "20.00"), ("D5", "Y1", "50.00"),
+        ("D7", "X9", "70.00"),
+    ]  # fmt: skip
+
+
 def test_a_stored_deal_id_only_matches_its_own_deal_and_each_deal_goes_once() -> None:
     history = History((
         entry(Q1, [], deals=[stored("D1", "P1", "C1", "2026-03-20", "40.00")]),

@@ -2,10 +2,13 @@
 
 Cancellations are taken in order of date, then deal_id; each takes its own deal if that is
 a stored deal (and nothing else), otherwise the matching deal of the same partner and
-customer with the latest close_date. That greedy order is settled in vectorised rounds: a
-deal is only ever wanted by cancellations of its own (partner, customer) group, so in each
-round every group settles its cancellations in order up to the first one whose best deal an
-earlier one of the round already wants; the rest try again with what is left.
+customer with the latest close_date. Only the stored deals a cancellation can reach (by its
+deal_id, or its partner and customer) are joined. A cancellation that shares no candidate
+deal with another one takes its best deal directly (nearly all of them); the others are
+settled in vectorised rounds: a deal is only ever wanted by cancellations of its own
+(partner, customer) group, so in each round every group settles its cancellations in order
+up to the first one whose best deal an earlier one of the round already wants; the rest try
+again with what is left. Rows come out by partner, customer and the cancellations' order.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ CLAWBACK_COLUMNS = (
 """One row per deal clawed back in P: the stored deal, the cancellation, the whole share."""
 
 _GROUP = ["partner_id", "customer_id"]
+_DEAL = ["deal_period", "deal_id"]
+_ORDER = ["cancelled_on", "cancellation_deal_id"]
 _ALREADY_TAKEN = (LedgerLineKind.CLAWBACK.value, LedgerLineKind.UNRECOVERED_CLAWBACK.value)
 
 
@@ -65,54 +70,82 @@ def match_clawbacks(
         return empty
     stored = _stored_deals(history)
     done = history.ledger_lines().filter(pl.col("kind").is_in(_ALREADY_TAKEN))
-    open_deals = stored.filter(pl.col("amount") > 0).join(
-        done.select("deal_period", "deal_id"), on=["deal_period", "deal_id"], how="anti"
-    )
-    if open_deals.is_empty():
-        return empty
-    earliest = open_deals["close_date"].min()
     cancellations = deals.filter(
         (pl.col("stage") == Stage.CANCELLED)
-        & pl.col("close_date").is_between(pl.lit(earliest), pl.lit(period.end))
+        & pl.col("close_date").is_between(pl.lit(stored["close_date"].min()), pl.lit(period.end))
         & ~pl.col("deal_id").is_in(done["cancellation_deal_id"].drop_nulls().implode())
     ).select(
         pl.col("deal_id").alias("cancellation_deal_id"),
         pl.col("close_date").alias("cancelled_on"),
         *_GROUP,
     )
+    # Only the few stored deals a cancellation can reach are looked at further.
+    own_stored = stored.filter(
+        pl.col("deal_id").is_in(cancellations["cancellation_deal_id"].implode())
+    )
+    near_stored = stored.filter(
+        pl.col("customer_id").is_in(cancellations["customer_id"].unique().implode())
+    ).join(cancellations.select(_GROUP).unique(), on=_GROUP, how="semi")
     window = pl.col("cancelled_on") <= pl.col("close_date") + pl.duration(days=within_days)
-    is_stored = pl.col("cancellation_deal_id").is_in(stored["deal_id"].implode())
+    is_stored = pl.col("cancellation_deal_id").is_in(own_stored["deal_id"].implode())
     own = (
         cancellations.filter(is_stored)
         .select("cancellation_deal_id", "cancelled_on")
-        .join(open_deals, left_on="cancellation_deal_id", right_on="deal_id")
+        .join(_open(own_stored, done), left_on="cancellation_deal_id", right_on="deal_id")
         .with_columns(pl.col("cancellation_deal_id").alias("deal_id"))
         .filter(window & (pl.col("cancelled_on") >= pl.col("close_date")))
     )
     other = (
         cancellations.filter(~is_stored)
-        .join(open_deals, on=_GROUP)
+        .join(_open(near_stored, done), on=_GROUP)
         .filter(window & (pl.col("cancelled_on") > pl.col("period_end")))
     )
     candidates = pl.concat([own.select(other.columns), other]).drop("period_end")
-    return _settle_in_order(candidates).select(CLAWBACK_COLUMNS)
+    return _settle(candidates).sort([*_GROUP, *_ORDER]).select(CLAWBACK_COLUMNS)
+
+
+def _open(stored: pl.DataFrame, done: pl.DataFrame) -> pl.DataFrame:
+    """The deals of `stored` that can still be clawed back: share > 0, not taken before."""
+    return stored.filter(pl.col("amount") > 0).join(
+        done.select("deal_period", "deal_id"), on=["deal_period", "deal_id"], how="anti"
+    )
+
+
+def _settle(candidates: pl.DataFrame) -> pl.DataFrame:
+    """The greedy assignment of the module docstring. A cancellation none of whose candidate
+    deals another cancellation wants takes its best one whatever the order (almost all of
+    them); only the others go through the rounds."""
+    # Two steps on purpose: the same window nested in one expression missed shared deals.
+    shared = pl.col("cancellation_deal_id").n_unique().over(_DEAL) > 1
+    split = candidates.with_columns(shared.alias("_contested")).with_columns(
+        pl.col("_contested").any().over("cancellation_deal_id")
+    )
+    alone = _best(split.filter(~pl.col("_contested")).drop("_contested"))
+    return pl.concat([alone, _settle_in_order(split.filter("_contested").drop("_contested"))])
+
+
+def _best(candidates: pl.DataFrame) -> pl.DataFrame:
+    """Each cancellation's preferred candidate: the latest close_date, ties deal_id ascending."""
+    return (
+        candidates.sort(["close_date", "deal_id"], descending=[True, False])
+        .group_by("cancellation_deal_id", maintain_order=True)
+        .first()
+    )
 
 
 def _settle_in_order(candidates: pl.DataFrame) -> pl.DataFrame:
-    """The greedy assignment of the module docstring, one vectorised round at a time."""
+    """The greedy assignment of the module docstring for contested cancellations, one
+    vectorised round at a time."""
     settled = candidates.clear()
-    order = ["cancelled_on", "cancellation_deal_id"]
     while not candidates.is_empty():
         best = (
-            candidates.sort(["close_date", "deal_id"], descending=[True, False])
-            .group_by("cancellation_deal_id", maintain_order=True)
-            .first()
-            .sort([*_GROUP, *order])
+            _best(candidates)
+            .sort([*_GROUP, *_ORDER])
             .with_columns(pl.int_range(pl.len()).over(_GROUP).alias("_pos"))
             .with_columns(
-                (
-                    pl.col("_pos") > pl.col("_pos").min().over([*_GROUP, "deal_period", "deal_id"])
-                ).alias("_wanted_before")
+                (pl.col("_pos") > pl.col("_pos").min().over([*_GROUP, *_DEAL])).alias(
+                    "_wanted_before"
+                )
             )
             .with_columns(
                 pl.col("_pos").filter("_wanted_before").min().over(_GROUP).alias("_blocked")
@@ -124,5 +157,5 @@ def _settle_in_order(candidates: pl.DataFrame) -> pl.DataFrame:
         settled = pl.concat([settled, accepted])
         candidates = candidates.join(
             accepted.select("cancellation_deal_id"), on="cancellation_deal_id", how="anti"
-        ).join(accepted.select("deal_period", "deal_id"), on=["deal_period", "deal_id"], how="anti")
+        ).join(accepted.select(_DEAL), on=_DEAL, how="anti")
     return settled

@@ -25,7 +25,14 @@ def compute_deal_bonuses(
     base = pl.col("counted")
     if base_metric == Metric.EXPANSION_REVENUE:
         base = base & (pl.col("deal_type") == DealType.EXPANSION)
-    eligible = payouts.filter(pl.col("status") != Status.INELIGIBLE).select("partner_id", "gross")
+    # The partners numbered in partner_id order: grouping and sorting the deals on that
+    # integer rather than on the text partner_id gives the same order, several times faster.
+    eligible = (
+        payouts.filter(pl.col("status") != Status.INELIGIBLE)
+        .select("partner_id", "gross")
+        .sort("partner_id")
+        .with_row_index("_partner")
+    )
     frame = (
         deals.filter(base)
         .select("deal_id", "partner_id", "customer_id", "close_date", "amount_base")
@@ -37,7 +44,7 @@ def compute_deal_bonuses(
             pl.col("amount_base"),
             pl.col("gross"),
             tie="deal_id",
-            by="partner_id",
+            by="_partner",
             alias="bonus",
         )
         .with_columns(pl.lit(period.label).alias("period"))
