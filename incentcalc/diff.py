@@ -524,7 +524,7 @@ def diff_programs(
         base_config, base_period = baseline
         with timings.stage("read_validate"):
             baseline_inputs = load_inputs(base_config, base_period)
-            shared = same_reads(base_config, candidate) and base_period == period
+            shared = base_period == period and same_reads(base_config, candidate, period)
             candidate_inputs = load_inputs(
                 candidate, period, reuse=baseline_inputs if shared else None
             )

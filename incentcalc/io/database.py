@@ -18,7 +18,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
@@ -32,7 +32,7 @@ from incentcalc.errors import ConfigError, DataError
 from incentcalc.inputs import SourceFile
 from incentcalc.io.formats import RawTable
 from incentcalc.periods import Period
-from incentcalc.window import NEIGHBOURHOOD
+from incentcalc.window import deal_window
 
 DATE_PARAMETER = re.compile(r"(?<![:\w\\]):(period_start|period_end|window_start|window_end)\b")
 """`:window_start` and friends, but not a PostgreSQL cast (``x::date``) or ``\\:name``."""
@@ -56,33 +56,27 @@ HASH_SLICE_ROWS = 200_000
 
 
 def query_dates(config: ProgramConfig, period: Period) -> dict[str, date]:
-    """The dates a query may use: the period, and the window of rows the run can use.
-
-    The window is what the calculation looks at around the period (`lines.near_period`,
-    `api._deals_with_flags`): NEIGHBOURHOOD days before the start, and after the end the
-    longer of NEIGHBOURHOOD and the reversal rule's `within_days`.
-    """
+    """The dates a query may use: the period, and the widest window of rows the run can use
+    (the deals' window of `window.deal_window`: the listed neighbourhood, the reversal rule's
+    look-ahead and the clawback look-back; every other source's window lies inside it)."""
+    deals = deal_window(config, period)
+    assert deals.first is not None and deals.last is not None
     return {
         "period_start": period.start,
         "period_end": period.end,
-        "window_start": period.start - NEIGHBOURHOOD,
-        "window_end": period.end + _days_after(config),
+        "window_start": deals.first,
+        "window_end": deals.last,
     }
 
 
-def _days_after(config: ProgramConfig) -> timedelta:
-    reversal = config.integrity.reversal
-    return max(timedelta(days=reversal.within_days if reversal else 0), NEIGHBOURHOOD)
-
-
-def same_reads(first: ProgramConfig, second: ProgramConfig) -> bool:
+def same_reads(first: ProgramConfig, second: ProgramConfig, period: Period) -> bool:
     """Whether two configs read the same rows (so `diff` reads once): the same sources and,
     when a source is a database, the same window (a longer reversal rule widens it)."""
     if first.sources != second.sources:
         return False
     if all(source.uri is None for _, source in first.sources.items()):
         return True
-    return _days_after(first) == _days_after(second)
+    return query_dates(first, period) == query_dates(second, period)
 
 
 @dataclass(frozen=True)
