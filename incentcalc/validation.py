@@ -24,6 +24,7 @@ missing column, a column none of whose values can be read, or more rejected rows
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +40,9 @@ from incentcalc.io.readers import SourceRead, read_source
 from incentcalc.periods import Period
 from incentcalc.schemas import CELL_FAILURE_SCHEMA, NOT_ALLOWED, UNIQUE_KEYS, validate_rows
 from incentcalc.window import read_windows
+
+READERS = 3
+"""Sources read and checked at once: the deals export plus two small ones on two cores."""
 
 PARTNER_REFERENCES = (
     SourceName.DEALS,
@@ -161,18 +165,31 @@ def check_inputs(
     """
     check_needed_sources(config)
     windows = {} if all_rows else read_windows(config, period)
-    reads: dict[SourceName, SourceRead] = {}
-    unreadable: list[pl.DataFrame] = []
     dates = query_dates(config, period)
-    for name, source in config.sources.items():
+    sources = dict(config.sources.items())
+
+    def read_and_check(name: SourceName) -> tuple[SourceRead, pl.DataFrame] | DataError:
+        """One source read and its rows checked, or the `DataError` of an unreadable one."""
         try:
-            reads[name] = read_source(
-                name, source, window=windows.get(name), partner=partner, dates=dates
+            read = read_source(
+                name, sources[name], window=windows.get(name), partner=partner, dates=dates
             )
         except DataError as exc:
-            unreadable.append(_file_failure(exc, source.location))
-    paths = {name: source.location for name, source in config.sources.items()}
-    checked = [validate_source(read) for read in reads.values()]
+            return exc
+        return read, validate_source(read)
+
+    # Polars lets go of the GIL while it reads and checks: the small sources are done while
+    # the deals export is decoded.
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        done = dict(zip(sources, pool.map(read_and_check, sources), strict=True))
+    reads = {name: got[0] for name, got in done.items() if not isinstance(got, DataError)}
+    checked = [got[1] for got in done.values() if not isinstance(got, DataError)]
+    unreadable = [
+        _file_failure(got, sources[name].location)
+        for name, got in done.items()
+        if isinstance(got, DataError)
+    ]
+    paths = {name: source.location for name, source in sources.items()}
     if quarantine:
         checked += [unreadable_columns(read) for read in reads.values()]
     row_failures = _sorted([*unreadable, *checked], paths, per_cell=True)
@@ -503,37 +520,41 @@ def check_fx_rates(
     payout_currency. One failure per missing currency, at the row where it is first used.
     """
     base = config.program.base_currency
-    scope = in_scope(inputs[SourceName.PARTNERS], period)
-    ids = scope.select("partner_id")
-
-    def used(name: SourceName, date_column: str | None, column: str) -> pl.DataFrame:
-        frame = (
-            inputs[name]
-            if date_column is None
-            else inputs[name].filter(pl.col(date_column).is_between(period.start, period.end))
-        )
-        return frame.join(ids, on="partner_id", how="semi").select(
-            pl.lit(str(paths.get(name))).alias("file"),
-            pl.col(ROW).alias("row"),
-            pl.lit(column).alias("column"),
-            pl.col(column).alias("value"),
-        )
-
-    uses = pl.concat(
-        [
-            used(SourceName.DEALS, "close_date", "currency"),
-            used(SourceName.RENEWALS, "due_date", "currency"),
-            used(SourceName.PARTNERS, None, "payout_currency"),
-        ]
-    )
+    ids = in_scope(inputs[SourceName.PARTNERS], period)["partner_id"].implode()
     listed = inputs[SourceName.FX_RATES].filter(pl.col("period") == period.label)["currency"]
+
+    def unrated(name: SourceName, date_column: str | None, column: str) -> pl.DataFrame:
+        """Rows of in-scope partners using a currency without a rate (in the period): one
+        filter, so the millions of rows in a listed currency are never copied."""
+        value = pl.col(column)
+        uses = (
+            value.is_not_null()
+            & (value != base)
+            & ~value.is_in(listed.implode())
+            & pl.col("partner_id").is_in(ids)
+        )
+        if date_column is not None:
+            uses &= pl.col(date_column).is_between(period.start, period.end)
+        return (
+            inputs[name]
+            .filter(uses)
+            .select(
+                pl.lit(str(paths.get(name))).alias("file"),
+                pl.col(ROW).alias("row"),
+                pl.lit(column).alias("column"),
+                value.alias("value"),
+            )
+        )
+
     fx_file = paths.get(SourceName.FX_RATES)
     where = f"the fx_rates file {fx_file}" if fx_file else "an fx_rates file (sources.fx_rates)"
     missing = (
-        uses.filter(
-            pl.col("value").is_not_null()
-            & (pl.col("value") != base)
-            & ~pl.col("value").is_in(listed.implode())
+        pl.concat(
+            [
+                unrated(SourceName.DEALS, "close_date", "currency"),
+                unrated(SourceName.RENEWALS, "due_date", "currency"),
+                unrated(SourceName.PARTNERS, None, "payout_currency"),
+            ]
         )
         .group_by("value", maintain_order=True)
         .agg(pl.all().first(), pl.len().alias("uses"))

@@ -142,9 +142,11 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
     """Parquet with fixed compression and statistics: same frame, same bytes.
 
     Polars stamps only its version into the file (no time, host or path), and Decimal
-    columns are stored as Parquet decimals, so money keeps its exact value and scale.
+    columns are stored as Parquet decimals, so money keeps its exact value and scale. The
+    frame is written as one chunk: Polars makes a row group per chunk, and how a lazy query
+    chunks its result is not part of the result.
     """
-    frame.write_parquet(
+    frame.rechunk().write_parquet(
         path,
         compression=PARQUET_COMPRESSION,
         compression_level=PARQUET_COMPRESSION_LEVEL,
