@@ -3,7 +3,6 @@ codes. No calculation happens here."""
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import traceback
@@ -11,14 +10,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
 from incentcalc import __version__
 from incentcalc.errors import ExitCode, IncentcalcError
+from incentcalc.json_text import dumps_indented
+
+if TYPE_CHECKING:  # rich is imported when something is printed (not for --json)
+    from rich.console import Console
 
 
 class _FlagsWithoutType:
@@ -65,16 +67,21 @@ DEFAULT_CONFIG = Path("configs/program.yaml")
 
 
 def stdout_console() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False)
 
 
 def stderr_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
 def emit_json(document: dict[str, Any]) -> None:
-    """Write the one JSON document a `--json` command prints."""
-    sys.stdout.write(json.dumps(document, indent=2, default=str, sort_keys=False) + "\n")
+    """Write the one JSON document a `--json` command prints (as `json.dumps(indent=2,
+    default=str)` writes it)."""
+    sys.stdout.write(dumps_indented(document) + "\n")
 
 
 def log_line(log_file: Path | None, text: str) -> None:

@@ -12,26 +12,28 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from incentcalc.api import calculate_quarter, load_program
+from incentcalc.config import ProgramConfig, load_config
 from incentcalc.errors import UsageError
-from incentcalc.explain import explain_partner
-from incentcalc.ledger.basis import ledger_basis
-from incentcalc.manifest import file_sha256
+from incentcalc.inputs import Inputs
 from incentcalc.output_names import DEAL_BONUSES_PARQUET, MANIFEST_JSON, PAYOUTS_PARQUET
+from incentcalc.periods import Period, parse_period
 from incentcalc.validation import load_inputs
 
 
-def read_run(run_dir: Path) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame]:
-    """The manifest, payouts and deal bonuses of a `run` output folder."""
+def read_run(run_dir: Path, partner_id: str) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame]:
+    """The manifest, the payouts and the partner's deal bonuses of a `run` output folder."""
+    own = pl.col("partner_id") == partner_id
     try:
         manifest = json.loads((run_dir / MANIFEST_JSON).read_text(encoding="utf-8"))
         payouts = pl.read_parquet(run_dir / PAYOUTS_PARQUET)
-        deal_bonuses = pl.read_parquet(run_dir / DEAL_BONUSES_PARQUET)
+        deal_bonuses = pl.scan_parquet(run_dir / DEAL_BONUSES_PARQUET).filter(own).collect()
     except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
         raise UsageError(
             f"--run {run_dir}: not a readable run folder ({exc}). Point --run at the --out "
@@ -51,14 +53,38 @@ def explain_from_run(
     config_path: Path, period_label: str, partner_id: str, run_dir: Path
 ) -> dict[str, Any]:
     """`explain_partner`'s document, with the payouts (budget factor, team) and deal bonuses
-    (split of the budgeted gross) of `run_dir`, on the ledger's entries before the period."""
-    config, period = load_program(config_path, period_label)
-    manifest, payouts, deal_bonuses = read_run(run_dir)
+    (split of the budgeted gross) of `run_dir`, on the ledger's entries before the period.
+
+    The partner's rows are read in a thread (the Parquet scans let go of the GIL) while the
+    engine is imported and the run folder is read and checked."""
+    config = load_config(config_path)
+    period = parse_period(period_label, config.program.fiscal_year_start_month)
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        inputs = reader.submit(load_inputs, config, period, partner=partner_id)
+        return _explain(config, period, (config_path, partner_id, run_dir), inputs)
+
+
+def _explain(
+    config: ProgramConfig,
+    period: Period,
+    asked: tuple[Path, str, Path],
+    reading: Future[Inputs],
+) -> dict[str, Any]:
+    """The document once the run is known to belong to `config`, `period` and the inputs;
+    refused (UsageError) otherwise, in this order: period, config, input files."""
+    from incentcalc.api import calculate_quarter  # imported while the inputs are read
+    from incentcalc.explain import explain_partner
+    from incentcalc.ledger.basis import ledger_basis
+    from incentcalc.manifest import file_sha256
+
+    config_path, partner_id, run_dir = asked
+    manifest, payouts, deal_bonuses = read_run(run_dir, partner_id)
     if manifest.get("period") != period.label:
         raise _mismatch(run_dir, f"for {manifest.get('period')}, not {period.label}")
     if manifest.get("config", {}).get("sha256") != file_sha256(config_path):
         raise _mismatch(run_dir, f"with another config than {config_path}")
-    inputs = load_inputs(config, period, partner=partner_id)
+    pl.lit(Decimal(0))  # Polars' first decimal imports numpy: here, while the rows are read
+    inputs = reading.result()
     used = {entry["source"]: entry["sha256"] for entry in manifest.get("inputs", [])}
     changed = [f.name.value for f in inputs.files if used.get(f.name.value) != f.sha256]
     if changed:

@@ -1,8 +1,9 @@
-"""Row rules of the canonical sources (DATA.md) as pandera models, one per source.
+"""Row rules of the canonical sources (DATA.md), one set per source (`ROW_RULES`).
 
-Each model checks the parsed frame (canonical dtypes, `_row` kept as an extra column) with
-``lazy=True`` so every failing cell is collected, not just the first. `validate_rows` turns
-pandera's failure cases into failure rows in plain words, with the fix.
+`validate_rows` checks the parsed frame (canonical dtypes, `_row` kept as an extra column)
+with plain Polars expressions first; only when a row fails do the pandera models of the same
+rules (`schema_models`) list every failing cell, which `validate_rows` turns into failure
+rows in plain words, with the fix.
 
 Empty text cells are already null (readers), so "non-empty" is ``nullable=False``. Rules that
 compare two columns or two sources (left_on before joined_on, unknown partner_id, ...) live in
@@ -12,7 +13,7 @@ compare two columns or two sources (left_on before joined_on, unknown partner_id
 from __future__ import annotations
 
 import re
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,21 +21,6 @@ import polars as pl
 
 from incentcalc.columns import DealType, PartnerStatus, RenewalStatus, Stage
 from incentcalc.config import SourceName
-
-# pandera imports hypothesis whenever it is installed (for data synthesis, which incentcalc
-# does not use): a fifth of a second at every start in an environment with the test tools.
-# Hide it while pandera loads; a later `import hypothesis` (the tests) is not affected.
-_HIDE_HYPOTHESIS = "hypothesis" not in sys.modules
-if _HIDE_HYPOTHESIS:
-    sys.modules["hypothesis"] = None  # type: ignore[assignment]
-try:
-    import pandera.polars as pa
-    import pandera.strategies.base_strategies  # noqa: F401  (the module that imports it)
-    from pandera.api.polars.types import PolarsData
-    from pandera.engines import polars_engine as pe
-finally:
-    if _HIDE_HYPOTHESIS:
-        del sys.modules["hypothesis"]
 
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 MONEY_KW = {"precision": 38, "scale": 2}
@@ -62,14 +48,13 @@ UNIQUE_KEYS: dict[SourceName, tuple[str, ...]] = {
 key's first column."""
 
 
-def unique_rows(data: PolarsData, keys: tuple[str, ...]) -> pl.LazyFrame:
+def unique_rows(frame: pl.LazyFrame, keys: tuple[str, ...]) -> pl.LazyFrame:
     """True for rows whose key is not shared with another row (rows with a null key part
     pass: the empty cell is reported on its own).
 
     Hashing the key and counting distinct hashes is ~10x faster than an exact duplicate
     search on 5M strings; the exact search runs only when the hashes say there may be one.
     """
-    frame = data.lazyframe
     key = pl.struct(keys) if len(keys) > 1 else pl.col(keys[0])
     if frame.select(key.hash().n_unique() == pl.len()).collect().item():
         return frame.select(pl.lit(True).alias(UNIQUE_CHECK))
@@ -77,120 +62,102 @@ def unique_rows(data: PolarsData, keys: tuple[str, ...]) -> pl.LazyFrame:
     return frame.select((~key.is_duplicated() | has_null).alias(UNIQUE_CHECK))
 
 
-def unique_key_check(source: SourceName) -> Any:
-    """The pandera dataframe check that `source`'s key (UNIQUE_KEYS) is not shared by two rows;
-    assign it in the source's model as ``_unique = unique_key_check(SourceName.X)``."""
-
-    @pa.dataframe_check(name=UNIQUE_CHECK)
-    def _unique(cls: Any, data: PolarsData) -> pl.LazyFrame:
-        return unique_rows(data, UNIQUE_KEYS[source])
-
-    return _unique
+def _values(enum: type[PartnerStatus | Stage | DealType | RenewalStatus]) -> tuple[str, ...]:
+    return tuple(member.value for member in enum)
 
 
-def _values(enum: type[PartnerStatus | Stage | DealType | RenewalStatus]) -> list[str]:
-    return [member.value for member in enum]
+@dataclass(frozen=True)
+class CellRule:
+    """What one canonical column must hold: its dtype, whether it may be empty, and pandera's
+    checks as (check name, argument) pairs, e.g. ``("isin", ("new", "expansion"))``."""
+
+    dtype: pl.DataType
+    nullable: bool = False
+    checks: tuple[tuple[str, Any], ...] = ()
+
+    def passes(self, column: str) -> pl.Expr:
+        """True for the cells of `column` that break none of the rules (the checks skip empty
+        cells, as pandera's do)."""
+        cell = pl.col(column)
+        tests = [CHECKS[name](cell, arg).fill_null(True) for name, arg in self.checks]
+        if not self.nullable:
+            tests.append(cell.is_not_null())
+        return pl.all_horizontal(tests or [pl.lit(True)])
 
 
-def _currency(*, nullable: bool = False) -> object:
-    return pa.Field(str_matches=CURRENCY_PATTERN, nullable=nullable)
-
-
-class _Canonical(pa.DataFrameModel):
-    class Config:
-        strict = False  # `_row` rides along
-        coerce = False  # readers already produced the canonical dtypes
-
-
-class PartnersModel(_Canonical):
-    partner_id: str
-    partner_name: str
-    segment: str
-    region: str = pa.Field(nullable=True)
-    team_id: str = pa.Field(nullable=True)
-    payout_currency: str = _currency(nullable=True)  # type: ignore[assignment]
-    joined_on: pl.Date
-    left_on: pl.Date = pa.Field(nullable=True)
-    status: str = pa.Field(isin=_values(PartnerStatus))
-
-    _unique = unique_key_check(SourceName.PARTNERS)
-
-
-class DealsModel(_Canonical):
-    deal_id: str
-    partner_id: str
-    customer_id: str
-    stage: str = pa.Field(isin=_values(Stage))
-    close_date: pl.Date = pa.Field(nullable=True)
-    amount: pe.Decimal = pa.Field(ge=0, lt=MAX_AMOUNT, dtype_kwargs=MONEY_KW)
-    currency: str = _currency()  # type: ignore[assignment]
-    deal_type: str = pa.Field(isin=_values(DealType))
-    registered_on: pl.Date = pa.Field(nullable=True)
-    product: str = pa.Field(nullable=True)
-
-    _unique = unique_key_check(SourceName.DEALS)
-
-
-class NpsModel(_Canonical):
-    response_id: str
-    partner_id: str
-    customer_id: str = pa.Field(nullable=True)
-    responded_on: pl.Date
-    score: int = pa.Field(in_range={"min_value": 0, "max_value": 10})
-
-    _unique = unique_key_check(SourceName.NPS)
-
-
-class RenewalsModel(_Canonical):
-    contract_id: str
-    partner_id: str
-    customer_id: str
-    due_date: pl.Date
-    original_amount: pe.Decimal = pa.Field(ge=0, lt=MAX_AMOUNT, dtype_kwargs=MONEY_KW)
-    renewed_amount: pe.Decimal = pa.Field(ge=0, lt=MAX_AMOUNT, nullable=True, dtype_kwargs=MONEY_KW)
-    currency: str = _currency()  # type: ignore[assignment]
-    status: str = pa.Field(isin=_values(RenewalStatus))
-
-    _unique = unique_key_check(SourceName.RENEWALS)
-
-
-class TargetsModel(_Canonical):
-    partner_id: str
-    period: str
-    kpi: str
-    target: pe.Decimal = pa.Field(gt=0, lt=MAX_TARGET, dtype_kwargs=RATE_KW)
-
-    _unique = unique_key_check(SourceName.TARGETS)
-
-
-class FxRatesModel(_Canonical):
-    period: str
-    currency: str = _currency()  # type: ignore[assignment]
-    rate_to_base: pe.Decimal = pa.Field(gt=0, lt=MAX_RATE, dtype_kwargs=RATE_KW)
-
-    _unique = unique_key_check(SourceName.FX_RATES)
-
-
-class AdjustmentsModel(_Canonical):
-    adjustment_id: str
-    partner_id: str
-    period: str
-    amount: pe.Decimal = pa.Field(gt=-MAX_AMOUNT, lt=MAX_AMOUNT, dtype_kwargs=MONEY_KW)
-    reason: str
-    approved_by: str
-
-    _unique = unique_key_check(SourceName.ADJUSTMENTS)
-
-
-MODELS: dict[SourceName, type[_Canonical]] = {
-    SourceName.PARTNERS: PartnersModel,
-    SourceName.DEALS: DealsModel,
-    SourceName.NPS: NpsModel,
-    SourceName.RENEWALS: RenewalsModel,
-    SourceName.TARGETS: TargetsModel,
-    SourceName.FX_RATES: FxRatesModel,
-    SourceName.ADJUSTMENTS: AdjustmentsModel,
+CHECKS: dict[str, Callable[[pl.Expr, Any], pl.Expr]] = {
+    "isin": lambda cell, values: cell.is_in(list(values)),
+    "greater_than_or_equal_to": lambda cell, bound: cell >= bound,
+    "greater_than": lambda cell, bound: cell > bound,
+    "less_than": lambda cell, bound: cell < bound,
+    "in_range": lambda cell, bounds: cell.is_between(*bounds),
+    "str_matches": lambda cell, pattern: cell.str.contains(pattern),
 }
+"""pandera's built-in checks that the rules use, as Polars expressions."""
+
+TEXT = CellRule(pl.String())
+OPTIONAL_TEXT = CellRule(pl.String(), nullable=True)
+DAY = CellRule(pl.Date())
+OPTIONAL_DAY = CellRule(pl.Date(), nullable=True)
+CURRENCY = CellRule(pl.String(), checks=(("str_matches", CURRENCY_PATTERN),))
+MONEY = pl.Decimal(MONEY_KW["precision"], MONEY_KW["scale"])
+RATE = pl.Decimal(RATE_KW["precision"], RATE_KW["scale"])
+AMOUNT = (("greater_than_or_equal_to", 0), ("less_than", MAX_AMOUNT))
+SIGNED_AMOUNT = (("greater_than", -MAX_AMOUNT), ("less_than", MAX_AMOUNT))
+
+ROW_RULES: dict[SourceName, dict[str, CellRule]] = {
+    SourceName.PARTNERS: {
+        "partner_id": TEXT, "partner_name": TEXT, "segment": TEXT, "region": OPTIONAL_TEXT,
+        "team_id": OPTIONAL_TEXT, "payout_currency": CellRule(pl.String(), True, CURRENCY.checks),
+        "joined_on": DAY, "left_on": OPTIONAL_DAY,
+        "status": CellRule(pl.String(), checks=(("isin", _values(PartnerStatus)),)),
+    },
+    SourceName.DEALS: {
+        "deal_id": TEXT, "partner_id": TEXT, "customer_id": TEXT,
+        "stage": CellRule(pl.String(), checks=(("isin", _values(Stage)),)),
+        "close_date": OPTIONAL_DAY, "amount": CellRule(MONEY, checks=AMOUNT), "currency": CURRENCY,
+        "deal_type": CellRule(pl.String(), checks=(("isin", _values(DealType)),)),
+        "registered_on": OPTIONAL_DAY, "product": OPTIONAL_TEXT,
+    },
+    SourceName.NPS: {
+        "response_id": TEXT, "partner_id": TEXT, "customer_id": OPTIONAL_TEXT,
+        "responded_on": DAY, "score": CellRule(pl.Int64(), checks=(("in_range", (0, 10)),)),
+    },
+    SourceName.RENEWALS: {
+        "contract_id": TEXT, "partner_id": TEXT, "customer_id": TEXT, "due_date": DAY,
+        "original_amount": CellRule(MONEY, checks=AMOUNT),
+        "renewed_amount": CellRule(MONEY, nullable=True, checks=AMOUNT), "currency": CURRENCY,
+        "status": CellRule(pl.String(), checks=(("isin", _values(RenewalStatus)),)),
+    },
+    SourceName.TARGETS: {
+        "partner_id": TEXT, "period": TEXT, "kpi": TEXT,
+        "target": CellRule(RATE, checks=(("greater_than", 0), ("less_than", MAX_TARGET))),
+    },
+    SourceName.FX_RATES: {
+        "period": TEXT, "currency": CURRENCY,
+        "rate_to_base": CellRule(RATE, checks=(("greater_than", 0), ("less_than", MAX_RATE))),
+    },
+    SourceName.ADJUSTMENTS: {
+        "adjustment_id": TEXT, "partner_id": TEXT, "period": TEXT,
+        "amount": CellRule(MONEY, checks=SIGNED_AMOUNT),
+        "reason": TEXT, "approved_by": TEXT,
+    },
+}  # fmt: skip
+"""Each source's columns and their rules; every column is required, others may ride along
+(`_row`), and no two rows may share the source's key (UNIQUE_KEYS). `schema_models` has the
+same rules as pandera models (a test keeps the two equal)."""
+
+
+def rows_pass(source: SourceName, frame: pl.DataFrame) -> bool:
+    """True when every row of `frame` keeps every rule of `source` (checked in one Polars
+    pass); False when a cell may fail, which pandera then lists."""
+    rules = ROW_RULES[source]
+    if any(frame.schema.get(column) != rule.dtype for column, rule in rules.items()):
+        return False
+    key = UNIQUE_KEYS[source]
+    unique = (pl.struct(key) if len(key) > 1 else pl.col(key[0])).hash().n_unique() == pl.len()
+    cells = pl.all_horizontal(rule.passes(column) for column, rule in rules.items()).all()
+    return bool(frame.select(cells & unique).item())
 
 
 NOT_ALLOWED = "must be one of"
@@ -274,6 +241,10 @@ def validate_rows(source: SourceName, frame: pl.DataFrame) -> pl.DataFrame:
 
     Null cells are reported once, as `must not be empty`, not again as duplicates.
     """
+    if rows_pass(source, frame):
+        return pl.DataFrame(schema=CELL_FAILURE_SCHEMA)
+    from incentcalc.schema_models import MODELS, pa
+
     try:
         MODELS[source].validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:

@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,10 +23,11 @@ from incentcalc.cli import (
     log_line,
     stdout_console,
 )
-from incentcalc.config import ProgramConfig, parse_config
 from incentcalc.errors import ConfigError
-from incentcalc.ledger.close import close_run
-from incentcalc.ledger.store import Entry
+
+if TYPE_CHECKING:  # the engine and the ledger are imported when the command runs
+    from incentcalc.config import ProgramConfig
+    from incentcalc.ledger.store import Entry
 
 SHOWN_TOTALS = ("gross", "holdback", "loyalty_bonus", "carried_in", "holdback_released",
                 "clawback", "payable", "carried_forward")  # fmt: skip
@@ -35,6 +36,8 @@ SHOWN_TOTALS = ("gross", "holdback", "loyalty_bonus", "carried_in", "holdback_re
 def read_config_bytes(path: Path) -> tuple[ProgramConfig, bytes]:
     """The config and its exact bytes (the ledger keeps the bytes whose sha256 the run's
     manifest recorded)."""
+    from incentcalc.config import parse_config
+
     try:
         data = path.read_bytes()
         text = data.decode("utf-8")
@@ -75,6 +78,8 @@ def close(
     log_file: LogOpt = None,
 ) -> None:
     """Close the reviewed run in --run: its files become the ledger entry of its period."""
+    from incentcalc.ledger.close import close_run
+
     with guarded("close", as_json=as_json, debug=debug, log_file=log_file):
         started = time.perf_counter()
         program, text = read_config_bytes(config)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from incentcalc.cli import (
     DebugOpt,
@@ -93,6 +92,8 @@ def diff(
             document["warnings"] = warnings
             emit_json(document)
         elif not quiet:
+            from rich.markup import escape
+
             render_diff(result, console)
             for warning in warnings:
                 console.print(f"[yellow]Warning:[/] {escape(warning)}")

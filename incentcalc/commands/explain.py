@@ -42,8 +42,6 @@ def explain(
     log_file: LogOpt = None,
 ) -> None:
     """Show how one partner's payout came about: KPIs, rows behind them, tier, team, steps."""
-    from incentcalc.report_explain import render_explanation
-
     with guarded("explain", as_json=as_json, debug=debug, log_file=log_file):
         if run_dir is not None:
             from incentcalc.explain_run import explain_from_run
@@ -57,4 +55,6 @@ def explain(
         if as_json:
             emit_json(document)
         elif not quiet:
+            from incentcalc.report_explain import render_explanation
+
             render_explanation(stdout_console(), document)

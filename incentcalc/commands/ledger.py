@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from incentcalc.cli import (
     DEFAULT_CONFIG,
@@ -23,10 +20,13 @@ from incentcalc.cli import (
     guarded,
     stdout_console,
 )
-from incentcalc.config import ProgramConfig, load_config
 from incentcalc.errors import ExitCode
-from incentcalc.ledger.balances import PartnerReport, partner_report, period_lines
-from incentcalc.ledger.store import check_belongs, ledger_root, open_ledger, verify_ledger
+
+if TYPE_CHECKING:  # the config, the ledger and rich are imported when the command runs
+    from rich.console import Console
+
+    from incentcalc.config import ProgramConfig
+    from incentcalc.ledger.balances import PartnerReport
 
 PERIOD_HEADERS = ("entry", "period", "closed_at", "partners", "gross", "payable",
                   "carried_forward", "holdback_outstanding", "clawbacks")  # fmt: skip
@@ -57,6 +57,10 @@ def ledger(
     log_file: LogOpt = None,
 ) -> None:
     """The closed periods of the config's ledger; --partner ID; --verify."""
+    from incentcalc.config import load_config
+    from incentcalc.ledger.balances import partner_report, period_lines
+    from incentcalc.ledger.store import open_ledger
+
     code = ExitCode.OK
     with guarded("ledger", as_json=as_json, debug=debug, log_file=log_file):
         program = load_config(config)
@@ -85,6 +89,8 @@ def ledger(
 
 def _verify(program: ProgramConfig, *, as_json: bool, quiet: bool, console: Console) -> ExitCode:
     """Print every problem (exit 1) or how many entries verified."""
+    from incentcalc.ledger.store import check_belongs, ledger_root, verify_ledger
+
     started = time.perf_counter()
     root = ledger_root(program)
     book, problems = verify_ledger(root)
@@ -116,6 +122,9 @@ def _verify(program: ProgramConfig, *, as_json: bool, quiet: bool, console: Cons
 
 
 def render_periods(console: Console, root: str, lines: list[dict[str, Any]]) -> None:
+    from rich import box
+    from rich.table import Table
+
     if not lines:
         console.print(f"The ledger {root} is empty: no period is closed yet.")
         return
@@ -131,6 +140,8 @@ def render_periods(console: Console, root: str, lines: list[dict[str, Any]]) -> 
 
 
 def render_partner(console: Console, report: PartnerReport) -> None:
+    from rich.table import Table
+
     if report.history.is_empty():
         console.print(f"Partner {report.partner_id} has no row in any closed period.")
         return

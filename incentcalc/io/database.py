@@ -22,8 +22,6 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-import adbc_driver_manager
-import adbc_driver_sqlite.dbapi
 import polars as pl
 
 from incentcalc.columns import SOURCE_COLUMNS
@@ -44,12 +42,19 @@ POSTGRES_SCHEMES = ("postgresql", "postgres")
 ENV_PASSWORDS = ("PGPASSWORD",)
 """Environment variables a driver reads on its own: scrubbed from messages too."""
 
-DRIVER_ERRORS = (
-    adbc_driver_manager.Error,  # the server's or the file's own errors
-    ImportError,  # no ADBC driver for the URL's scheme
-    pl.exceptions.PolarsError,  # e.g. two result columns with one name
-    pl.exceptions.PanicException,  # a column type Polars cannot import (interval)
-)
+
+def driver_errors() -> tuple[type[Exception], ...]:
+    """What a failing query raises. The ADBC drivers are imported only when a source is a
+    database (a twentieth of a second at every start otherwise)."""
+    import adbc_driver_manager
+
+    return (
+        adbc_driver_manager.Error,  # the server's or the file's own errors
+        ImportError,  # no ADBC driver for the URL's scheme
+        pl.exceptions.PolarsError,  # e.g. two result columns with one name
+        pl.exceptions.PanicException,  # a column type Polars cannot import (interval)
+    )
+
 
 HASH_SLICE_ROWS = 200_000
 """Rows turned into CSV text at a time for the rows' sha256 (bounded memory at 5M rows)."""
@@ -114,7 +119,7 @@ def read_database(name: SourceName, source: Source, dates: dict[str, date] | Non
                 engine="adbc",
                 execute_options={"parameters": parameters} if parameters else None,
             )
-    except DRIVER_ERRORS as exc:
+    except driver_errors() as exc:
         raise ConfigError(_failure_message(where, uri, exc, secrets)) from None
     frame = _plain_types(frame)
     _refuse_inexact(name, source, frame, where)
@@ -227,6 +232,8 @@ def _read_sqlite(path: Path, sql: str, parameters: list[date]) -> pl.DataFrame:
     and the driver infers each column's type from its first batch (a column NULL in the
     first 1,024 rows became an integer, then failed on text): one batch of every row makes
     it infer from all of them (text wherever any value is text)."""
+    import adbc_driver_sqlite.dbapi
+
     with (
         adbc_driver_sqlite.dbapi.connect(f"{path.as_uri()}?mode=ro") as connection,
         connection.cursor() as cursor,
