@@ -144,8 +144,8 @@ ROW_RULES: dict[SourceName, dict[str, CellRule]] = {
     },
 }  # fmt: skip
 """Each source's columns and their rules; every column is required, others may ride along
-(`_row`), and no two rows may share the source's key (UNIQUE_KEYS). `schema_models` has the
-same rules as pandera models (a test keeps the two equal)."""
+(`_row`), and no two rows may share the source's key (UNIQUE_KEYS). `schema_models` builds
+pandera schemas from them."""
 
 
 def rows_pass(source: SourceName, frame: pl.DataFrame) -> bool:
