@@ -3,6 +3,7 @@ codes. No calculation happens here."""
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import traceback
@@ -17,7 +18,6 @@ from typer.core import TyperCommand, TyperGroup
 
 from incentcalc import __version__
 from incentcalc.errors import ExitCode, IncentcalcError
-from incentcalc.json_text import dumps_indented
 
 if TYPE_CHECKING:  # rich is imported when something is printed (not for --json)
     from rich.console import Console
@@ -79,9 +79,8 @@ def stderr_console() -> Console:
 
 
 def emit_json(document: dict[str, Any]) -> None:
-    """Write the one JSON document a `--json` command prints (as `json.dumps(indent=2,
-    default=str)` writes it)."""
-    sys.stdout.write(dumps_indented(document) + "\n")
+    """Write the one JSON document a `--json` command prints."""
+    sys.stdout.write(json.dumps(document, indent=2, default=str, sort_keys=False) + "\n")
 
 
 def log_line(log_file: Path | None, text: str) -> None:
