@@ -4,14 +4,15 @@ codes. No calculation happens here."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -161,8 +162,22 @@ def _main(
     """Exact, auditable quarterly payouts for channel-partner incentive programs."""
 
 
-def main() -> None:
-    """Console-script entry point."""
+def main() -> NoReturn:
+    """Console-script entry point. It leaves without tearing the interpreter down: every
+    command has written, fsynced and renamed its output and released its lock by then, and
+    freeing a quarter's frames one by one only delays the exit (0.1-0.3 s on 5M deals)."""
     from incentcalc import commands  # noqa: F401  (registers every command)
 
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = 0
+    if not isinstance(code, int | None):  # what Python does with sys.exit("text")
+        print(code, file=sys.stderr)
+        code = 1
+    with suppress(BrokenPipeError):  # a reader that stopped early (`| head`)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code or 0)
