@@ -4,6 +4,7 @@ built as XML with Polars read back exactly like the same tables written cell by 
 from __future__ import annotations
 
 import zipfile
+import zlib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from xlsxwriter.workbook import Workbook
 
 from incentcalc.statements.fastsheet import (
+    ZIP_LEVEL,
     CellColumn,
     CellType,
     FastCellWorksheet,
@@ -34,7 +36,7 @@ from incentcalc.statements.formats import (
 )
 
 
-def build(cls: type[Workbook], path: Path) -> bytes:
+def build(cls: type[Workbook], path: Path) -> dict[str, bytes]:
     book = cls(str(path), WORKBOOK_OPTIONS)
     book.set_properties({"created": datetime(2026, 9, 30)})
     money = book.add_format({"num_format": '#,##0.00 "USD"'})
@@ -52,11 +54,24 @@ def build(cls: type[Workbook], path: Path) -> bytes:
     sheet.write_string(5, 6, "row formatted")
     sheet.write_formula(9, 1, "=SUM(B1:B8)", money, 1)
     book.close()
-    return path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
 
 
 def test_fast_worksheet_bytes_equal_xlsxwriter_bytes(tmp_path: Path) -> None:
+    """The same files in the zip, byte for byte (only the deflate level differs)."""
     assert build(FastWorkbook, tmp_path / "fast.xlsx") == build(Workbook, tmp_path / "plain.xlsx")
+
+
+def test_fast_workbook_deflates_at_its_level_and_repeats_its_bytes(tmp_path: Path) -> None:
+    build(FastWorkbook, tmp_path / "one.xlsx")
+    build(FastWorkbook, tmp_path / "two.xlsx")
+    assert (tmp_path / "one.xlsx").read_bytes() == (tmp_path / "two.xlsx").read_bytes()
+    with zipfile.ZipFile(tmp_path / "one.xlsx") as archive:
+        for info in archive.infolist():
+            data = archive.read(info)
+            packed = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
+            assert info.compress_size == len(packed.compress(data) + packed.flush())
 
 
 ESCAPED_LOOKALIKE = "_x0041_ looks escaped"

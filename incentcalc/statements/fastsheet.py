@@ -21,12 +21,17 @@ xlsxwriter escapes it: always text, never a formula, and no shared-string table 
 from __future__ import annotations
 
 import functools
+import io
 import math
+import os
 import re
-from collections.abc import Mapping, Sequence
+import types
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, NamedTuple
+from zipfile import ZipFile
 
 import polars as pl
 from xlsxwriter.format import Format
@@ -136,10 +141,53 @@ def _cell_ref(row: int, col: int) -> str:
     return xl_rowcol_to_cell_fast(row, col)
 
 
+ZIP_LEVEL = 1
+"""Deflate level of the workbook's zip members. Level 1 deflates ~2x faster than zlib's
+default 6 and makes a statement ~12% larger; the same input still gives the same bytes."""
+
+
+class _LevelZipFile(ZipFile):
+    """ZipFile that deflates every member at ZIP_LEVEL (xlsxwriter passes ZipInfos, whose
+    level it leaves at zlib's default)."""
+
+    def writestr(
+        self,
+        zinfo_or_arcname: Any,
+        data: Any,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
+    ) -> None:
+        super().writestr(zinfo_or_arcname, data, compress_type, ZIP_LEVEL)
+
+
+def _with_zip_class(method: Callable[..., Any], zip_class: type[ZipFile]) -> Callable[..., Any]:
+    """A copy of xlsxwriter's `method` that opens its zip file with `zip_class`: xlsxwriter
+    has no option for the deflate level, and this keeps its packaging code as it is."""
+    names = {**method.__globals__, "ZipFile": zip_class}
+    return types.FunctionType(method.__code__, names, method.__name__, method.__defaults__)
+
+
+_store_workbook_at_level = _with_zip_class(Workbook._store_workbook, _LevelZipFile)
+
+
 class FastWorkbook(Workbook):
-    """Workbook whose worksheets are FastCellWorksheets."""
+    """Workbook whose worksheets are FastCellWorksheets, zipped at ZIP_LEVEL in memory and
+    written to its file in one go (zipfile otherwise seeks back on disk after each member)."""
 
     worksheet_class = FastCellWorksheet
+    filename: Any  # a path or a file object, as for xlsxwriter
+
+    def _store_workbook(self) -> None:
+        target = self.filename
+        if not isinstance(target, str | os.PathLike):  # already a file object
+            _store_workbook_at_level(self)
+            return
+        self.filename = buffer = io.BytesIO()
+        try:
+            _store_workbook_at_level(self)
+        finally:
+            self.filename = target
+        Path(target).write_bytes(buffer.getbuffer())
 
 
 class CellType(StrEnum):

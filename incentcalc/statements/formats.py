@@ -18,6 +18,7 @@ and dates as Excel serial day numbers (see `frames.excel_dates`), which is much 
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -116,6 +117,14 @@ def wrapped_lines(text: str | None, width: float) -> int:
     if not text:
         return 1
     chars = max(1, int(width) - 1)
+    if len(text) <= chars and "\n" not in text and "\t" not in text:
+        return 1  # fits as it is (a tab could widen it)
+    return _wrapped_lines(text, chars)
+
+
+@functools.lru_cache(maxsize=4096)
+def _wrapped_lines(text: str, chars: int) -> int:
+    """`wrapped_lines` the slow way, cached: statements repeat their notes on many rows."""
     return sum(max(1, len(textwrap.wrap(part, chars))) for part in text.split("\n"))
 
 
