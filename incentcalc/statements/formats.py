@@ -255,13 +255,15 @@ class Column:
 
 def text_width(values: Sequence[Any]) -> int:
     """Display width of the longest text in `values` (None ignored)."""
-    return max((len(value) for value in values if isinstance(value, str)), default=0)
+    return max(map(len, [value for value in values if isinstance(value, str)]), default=0)
 
 
 def number_width(values: Sequence[Any], kind: Kind, currency: str = "") -> int:
     """Rough display width of the widest number in `values` under `kind`'s format."""
-    numbers = [abs(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-    return _number_width(max(numbers, default=None), kind, currency)
+    if kind in _WIDTH_OF_KIND:  # a fixed width: no need to look at the numbers
+        return _WIDTH_OF_KIND[kind]
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return _number_width(max(map(abs, numbers), default=None), kind, currency)
 
 
 def _number_width(largest: float | None, kind: Kind, currency: str) -> int:
@@ -372,11 +374,15 @@ def write_table(
 def _row_heights(
     texts: Mapping[int, Sequence[str | None]], widths: Sequence[float], rows: int
 ) -> list[float | None]:
-    """Each row's height from its wrapped columns' texts (`texts` by column index)."""
-    return [
-        row_height((values[row], widths[col]) for col, values in texts.items())
-        for row in range(rows)
+    """Each row's height from its wrapped columns' texts (`texts` by column index): as
+    `row_height` gives it, counted column by column."""
+    if not texts:
+        return [None] * rows
+    columns = [
+        [wrapped_lines(text, widths[col]) for text in values] for col, values in texts.items()
     ]
+    most = [max(lines) for lines in zip(*columns, strict=True)]
+    return [LINE_HEIGHT * lines if lines > 1 else None for lines in most]
 
 
 def _write_money_by_row(
