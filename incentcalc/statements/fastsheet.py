@@ -26,7 +26,7 @@ import math
 import os
 import re
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -306,6 +306,33 @@ def _cell(col: int, column: CellColumn, values: pl.Series, row: pl.Expr) -> pl.E
         style = pl.lit(_style_attr(column))
     template = f'<c r="{xl_col_to_name(col)}{{}}"{{}}{_OPEN[column.type]}{{}}{_CLOSE[column.type]}'
     return pl.format(template, row, style, content)
+
+
+def cell_xml(row: int, col: int, value: Any, fmt: Format | None) -> str:
+    """The `<c>` element of one cell (0-based `row`, `col`) as `formats.write_cell` has
+    xlsxwriter write it, except that text is an inline string: text (anything not a number or
+    bool is written as its text), a bool, a number (printed as xlsxwriter prints it), or for
+    None a blank cell when it has a format and nothing when not."""
+    style = "" if fmt is None else f' s="{fmt._get_xf_index()}"'
+    if value is None:
+        return "" if fmt is None else f'<c r="{_cell_ref(row, col)}"{style}/>'
+    if isinstance(value, bool):
+        return f'<c r="{_cell_ref(row, col)}"{style} t="b"><v>{value:d}</v></c>'
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise TypeError("NAN/INF not supported in a worksheet cell")
+        return f'<c r="{_cell_ref(row, col)}"{style}><v>{value:.16G}</v></c>'
+    return f'<c r="{_cell_ref(row, col)}"{style} t="inlineStr">{text_xml(str(value))}</c>'
+
+
+def row_xml(
+    row: int, cells: Iterable[tuple[int, Any, Format | None]], height: float | None = None
+) -> str:
+    """A `<row>` element for `FastCellWorksheet.append_rows`: 0-based `row`, its `cells`
+    as (column, value, format) in column order (`cell_xml`), and its height in points (None:
+    the default)."""
+    xml = "".join(cell_xml(row, col, value, fmt) for col, value, fmt in cells)
+    return f"{row_open_xml(row + 1, height)}{xml}</row>"
 
 
 def row_open_xml(row: int | str, height: float | None) -> str:
