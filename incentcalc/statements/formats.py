@@ -39,6 +39,7 @@ from incentcalc.statements.fastsheet import (
     FastCellWorksheet,
     FastWorkbook,
     list_rows_xml,
+    row_xml,
     rows_xml,
 )
 
@@ -472,10 +473,11 @@ def append_table(
     table: Mapping[str, Sequence[Any]],
 ) -> int:
     """`write_table` for a table that ends its sheet: the same header, widths, heights, cells
-    and formats, but the rows go in as ready-made XML (`fastsheet.list_rows_xml`) instead of
-    one xlsxwriter cell object per value (a statement's Deals sheet is most of its cells).
-    Text is an inline string, always text. Nothing may be written below the table afterwards
-    (`append_rows`).
+    and formats, but the header and the rows go in as ready-made XML (`fastsheet.row_xml`,
+    `fastsheet.list_rows_xml`) instead of one xlsxwriter cell object per value (a statement's
+    Deals sheet is most of its cells). Text is an inline string, always text. Nothing may be
+    written below the table afterwards (`append_rows`), except below the header of an empty
+    table, which is an ordinary row.
 
     Returns the index of the first row after the table.
     """
@@ -497,12 +499,14 @@ def append_table(
             indexes = _money_styles(formats, sorted(set(currencies)))
             data[cell.style] = [indexes[code] for code in currencies]
         cells.append(cell)
-    _header(sheet, formats, top, columns, sizes)
     rows = len(table[columns[0].key]) if columns else 0
-    if rows:
-        heights = _row_heights(texts, sizes, rows)
-        xml = list_rows_xml(data, cells, top + 1, heights)
-        sheet.append_rows(xml, top + 1, top + rows, len(cells) - 1)
+    if not rows:  # an ordinary header row: the caller may write a note below it
+        _header(sheet, formats, top, columns, sizes)
+        return top + 1
+    titles = [(col, column.title, formats.header) for col, column in enumerate(columns)]
+    header = row_xml(top, titles, row_height(zip([c.title for c in columns], sizes, strict=True)))
+    xml = list_rows_xml(data, cells, top + 1, _row_heights(texts, sizes, rows))
+    sheet.append_rows(header + xml, top, top + rows, len(cells) - 1)
     return top + 1 + rows
 
 
