@@ -30,7 +30,7 @@ from incentcalc.output_names import (
     SUMMARY_XLSX,
 )
 from incentcalc.result import QuarterResult
-from incentcalc.statements import write_statements, write_summary
+from incentcalc.statements import prepare_statements, write_statements, write_summary
 from incentcalc.statements.parallel import OnProgress
 from incentcalc.statements.summary import Provenance
 
@@ -84,6 +84,8 @@ def write_workbooks(
 ) -> tuple[list[Path], int]:
     """summary.xlsx (with the run's `provenance` on its first sheet) and (unless skipped) the
     partner statements, `on_progress` following them; returns (paths, statements)."""
+    if statements:
+        prepare_statements(result, partner_ids)
     on_stage("summary")
     with result.timings.stage("summary"):
         write_summary(result, folder / SUMMARY_XLSX, provenance)

@@ -4,6 +4,7 @@ built as XML with Polars read back exactly like the same tables written cell by 
 from __future__ import annotations
 
 import zipfile
+import zlib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,13 @@ import pytest
 from xlsxwriter.workbook import Workbook
 
 from incentcalc.statements.fastsheet import (
+    ZIP_LEVEL,
     CellColumn,
     CellType,
     FastCellWorksheet,
     FastWorkbook,
     list_rows_xml,
+    row_xml,
     rows_xml,
 )
 from incentcalc.statements.formats import (
@@ -29,12 +32,13 @@ from incentcalc.statements.formats import (
     add_table_sheet,
     append_table,
     open_workbook,
+    write_cell,
     write_frame_table,
     write_table,
 )
 
 
-def build(cls: type[Workbook], path: Path) -> bytes:
+def build(cls: type[Workbook], path: Path) -> dict[str, bytes]:
     book = cls(str(path), WORKBOOK_OPTIONS)
     book.set_properties({"created": datetime(2026, 9, 30)})
     money = book.add_format({"num_format": '#,##0.00 "USD"'})
@@ -52,11 +56,24 @@ def build(cls: type[Workbook], path: Path) -> bytes:
     sheet.write_string(5, 6, "row formatted")
     sheet.write_formula(9, 1, "=SUM(B1:B8)", money, 1)
     book.close()
-    return path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
 
 
 def test_fast_worksheet_bytes_equal_xlsxwriter_bytes(tmp_path: Path) -> None:
+    """The same files in the zip, byte for byte (only the deflate level differs)."""
     assert build(FastWorkbook, tmp_path / "fast.xlsx") == build(Workbook, tmp_path / "plain.xlsx")
+
+
+def test_fast_workbook_deflates_at_its_level_and_repeats_its_bytes(tmp_path: Path) -> None:
+    build(FastWorkbook, tmp_path / "one.xlsx")
+    build(FastWorkbook, tmp_path / "two.xlsx")
+    assert (tmp_path / "one.xlsx").read_bytes() == (tmp_path / "two.xlsx").read_bytes()
+    with zipfile.ZipFile(tmp_path / "one.xlsx") as archive:
+        for info in archive.infolist():
+            data = archive.read(info)
+            packed = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
+            assert info.compress_size == len(packed.compress(data) + packed.flush())
 
 
 ESCAPED_LOOKALIKE = "_x0041_ looks escaped"
@@ -231,3 +248,51 @@ def test_text_shaped_like_rich_string_markup_stays_plain_text(tmp_path: Path) ->
     assert cells["A1"].value == hostile
     assert cells["A1"].data_type == "s"
     assert cells["A2"].value == "plain"
+
+
+ROW_VALUES: list[Any] = [*HOSTILE_TEXT, 1234.5, -0.01, 1e15 + 0.5, 1e-7, 3, True, False]
+
+
+def write_value_rows(path: Path, how: str) -> None:
+    """Each of ROW_VALUES in a row of its own (value in column B, bold money format; a
+    formatted blank in column C), by xlsxwriter cells (`write_cell`) or by `row_xml`."""
+    book = open_workbook(path, datetime(2026, 9, 30))
+    sheet = add_table_sheet(book, "Data")
+    formats = Formats(book)
+    money = formats.number(Kind.MONEY, "USD", bold=True)
+    sheet.write_string(0, 0, "above the rows", formats.title)
+    rows = []
+    for row, value in enumerate(ROW_VALUES, start=1):
+        cells = [(0, f"row {row}", formats.label), (1, value, money), (2, None, money)]
+        height = 30.0 if row % 3 == 0 else None
+        if how == "cells":
+            for col, cell_value, fmt in cells:
+                write_cell(sheet, row, col, cell_value, fmt)
+            if height is not None:
+                sheet.set_row(row, height)
+        else:
+            rows.append(row_xml(row, [*cells, (3, None, None)], height))
+    if rows:
+        sheet.append_rows("".join(rows), 1, len(ROW_VALUES), 3)
+    book.close()
+
+
+def test_xml_rows_read_back_like_xlsxwriter_cells(tmp_path: Path) -> None:
+    write_value_rows(tmp_path / "cells.xlsx", "cells")
+    write_value_rows(tmp_path / "xml.xlsx", "xml")
+    sheets = [
+        openpyxl.load_workbook(tmp_path / name)["Data"] for name in ("cells.xlsx", "xml.xlsx")
+    ]
+    cells, xml = (
+        [
+            (c.coordinate, c.value, c.data_type, c.number_format, c.font.b, c.has_style)
+            for row in sheet.iter_rows()
+            for c in row
+        ]
+        for sheet in sheets
+    )
+    assert xml == cells
+    heights = [{r: d.height for r, d in s.row_dimensions.items() if d.height} for s in sheets]
+    assert heights[1] == heights[0] != {}
+    with pytest.raises(TypeError, match="NAN/INF"):
+        row_xml(0, [(0, float("nan"), None)])

@@ -2,7 +2,8 @@
 
 - `write_statements(result, folder)` writes `folder/<safe partner id>.xlsx` for every in-scope
   partner (or a subset), in parallel processes;
-- `write_summary(result, path)` writes summary.xlsx.
+- `write_summary(result, path)` writes summary.xlsx;
+- `prepare_statements(result)` starts the statement workers' forkserver ahead of time.
 
 Both write values, never formulas; text always stays text; re-runs give identical bytes.
 """
@@ -13,11 +14,17 @@ from collections.abc import Collection
 from pathlib import Path
 
 from incentcalc.result import QuarterResult
-from incentcalc.statements.parallel import OnProgress, write_in_parallel
+from incentcalc.statements.parallel import (
+    OnProgress,
+    first_batch,
+    start_forkserver,
+    uses_workers,
+    write_in_parallel,
+)
 from incentcalc.statements.payload import build_context, build_payloads, select_partners
 from incentcalc.statements.summary import write_summary
 
-__all__ = ["write_statements", "write_summary"]
+__all__ = ["prepare_statements", "write_statements", "write_summary"]
 
 
 class UnsafeStatementPath(ValueError):
@@ -32,6 +39,16 @@ def _check_inside(folder: Path, stems: list[str]) -> None:
         target = (root / f"{stem}.xlsx").resolve()
         if target.parent != root:
             raise UnsafeStatementPath(f"statement file name {stem!r} would leave {root}")
+
+
+def prepare_statements(
+    result: QuarterResult, partner_ids: Collection[str] | None, workers: int | None = None
+) -> None:
+    """Start what `write_statements` will need (the forkserver of its workers), so it gets
+    ready while the caller does other work (the summary workbook)."""
+    count = result.payouts.height if partner_ids is None else len(partner_ids)
+    if uses_workers(count, workers):
+        start_forkserver()
 
 
 def write_statements(
@@ -50,7 +67,11 @@ def write_statements(
     folder.mkdir(parents=True, exist_ok=True)
     chosen = select_partners(result, partner_ids)
     _check_inside(folder, chosen["file_stem"].to_list())
-    payloads = build_payloads(result, chosen)
-    if not payloads:
-        return 0
-    return write_in_parallel(payloads, build_context(result), folder, workers, on_progress)
+    parts = [chosen]
+    if uses_workers(chosen.height, workers):
+        start_forkserver()  # it starts up while the payloads are built
+        head = first_batch(chosen.height, workers)
+        parts = [chosen.head(head), chosen.slice(head)]
+    batches = (build_payloads(result, part) for part in parts if not part.is_empty())
+    context = build_context(result)
+    return write_in_parallel(batches, chosen.height, context, folder, workers, on_progress)

@@ -21,12 +21,17 @@ xlsxwriter escapes it: always text, never a formula, and no shared-string table 
 from __future__ import annotations
 
 import functools
+import io
 import math
+import os
 import re
-from collections.abc import Mapping, Sequence
+import types
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, NamedTuple
+from zipfile import ZipFile
 
 import polars as pl
 from xlsxwriter.format import Format
@@ -136,10 +141,53 @@ def _cell_ref(row: int, col: int) -> str:
     return xl_rowcol_to_cell_fast(row, col)
 
 
+ZIP_LEVEL = 1
+"""Deflate level of the workbook's zip members. Level 1 deflates ~2x faster than zlib's
+default 6 and makes a statement ~11% larger; the same input still gives the same bytes."""
+
+
+class _LevelZipFile(ZipFile):
+    """ZipFile that deflates every member at ZIP_LEVEL (xlsxwriter passes ZipInfos, whose
+    level it leaves at zlib's default)."""
+
+    def writestr(
+        self,
+        zinfo_or_arcname: Any,
+        data: Any,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
+    ) -> None:
+        super().writestr(zinfo_or_arcname, data, compress_type, ZIP_LEVEL)
+
+
+def _with_zip_class(method: Callable[..., Any], zip_class: type[ZipFile]) -> Callable[..., Any]:
+    """A copy of xlsxwriter's `method` that opens its zip file with `zip_class`: xlsxwriter
+    has no option for the deflate level, and this keeps its packaging code as it is."""
+    names = {**method.__globals__, "ZipFile": zip_class}
+    return types.FunctionType(method.__code__, names, method.__name__, method.__defaults__)
+
+
+_store_workbook_at_level = _with_zip_class(Workbook._store_workbook, _LevelZipFile)
+
+
 class FastWorkbook(Workbook):
-    """Workbook whose worksheets are FastCellWorksheets."""
+    """Workbook whose worksheets are FastCellWorksheets, zipped at ZIP_LEVEL in memory and
+    written to its file in one go (zipfile otherwise seeks back on disk after each member)."""
 
     worksheet_class = FastCellWorksheet
+    filename: Any  # a path or a file object, as for xlsxwriter
+
+    def _store_workbook(self) -> None:
+        target = self.filename
+        if not isinstance(target, str | os.PathLike):  # already a file object
+            _store_workbook_at_level(self)
+            return
+        self.filename = buffer = io.BytesIO()
+        try:
+            _store_workbook_at_level(self)
+        finally:
+            self.filename = target
+        Path(target).write_bytes(buffer.getbuffer())
 
 
 class CellType(StrEnum):
@@ -258,6 +306,33 @@ def _cell(col: int, column: CellColumn, values: pl.Series, row: pl.Expr) -> pl.E
         style = pl.lit(_style_attr(column))
     template = f'<c r="{xl_col_to_name(col)}{{}}"{{}}{_OPEN[column.type]}{{}}{_CLOSE[column.type]}'
     return pl.format(template, row, style, content)
+
+
+def cell_xml(row: int, col: int, value: Any, fmt: Format | None) -> str:
+    """The `<c>` element of one cell (0-based `row`, `col`) as `formats.write_cell` has
+    xlsxwriter write it, except that text is an inline string: text (anything not a number or
+    bool is written as its text), a bool, a number (printed as xlsxwriter prints it), or for
+    None a blank cell when it has a format and nothing when not."""
+    style = "" if fmt is None else f' s="{fmt._get_xf_index()}"'
+    if value is None:
+        return "" if fmt is None else f'<c r="{_cell_ref(row, col)}"{style}/>'
+    if isinstance(value, bool):
+        return f'<c r="{_cell_ref(row, col)}"{style} t="b"><v>{value:d}</v></c>'
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise TypeError("NAN/INF not supported in a worksheet cell")
+        return f'<c r="{_cell_ref(row, col)}"{style}><v>{value:.16G}</v></c>'
+    return f'<c r="{_cell_ref(row, col)}"{style} t="inlineStr">{text_xml(str(value))}</c>'
+
+
+def row_xml(
+    row: int, cells: Iterable[tuple[int, Any, Format | None]], height: float | None = None
+) -> str:
+    """A `<row>` element for `FastCellWorksheet.append_rows`: 0-based `row`, its `cells`
+    as (column, value, format) in column order (`cell_xml`), and its height in points (None:
+    the default)."""
+    xml = "".join(cell_xml(row, col, value, fmt) for col, value, fmt in cells)
+    return f"{row_open_xml(row + 1, height)}{xml}</row>"
 
 
 def row_open_xml(row: int | str, height: float | None) -> str:

@@ -18,6 +18,7 @@ and dates as Excel serial day numbers (see `frames.excel_dates`), which is much 
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from incentcalc.statements.fastsheet import (
     FastCellWorksheet,
     FastWorkbook,
     list_rows_xml,
+    row_xml,
     rows_xml,
 )
 
@@ -116,6 +118,14 @@ def wrapped_lines(text: str | None, width: float) -> int:
     if not text:
         return 1
     chars = max(1, int(width) - 1)
+    if len(text) <= chars and "\n" not in text and "\t" not in text:
+        return 1  # fits as it is (a tab could widen it)
+    return _wrapped_lines(text, chars)
+
+
+@functools.lru_cache(maxsize=4096)
+def _wrapped_lines(text: str, chars: int) -> int:
+    """`wrapped_lines` the slow way, cached: statements repeat their notes on many rows."""
     return sum(max(1, len(textwrap.wrap(part, chars))) for part in text.split("\n"))
 
 
@@ -246,13 +256,15 @@ class Column:
 
 def text_width(values: Sequence[Any]) -> int:
     """Display width of the longest text in `values` (None ignored)."""
-    return max((len(value) for value in values if isinstance(value, str)), default=0)
+    return max(map(len, [value for value in values if isinstance(value, str)]), default=0)
 
 
 def number_width(values: Sequence[Any], kind: Kind, currency: str = "") -> int:
     """Rough display width of the widest number in `values` under `kind`'s format."""
-    numbers = [abs(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-    return _number_width(max(numbers, default=None), kind, currency)
+    if kind in _WIDTH_OF_KIND:  # a fixed width: no need to look at the numbers
+        return _WIDTH_OF_KIND[kind]
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return _number_width(max(map(abs, numbers), default=None), kind, currency)
 
 
 def _number_width(largest: float | None, kind: Kind, currency: str) -> int:
@@ -363,11 +375,15 @@ def write_table(
 def _row_heights(
     texts: Mapping[int, Sequence[str | None]], widths: Sequence[float], rows: int
 ) -> list[float | None]:
-    """Each row's height from its wrapped columns' texts (`texts` by column index)."""
-    return [
-        row_height((values[row], widths[col]) for col, values in texts.items())
-        for row in range(rows)
+    """Each row's height from its wrapped columns' texts (`texts` by column index): as
+    `row_height` gives it, counted column by column."""
+    if not texts:
+        return [None] * rows
+    columns = [
+        [wrapped_lines(text, widths[col]) for text in values] for col, values in texts.items()
     ]
+    most = [max(lines) for lines in zip(*columns, strict=True)]
+    return [LINE_HEIGHT * lines if lines > 1 else None for lines in most]
 
 
 def _write_money_by_row(
@@ -457,10 +473,11 @@ def append_table(
     table: Mapping[str, Sequence[Any]],
 ) -> int:
     """`write_table` for a table that ends its sheet: the same header, widths, heights, cells
-    and formats, but the rows go in as ready-made XML (`fastsheet.list_rows_xml`) instead of
-    one xlsxwriter cell object per value (a statement's Deals sheet is most of its cells).
-    Text is an inline string, always text. Nothing may be written below the table afterwards
-    (`append_rows`).
+    and formats, but the header and the rows go in as ready-made XML (`fastsheet.row_xml`,
+    `fastsheet.list_rows_xml`) instead of one xlsxwriter cell object per value (a statement's
+    Deals sheet is most of its cells). Text is an inline string, always text. Nothing may be
+    written below the table afterwards (`append_rows`), except below the header of an empty
+    table, which is an ordinary row.
 
     Returns the index of the first row after the table.
     """
@@ -482,12 +499,14 @@ def append_table(
             indexes = _money_styles(formats, sorted(set(currencies)))
             data[cell.style] = [indexes[code] for code in currencies]
         cells.append(cell)
-    _header(sheet, formats, top, columns, sizes)
     rows = len(table[columns[0].key]) if columns else 0
-    if rows:
-        heights = _row_heights(texts, sizes, rows)
-        xml = list_rows_xml(data, cells, top + 1, heights)
-        sheet.append_rows(xml, top + 1, top + rows, len(cells) - 1)
+    if not rows:  # an ordinary header row: the caller may write a note below it
+        _header(sheet, formats, top, columns, sizes)
+        return top + 1
+    titles = [(col, column.title, formats.header) for col, column in enumerate(columns)]
+    header = row_xml(top, titles, row_height(zip([c.title for c in columns], sizes, strict=True)))
+    xml = list_rows_xml(data, cells, top + 1, _row_heights(texts, sizes, rows))
+    sheet.append_rows(header + xml, top, top + rows, len(cells) - 1)
     return top + 1 + rows
 
 

@@ -18,12 +18,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
-from xlsxwriter.worksheet import Worksheet
 
 from incentcalc.config import MONEY_METRICS, Kpi, Metric, ProgramConfig, Tier
 from incentcalc.currencies import minor_unit
 from incentcalc.result import Status
+from incentcalc.statements.fastsheet import FastCellWorksheet, row_xml
 from incentcalc.statements.formats import (
     Column,
     Formats,
@@ -33,7 +34,6 @@ from incentcalc.statements.formats import (
     open_workbook,
     row_height,
     set_print_layout,
-    write_cell,
 )
 from incentcalc.statements.integrity_notes import RULE_WORDS
 from incentcalc.statements.next_tier import (
@@ -168,22 +168,28 @@ def _num(value: Decimal | int | None) -> float | None:
 
 
 class _Sheet:
-    """Rows of label | value | explanation on the Statement sheet; a row whose explanation
-    wraps gets the height for it."""
+    """Rows of label | value | explanation on the Statement sheet, from `row` down; a row
+    whose explanation wraps gets the height for it. The rows are kept as XML and go into the
+    sheet at `close` (`FastCellWorksheet.append_rows`), with no xlsxwriter cell object or
+    shared string per cell: a statement's costliest sheet to write that way."""
 
-    def __init__(self, sheet: Worksheet, formats: Formats, currency: str) -> None:
+    def __init__(self, sheet: FastCellWorksheet, formats: Formats, currency: str, row: int) -> None:
         self.sheet, self.formats, self.currency = sheet, formats, currency
-        self.row = 0
+        self.first = self.row = row
+        self._rows: list[str] = []
+
+    def _add(self, cells: Sequence[tuple[Any, Format | None]], height: float | None = None) -> None:
+        """Row `self.row`: `cells` (value, format) from column A on."""
+        columns = ((col, value, fmt) for col, (value, fmt) in enumerate(cells))
+        self._rows.append(row_xml(self.row, columns, height))
+        self.row += 1
 
     def heading(self, text: str) -> None:
         self.row += 1
-        self.sheet.write_string(self.row, 0, text, self.formats.heading)
-        self.row += 1
+        self._add([(text, self.formats.heading)])
 
     def header(self, *titles: str) -> None:
-        for col, title in enumerate(titles):
-            self.sheet.write_string(self.row, col, title, self.formats.header)
-        self.row += 1
+        self._add([(title, self.formats.header) for title in titles])
 
     def line(
         self,
@@ -196,14 +202,13 @@ class _Sheet:
         bold: bool = False,
     ) -> None:
         fmt = self.formats.number(kind, currency or self.currency, bold=bold)
-        self.sheet.write_string(self.row, 0, label, self.formats.label)
         if isinstance(value, Decimal):
             value = float(value)
         if isinstance(value, str) and len(value) > VALUE_WIDTH - 1:
             fmt = self.formats.wrap
-        write_cell(self.sheet, self.row, 1, value, fmt)
+        cells = [(label, self.formats.label), (value, fmt)]
         if note:
-            self.sheet.write_string(self.row, 2, note, self.formats.wrap)
+            cells.append((note, self.formats.wrap))
         height = row_height(
             [
                 (label, LABEL_WIDTH),
@@ -211,9 +216,12 @@ class _Sheet:
                 (note, NOTE_WIDTH),
             ]
         )
-        if height is not None:
-            self.sheet.set_row(self.row, height)
-        self.row += 1
+        self._add(cells, height)
+
+    def close(self) -> None:
+        """Put the rows into the sheet; nothing may be written below them afterwards."""
+        if self._rows:
+            self.sheet.append_rows("".join(self._rows), self.first, self.row - 1, 2)
 
 
 def write_partner_statement(
@@ -240,7 +248,7 @@ def _statement_sheet(
     workbook: Workbook, formats: Formats, payload: PartnerPayload, context: StatementContext
 ) -> None:
     base = context.base_currency
-    sheet = workbook.add_worksheet(STATEMENT_SHEET)
+    sheet = add_table_sheet(workbook, STATEMENT_SHEET)
     sheet.set_column(0, 0, LABEL_WIDTH)
     sheet.set_column(1, 1, VALUE_WIDTH)
     sheet.set_column(2, 2, NOTE_WIDTH)
@@ -249,8 +257,7 @@ def _statement_sheet(
     sheet.write_string(1, 0, context.config.program.name, formats.label)
     sheet.freeze_panes(2, 0)
     set_print_layout(sheet, header_row=None, landscape=False)
-    out = _Sheet(sheet, formats, base)
-    out.row = 3
+    out = _Sheet(sheet, formats, base, 3)
     _header_lines(out, payload, context)
     out.heading("Payout summary")
     out.header("Step", f"Amount ({base})", "How it was calculated")
@@ -262,6 +269,7 @@ def _statement_sheet(
     _tier_lines(out, payload, context)
     if context.config.ledger is not None or payload.history.get("period"):
         _history_lines(out, payload)
+    out.close()
 
 
 def _history_lines(out: _Sheet, payload: PartnerPayload) -> None:
@@ -724,7 +732,7 @@ def _kpi_note(missing: bool, reason: str | None, weight_used: Decimal | None) ->
 def _kpi_sheet(
     workbook: Workbook, formats: Formats, payload: PartnerPayload, context: StatementContext
 ) -> None:
-    sheet = workbook.add_worksheet(KPI_SHEET)
+    sheet = add_table_sheet(workbook, KPI_SHEET)
     base = context.base_currency
     for col, (title, width) in enumerate(zip(KPI_HEADERS, KPI_WIDTHS, strict=True)):
         sheet.write_string(0, col, title, formats.header)
@@ -732,7 +740,7 @@ def _kpi_sheet(
     sheet.freeze_panes(1, 0)
     set_print_layout(sheet, header_row=0, landscape=True)
     k = payload.kpis
-    row = 1
+    rows = []
     for i, name in enumerate(k["kpi"]):
         kind = metric_kind(k["metric"][i])
         value_fmt = formats.number(kind, base)
@@ -752,25 +760,19 @@ def _kpi_sheet(
             (curve, formats.wrap),
             (note, formats.wrap),
         )
-        for col, (value, fmt) in enumerate(cells):
-            write_cell(sheet, row, col, value, fmt)
         height = row_height([(curve, KPI_WIDTHS[CURVE_COL]), (note, KPI_WIDTHS[NOTE_COL])])
-        if height is not None:
-            sheet.set_row(row, height)
-        row += 1
-    sheet.write_string(row, 0, "Composite score", formats.total)
-    write_cell(
-        sheet,
-        row,
-        8,
-        _num(payload.payout["composite_score"]),
-        formats.number(Kind.SCORE, bold=True),
-    )
+        columns = ((col, value, fmt) for col, (value, fmt) in enumerate(cells))
+        rows.append(row_xml(1 + i, columns, height))
+    total = 1 + len(rows)
     total_note = "sum of contributions, rounded to 4 places"
-    sheet.write_string(row, NOTE_COL, total_note, formats.wrap)
-    height = row_height([(total_note, KPI_WIDTHS[NOTE_COL])])
-    if height is not None:
-        sheet.set_row(row, height)
+    composite = _num(payload.payout["composite_score"])
+    total_cells = (
+        (0, "Composite score", formats.total),
+        (8, composite, formats.number(Kind.SCORE, bold=True)),
+        (NOTE_COL, total_note, formats.wrap),
+    )
+    rows.append(row_xml(total, total_cells, row_height([(total_note, KPI_WIDTHS[NOTE_COL])])))
+    sheet.append_rows("".join(rows), 1, total, NOTE_COL)
 
 
 def _deal_columns(base: str) -> tuple[Column, ...]:
