@@ -6,7 +6,6 @@ File names are in `output_names`; the folder is made atomic by `io.writers.locke
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -34,14 +33,12 @@ from incentcalc.statements import prepare_statements, write_statements, write_su
 from incentcalc.statements.parallel import OnProgress
 from incentcalc.statements.summary import Provenance
 
-TABLE_WRITERS = 2
-"""Payout files written at once (one per core)."""
-
 
 def write_tables(result: QuarterResult, folder: Path) -> list[Path]:
     """payouts, kpis, exceptions, deal bonuses, ledger lines (and rejected rows when
     quarantining); returns the paths."""
-    tables: list[tuple[pl.DataFrame, str, Callable[[pl.DataFrame, Path], None]]] = [
+    written = []
+    for frame, name, writer in (
         (payouts_as_text(result.payouts), PAYOUTS_CSV, write_csv),
         (result.payouts, PAYOUTS_PARQUET, write_parquet),
         (result.kpis, KPIS_CSV, write_csv),
@@ -50,18 +47,13 @@ def write_tables(result: QuarterResult, folder: Path) -> list[Path]:
         (result.deal_bonuses, DEAL_BONUSES_CSV, write_csv),
         (result.deal_bonuses, DEAL_BONUSES_PARQUET, write_parquet),
         (result.ledger_lines, LEDGER_LINES_PARQUET, write_parquet),
-    ]
-    if result.inputs.rejected.height:
-        tables.append((result.inputs.rejected, REJECTED_CSV, write_csv))
-
-    def write(table: tuple[pl.DataFrame, str, Callable[[pl.DataFrame, Path], None]]) -> Path:
-        frame, name, writer = table
+    ):
         writer(frame, folder / name)
-        return folder / name
-
-    # Polars lets go of the GIL while it encodes: the files are written side by side.
-    with ThreadPoolExecutor(max_workers=TABLE_WRITERS) as pool:
-        return list(pool.map(write, tables))
+        written.append(folder / name)
+    if result.inputs.rejected.height:
+        write_csv(result.inputs.rejected, folder / REJECTED_CSV)
+        written.append(folder / REJECTED_CSV)
+    return written
 
 
 def payouts_as_text(payouts: pl.DataFrame) -> pl.DataFrame:
