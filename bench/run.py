@@ -120,12 +120,21 @@ REPEAT = 1
 """Runs per step (`--repeat`); the fastest counts."""
 
 
-def step(name: str, target: str, command: str, args: list[str], out: Path | None = None) -> Row:
-    """Run one CLI command if it exists; a missing command is a row, not a crash."""
+def step(
+    name: str,
+    target: str,
+    command: str,
+    args: list[str],
+    out: Path | None = None,
+    *,
+    once: bool = False,
+) -> Row:
+    """Run one CLI command if it exists (`REPEAT` times unless it may run only `once`, like
+    a close); a missing command is a row, not a crash."""
     row = Row(name, target)
     if not command_available(command):
         return row
-    return _record(row, measure_best(incentcalc(command, *args), REPEAT), out)
+    return _record(row, measure_best(incentcalc(command, *args), 1 if once else REPEAT), out)
 
 
 PEERS_PYTHON = sys.executable
@@ -304,7 +313,7 @@ def bench_ledger(data: Dataset, plain_run: Row, out_root: Path) -> list[Row]:
         if ran.measured is None or not ran.measured.ok:
             return [*closes, ran]
         closed = step(f"close {label}", f"< {CLOSE_SECONDS:g} s in the command", "close",
-                      [*config, "--run", str(out), "--json"])  # fmt: skip
+                      [*config, "--run", str(out), "--json"], once=True)  # fmt: skip
         judge_inside(closed, CLOSE_SECONDS)
         closes.append(closed)
     out = out_root / "ledger-run"
@@ -386,17 +395,18 @@ def render(
     )
     for name in ("step", "wall s", "peak MB", "target", "result", "notes"):
         table.add_column(name, justify="right" if name in {"wall s", "peak MB"} else "left")
-    for data in generation:
+    for index, data in enumerate(generation):
         made = data.generation
         if made is not None:
             peak = "-" if made.peak_mb is None else f"{made.peak_mb:,.0f}"
             note = f"{made.how}{', cached' if made.cached else ''}"
+            judged = index == 0  # issue 8's target is for the main set; history is 4 x it
             table.add_row(
                 f"sample-data {data.name}",
                 f"{made.seconds:.2f}",
                 peak,
-                "< 60 s",
-                _mark(made.seconds < GENERATION_SECONDS),
+                "< 60 s" if judged else "-",
+                _mark(made.seconds < GENERATION_SECONDS) if judged else "-",
                 note,
             )
     for row in steps:
