@@ -171,6 +171,8 @@ def main() -> NoReturn:
     try:
         app()
     except SystemExit as exc:
+        if sys.gettrace() is not None or sys.getprofile() is not None:
+            raise  # a profiler or coverage writes its data at interpreter exit
         code = exc.code
     else:
         code = 0
