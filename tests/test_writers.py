@@ -353,6 +353,16 @@ def test_parquet_from_another_process_is_byte_identical_and_keeps_decimals(tmp_p
     assert_frame_equal(back, sample_frame())
 
 
+def test_parquet_bytes_do_not_depend_on_how_the_frame_is_chunked(tmp_path: Path) -> None:
+    frame = sample_frame()
+    chunked = pl.concat([frame.head(1), frame.tail(frame.height - 1)], rechunk=False)
+    assert chunked.n_chunks() == 2 and frame.n_chunks() == 1
+    one, two = tmp_path / "one.parquet", tmp_path / "two.parquet"
+    write_parquet(frame, one)
+    write_parquet(chunked, two)
+    assert one.read_bytes() == two.read_bytes()
+
+
 def test_write_json_keeps_order_indents_and_stringifies(tmp_path: Path) -> None:
     path = tmp_path / "manifest.json"
     write_json({"z": Decimal("1.50"), "a": date(2026, 7, 1), "name": "Søn"}, path)
