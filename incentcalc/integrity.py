@@ -35,6 +35,7 @@ from incentcalc.config import (
 )
 from incentcalc.money import WORK, exact, round_quotient
 from incentcalc.periods import Period
+from incentcalc.schemas import key_hash
 
 
 class Rule(StrEnum):
@@ -97,7 +98,7 @@ def find_duplicates(standing: pl.DataFrame) -> pl.DataFrame:
     return (
         # cheap tests first: a deal whose key hash is unique repeats no other deal, and the
         # text minimum over the key is ten times slower than a count on all deals
-        standing.filter(_key_hash(DUPLICATE_KEY).is_duplicated())
+        standing.filter(key_hash(DUPLICATE_KEY).is_duplicated())
         .filter(pl.len().over(DUPLICATE_KEY) > 1)
         .with_columns(kept.alias("_kept"))
         .filter(pl.col("deal_id") != pl.col("_kept"))
@@ -115,14 +116,6 @@ def find_duplicates(standing: pl.DataFrame) -> pl.DataFrame:
             ).alias("detail"),
         )
     )
-
-
-def _key_hash(columns: tuple[str, ...]) -> pl.Expr:
-    """One 64-bit hash of several columns (wrapping arithmetic): equal keys, equal hashes."""
-    combined = pl.lit(0, dtype=pl.UInt64)
-    for column in columns:
-        combined = combined * 1_000_003 + pl.col(column).hash()
-    return combined
 
 
 def find_unregistered(standing: pl.DataFrame) -> pl.DataFrame:
