@@ -74,8 +74,8 @@ def _explain(
     refused (UsageError) otherwise, in this order: period, config, input files."""
     from incentcalc.api import calculate_quarter  # imported while the inputs are read
     from incentcalc.explain import explain_partner
+    from incentcalc.io.digest import file_sha256
     from incentcalc.ledger.basis import ledger_basis
-    from incentcalc.manifest import file_sha256
 
     config_path, partner_id, run_dir = asked
     manifest, payouts, deal_bonuses = read_run(run_dir, partner_id)

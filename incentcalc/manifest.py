@@ -5,7 +5,6 @@ Versioned like dbt's artifacts: `manifest_version` changes when the layout does.
 
 from __future__ import annotations
 
-import hashlib
 import platform
 from datetime import datetime
 from decimal import Decimal
@@ -16,18 +15,10 @@ import polars as pl
 
 from incentcalc import __version__
 from incentcalc.inputs import SourceFile
+from incentcalc.io.digest import file_sha256
 from incentcalc.result import MONEY_COLUMNS, BudgetUse, QuarterResult, Status
 
 MANIFEST_VERSION = 1
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def compute_totals(payouts: pl.DataFrame) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,7 @@ import xlsxwriter
 from incentcalc.columns import ROW, canonical_schema
 from incentcalc.config import Source, SourceName
 from incentcalc.errors import ConfigError, DataError
+from incentcalc.io import formats
 from incentcalc.io.readers import read_source
 from incentcalc.validation import validate_source
 
@@ -79,6 +81,50 @@ def test_typed_parquet_columns_are_used_as_is(tmp_path: Path) -> None:
     read = read_source(SourceName.DEALS, source(path))
     assert read.frame["amount"].to_list() == [Decimal("5.10")]
     assert read.frame["close_date"].to_list() == [date(2026, 7, 1)]
+
+
+def test_a_parquet_source_records_the_sha256_of_its_bytes(tmp_path: Path) -> None:
+    """The scan maps the file and the hash reads it separately: the manifest's sha256 must
+    still be that of the whole file."""
+    path = tmp_path / "deals.parquet"
+    read_source(SourceName.DEALS, source(deals_csv(tmp_path, "D1,P1,C1,open,,1,USD"))).frame.drop(
+        ROW
+    ).write_parquet(path)
+    read = read_source(SourceName.DEALS, source(path))
+    assert read.file.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_parquet_file_rewritten_while_it_is_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows read and the sha256 recorded must belong to the same bytes: an export that is
+    still being written when the run reads it is an error, not a silent mix."""
+    path = tmp_path / "deals.parquet"
+    frame = read_source(SourceName.DEALS, source(deals_csv(tmp_path, "D1,P1,C1,open,,1,USD")))
+    frame.frame.drop(ROW).write_parquet(path)
+    scan = formats._read_parquet
+
+    def scan_then_rewrite(*args: Any) -> Any:
+        table = scan(*args)
+        pl.concat([frame.frame.drop(ROW)] * 2).write_parquet(path)
+        return table
+
+    monkeypatch.setattr(formats, "_read_parquet", scan_then_rewrite)
+    with pytest.raises(DataError) as caught:
+        read_source(SourceName.DEALS, source(path))
+    assert str(path) in str(caught.value)
+    assert "changed while it was being read" in str(caught.value)
+    assert "Run again once the export is complete" in str(caught.value)
+
+
+def test_empty_parquet_file_and_a_folder_are_named(tmp_path: Path) -> None:
+    empty = write(tmp_path, "deals.parquet", b"")
+    with pytest.raises(DataError, match="the file is empty"):
+        read_source(SourceName.DEALS, source(empty))
+    folder = tmp_path / "export.parquet"
+    folder.mkdir()
+    with pytest.raises(ConfigError, match="is a folder; point it at a file"):
+        read_source(SourceName.DEALS, source(folder))
 
 
 def test_xlsx_named_sheet_with_dates_numbers_and_formatted_amounts(tmp_path: Path) -> None:

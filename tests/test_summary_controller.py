@@ -16,7 +16,7 @@ import pytest
 from conftest import EXAMPLE
 
 from incentcalc import __version__
-from incentcalc.manifest import file_sha256
+from incentcalc.io.digest import file_sha256
 from incentcalc.result import QuarterResult, Status
 from incentcalc.statements import write_summary
 from incentcalc.statements.summary import (

@@ -16,10 +16,8 @@ Example: a Salesforce export with ``Amount = "$12,500.00"``, ``currency_symbols:
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -31,7 +29,7 @@ from incentcalc.config import Source, SourceName
 from incentcalc.errors import ConfigError, DataError
 from incentcalc.inputs import FAILURE_SCHEMA, SourceFile
 from incentcalc.io.database import read_database_table
-from incentcalc.io.formats import FileProblem, RawTable, RowFilter, read_file_bytes, read_table
+from incentcalc.io.formats import FileProblem, RawTable, RowFilter, read_table
 from incentcalc.io.numbers import CANONICAL, MONEY_PLACES, NumberFormat
 from incentcalc.periods import canonical_label_expr
 from incentcalc.window import Window
@@ -107,12 +105,9 @@ def read_source(
     if source.path is None:
         table, file = read_database_table(name, source, dates)
     else:
-        data = read_file_bytes(f"{name} source", source.path)
         filters = _row_filters(name, source, window, partner)
-        with ThreadPoolExecutor(max_workers=1) as hasher:  # hashlib lets go of the GIL
-            digest = hasher.submit(lambda: hashlib.sha256(data).hexdigest())
-            table = read_table(data, source.path, source, filters)
-            file = SourceFile(name, source.path, digest.result(), 0)
+        table, sha256 = read_table(f"{name} source", source.path, source, filters)
+        file = SourceFile(name, source.path, sha256, 0)
     written, skipped = skip_listed_rows(_select_columns(name, source, table), source)
     mapped = written.with_columns(
         _apply_values(pl.col(column), mapping).alias(column)

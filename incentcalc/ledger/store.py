@@ -39,9 +39,9 @@ from incentcalc.errors import (
     LedgerCorruptError,
     LedgerRefusedError,
 )
+from incentcalc.io.digest import file_sha256
 from incentcalc.io.locking import holding_lock
 from incentcalc.io.writers import locked_output, write_json
-from incentcalc.manifest import file_sha256
 from incentcalc.output_names import ENTRY_FILES
 from incentcalc.periods import Period, parse_period
 

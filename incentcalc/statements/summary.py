@@ -32,7 +32,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from incentcalc import __version__
-from incentcalc.manifest import file_sha256
+from incentcalc.io.digest import file_sha256
 from incentcalc.money import money_total
 from incentcalc.output_names import EXCEPTIONS_CSV
 from incentcalc.result import (
