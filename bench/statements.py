@@ -316,7 +316,7 @@ def synthetic_result(partners: int = 2000, deals: int = 50) -> QuarterResult:
 
 def main() -> None:
     """Measure statements/second on a synthetic result and print it."""
-    from incentcalc.statements import write_statements
+    from incentcalc.statements.batch import write_statements
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--partners", type=int, default=2000)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -29,9 +30,10 @@ from incentcalc.output_names import (
     SUMMARY_XLSX,
 )
 from incentcalc.result import QuarterResult
-from incentcalc.statements import prepare_statements, write_statements, write_summary
-from incentcalc.statements.parallel import OnProgress
-from incentcalc.statements.summary import Provenance
+from incentcalc.statements.summary import Provenance, write_summary
+
+if TYPE_CHECKING:
+    from incentcalc.statements.parallel import OnProgress
 
 
 def write_tables(result: QuarterResult, folder: Path) -> list[Path]:
@@ -75,9 +77,12 @@ def write_workbooks(
     on_progress: OnProgress | None = None,
 ) -> tuple[list[Path], int]:
     """summary.xlsx (with the run's `provenance` on its first sheet) and (unless skipped) the
-    partner statements, `on_progress` following them; returns (paths, statements)."""
+    partner statements, `on_progress` following them; returns (paths, statements). The
+    statement machinery is imported only when statements are written."""
     if statements:
-        prepare_statements(result, partner_ids)
+        from incentcalc.statements import batch
+
+        batch.prepare_statements(result, partner_ids)
     on_stage("summary")
     with result.timings.stage("summary"):
         write_summary(result, folder / SUMMARY_XLSX, provenance)
@@ -85,7 +90,7 @@ def write_workbooks(
     if statements:
         on_stage("statements")
         with result.timings.stage("statements"):
-            written = write_statements(
+            written = batch.write_statements(
                 result, folder / STATEMENTS_DIR, partner_ids, on_progress=on_progress
             )
     return [folder / SUMMARY_XLSX], written

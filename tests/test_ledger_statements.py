@@ -14,7 +14,8 @@ from conftest import EXAMPLES
 from test_ledger_example import cli, read_rows, runs  # noqa: F401  (runs: the module-scoped fixture)
 
 from incentcalc.api import run_quarter
-from incentcalc.statements import write_statements, write_summary
+from incentcalc.statements.batch import write_statements
+from incentcalc.statements.summary import write_summary
 
 
 def statement_rows(runs: dict[str, Path], period: str, partner: str, sheet: str) -> list[tuple]:  # noqa: F811

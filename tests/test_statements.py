@@ -17,7 +17,7 @@ import pytest
 
 from bench.statements import synthetic_result
 from incentcalc.result import QuarterResult
-from incentcalc.statements import write_statements
+from incentcalc.statements.batch import write_statements
 from incentcalc.statements.parallel import IN_PROCESS_LIMIT
 from incentcalc.statements.partner import (
     DEALS_SHEET,

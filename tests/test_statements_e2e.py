@@ -12,9 +12,9 @@ from conftest import EXAMPLE
 from test_statements import labelled, sheet_values
 
 from incentcalc.result import QuarterResult
-from incentcalc.statements import write_statements, write_summary
+from incentcalc.statements.batch import write_statements
 from incentcalc.statements.partner import DEALS_SHEET, KPI_SHEET, STATEMENT_SHEET
-from incentcalc.statements.summary import PAYOUTS_SHEET
+from incentcalc.statements.summary import PAYOUTS_SHEET, write_summary
 
 api = pytest.importorskip("incentcalc.api", reason="the engine (incentcalc.api) is not importable")
 

@@ -21,7 +21,6 @@ from incentcalc.result import (
     Status,
 )
 from incentcalc.statements import summary as summary_module
-from incentcalc.statements import write_summary
 from incentcalc.statements.summary import (
     EXCEPTIONS_SHEET,
     OVERVIEW_SHEET,
@@ -32,6 +31,7 @@ from incentcalc.statements.summary import (
     exceptions_note,
     title,
     totals_by,
+    write_summary,
 )
 
 

@@ -18,7 +18,6 @@ from conftest import EXAMPLE
 from incentcalc import __version__
 from incentcalc.io.digest import file_sha256
 from incentcalc.result import QuarterResult, Status
-from incentcalc.statements import write_summary
 from incentcalc.statements.summary import (
     OVERVIEW_SHEET,
     PAYOUTS_SHEET,
@@ -26,6 +25,7 @@ from incentcalc.statements.summary import (
     Provenance,
     reconciliation_steps,
     title,
+    write_summary,
 )
 
 api = pytest.importorskip("incentcalc.api", reason="the engine (incentcalc.api) is not importable")
