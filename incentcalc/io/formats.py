@@ -157,6 +157,8 @@ class RawTable:
     index: pl.Series | None = None
     """Each row's position among the data rows when a `RowFilter` left some out (None:
     every data row is in `frame`, in order)."""
+    filtered: frozenset[str] = frozenset()
+    """Headers whose `RowFilter` the scan applied: their rows need no second look."""
 
 
 @dataclass(frozen=True)
@@ -276,10 +278,12 @@ def _read_parquet(path: Path, source: Source, row_filters: tuple[RowFilter, ...]
         skip = min(source.skip_rows, in_file)
         keep = pl.col(ROW_INDEX) >= skip
         stripped = {name.strip(): name for name in names}
+        applied = set()
         for condition in row_filters:
             header = stripped.get(condition.header)
             if header is not None and names[header] == condition.dtype:
                 keep = keep & condition.keeps(pl.col(header))
+                applied.add(condition.header)
         frame = scan.with_row_index(ROW_INDEX).filter(keep).collect()
     except Exception as exc:  # the Parquet reader raises several unrelated types
         raise FileProblem.unparsable(path, "Parquet", str(exc)) from None
@@ -293,6 +297,7 @@ def _read_parquet(path: Path, source: Source, row_filters: tuple[RowFilter, ...]
         typed=True,
         trim=False,
         index=index,
+        filtered=frozenset(applied),
     )
 
 
