@@ -524,20 +524,17 @@ def check_fx_rates(
     listed = inputs[SourceName.FX_RATES].filter(pl.col("period") == period.label)["currency"]
 
     def unrated(name: SourceName, date_column: str | None, column: str) -> pl.DataFrame:
-        """Rows of in-scope partners using a currency without a rate (in the period): one
-        filter, so the millions of rows in a listed currency are never copied."""
+        """Rows of in-scope partners using a currency without a rate (in the period). The
+        millions of rows in a listed currency are never copied, and only the (normally no)
+        rows in an unlisted one are looked up among the in-scope partners."""
         value = pl.col(column)
-        uses = (
-            value.is_not_null()
-            & (value != base)
-            & ~value.is_in(listed.implode())
-            & pl.col("partner_id").is_in(ids)
-        )
+        uses = value.is_not_null() & (value != base) & ~value.is_in(listed.implode())
         if date_column is not None:
             uses &= pl.col(date_column).is_between(period.start, period.end)
         return (
             inputs[name]
             .filter(uses)
+            .filter(pl.col("partner_id").is_in(ids))
             .select(
                 pl.lit(str(paths.get(name))).alias("file"),
                 pl.col(ROW).alias("row"),
