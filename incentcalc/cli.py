@@ -3,7 +3,6 @@ codes. No calculation happens here."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -14,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
+import orjson
 import typer
 from typer.core import TyperCommand, TyperGroup
 
@@ -79,9 +79,18 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+"""Indented like json.dumps(indent=2), datetimes as str() like before orjson."""
+
+
 def emit_json(document: dict[str, Any]) -> None:
-    """Write the one JSON document a `--json` command prints."""
-    sys.stdout.write(json.dumps(document, indent=2, default=str, sort_keys=False) + "\n")
+    """Write the one JSON document a `--json` command prints: UTF-8, two-space indent, keys
+    in the document's order, values JSON lacks (Decimal, datetime, Path) as their text, so
+    money stays exact ("12.50"), never a float. orjson: `explain --json` of a partner with
+    4,000 deals is a 2 MB document, 35 ms through the json module's indenting encoder."""
+    text = orjson.dumps(document, default=str, option=JSON_OPTIONS)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text + b"\n")
 
 
 def log_line(log_file: Path | None, text: str) -> None:
