@@ -15,6 +15,7 @@ import pytest
 from xlsxwriter.workbook import Workbook
 
 from incentcalc.statements.fastsheet import (
+    ROWS_PER_SLICE,
     ZIP_LEVEL,
     CellColumn,
     CellType,
@@ -193,6 +194,27 @@ def test_text_cells_are_xlsxwriters_own_inline_strings(tmp_path: Path) -> None:
     rich = rows_xml(pl.DataFrame({"text": [RICH_LOOKALIKE]}), text, 0)
     assert "&lt;r&gt;&lt;t&gt;rich&lt;/t&gt;&lt;/r&gt;" in rich
     assert list_rows_xml({"text": [RICH_LOOKALIKE]}, text, 0) == rich
+
+
+def test_a_long_table_built_in_slices_is_the_table_built_cell_by_cell() -> None:
+    """rows_xml builds a big table in slices, one per thread, and leaves out the escaping of a
+    column that needs none: rows must still be numbered on from slice to slice, and escaped
+    and space-preserving cells must come out as `list_rows_xml` writes them."""
+    count = 4 * ROWS_PER_SLICE + 7
+    table = {
+        "plain": [f"P{n:05d}" for n in range(count)],
+        "hostile": [" lead" if n == 5_000 else "a&b" if n == 3 else f"x{n}" for n in range(count)],
+        "flag": [n % 2 == 0 for n in range(count)],
+    }
+    columns = [
+        CellColumn("plain", CellType.TEXT),
+        CellColumn("hostile", CellType.TEXT),
+        CellColumn("flag", CellType.BOOLEAN),
+    ]
+    xml = rows_xml(pl.DataFrame(table), columns, 4)
+    assert xml == list_rows_xml(table, columns, 4)
+    assert xml.count("<row ") == count and f'<row r="{count + 4}">' in xml
+    assert '<is><t xml:space="preserve"> lead</t></is>' in xml and "a&amp;b" in xml
 
 
 @pytest.mark.parametrize("how", ["frame", "lists"])

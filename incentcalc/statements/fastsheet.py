@@ -251,20 +251,28 @@ def text_xml(text: str) -> str:
     return f"<is><t>{text}</t></is>"
 
 
-def inline_text(text: pl.Expr) -> pl.Expr:
+_EDGE_SPACE = r"^\s|\s$"
+
+
+def inline_text(text: pl.Expr, values: pl.Series) -> pl.Expr:
     """The `<is>` element of an inline string cell holding `text` (null stays null), escaped
     as xlsxwriter escapes inline strings. Leading or trailing whitespace gets
-    xml:space="preserve", as xlsxwriter does. Text must already be cut (`fit_text`)."""
-    escaped = (
-        text.cast(pl.String)
-        .str.replace_all(_ESCAPED_ESCAPE, "_x005F$1")
-        .str.replace_many(list(_TEXT_ESCAPES), list(_TEXT_ESCAPES.values()))
-    )
-    return (
-        pl.when(escaped.str.contains(r"^\s|\s$"))
-        .then(pl.format('<is><t xml:space="preserve">{}</t></is>', escaped))
-        .otherwise(pl.format("<is><t>{}</t></is>", escaped))
-    )
+    xml:space="preserve", as xlsxwriter does. Text must already be cut (`fit_text`).
+
+    `values` is the column `text` will read: the escaping and the whitespace test are left
+    out when no value needs them, as in most columns of ids, names and codes (the summary's
+    Payouts sheet: 135 -> 95 ms)."""
+    texts = values.cast(pl.String)
+    escaped = text.cast(pl.String)
+    if texts.str.contains(_NEEDS_ESCAPE.pattern).any():
+        escaped = escaped.str.replace_all(_ESCAPED_ESCAPE, "_x005F$1").str.replace_many(
+            list(_TEXT_ESCAPES), list(_TEXT_ESCAPES.values())
+        )
+    plain = pl.format("<is><t>{}</t></is>", escaped)
+    if not texts.str.contains(_EDGE_SPACE).any():
+        return plain
+    preserved = pl.format('<is><t xml:space="preserve">{}</t></is>', escaped)
+    return pl.when(escaped.str.contains(_EDGE_SPACE)).then(preserved).otherwise(plain)
 
 
 def fit_text(values: pl.Series) -> pl.Series:
@@ -293,7 +301,7 @@ def _cell(col: int, column: CellColumn, values: pl.Series, row: pl.Expr) -> pl.E
     """One column's `<c>` elements; null where the value is null (no cell written)."""
     value = pl.col(column.name)
     if column.type is CellType.TEXT:
-        content = inline_text(value)
+        content = inline_text(value, values)
     elif column.type is CellType.BOOLEAN:
         content = value.cast(pl.Int8).cast(pl.String)
     else:
@@ -361,8 +369,8 @@ def rows_xml(
         return ""
     frame = frame.with_columns(
         fit_text(frame[column.name]) for column in columns if column.type is CellType.TEXT
-    )
-    row = pl.int_range(first_row + 1, first_row + 1 + pl.len()).cast(pl.String)
+    ).with_row_index(_ROW_NUMBER, offset=first_row + 1)
+    row = pl.col(_ROW_NUMBER).cast(pl.String)
     cells = [_cell(col, column, frame[column.name], row) for col, column in enumerate(columns)]
     start = pl.format('<row r="{}">', row)
     if height is not None:
@@ -370,8 +378,18 @@ def rows_xml(
             '<row r="{}" ht="{}" customHeight="1">', row, pl.col(height).round(2).cast(pl.String)
         )
         start = pl.when(pl.col(height).is_not_null()).then(tall).otherwise(start)
-    xml = pl.concat_str([start, *cells, pl.lit("</row>")], ignore_nulls=True)
-    return str(frame.select(xml.str.join("")).item())
+    xml = pl.concat_str([start, *cells, pl.lit("</row>")], ignore_nulls=True).str.join("")
+    # one string expression runs on one thread: a slice of the rows per thread instead
+    size = -(-frame.height // max(1, min(pl.thread_pool_size(), frame.height // ROWS_PER_SLICE)))
+    slices = [frame.lazy().slice(top, size).select(xml) for top in range(0, frame.height, size)]
+    return "".join(str(part.item()) for part in pl.collect_all(slices))
+
+
+_ROW_NUMBER = "__row_number"
+"""Private column of `rows_xml`: each row's 1-based number in the sheet."""
+
+ROWS_PER_SLICE = 2_000
+"""Fewer rows than this per thread are not worth a slice of their own."""
 
 
 def _list_cells(
