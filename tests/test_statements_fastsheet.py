@@ -20,6 +20,7 @@ from incentcalc.statements.fastsheet import (
     CellType,
     FastCellWorksheet,
     FastWorkbook,
+    deflater,
     list_rows_xml,
     row_xml,
     rows_xml,
@@ -66,14 +67,18 @@ def test_fast_worksheet_bytes_equal_xlsxwriter_bytes(tmp_path: Path) -> None:
 
 
 def test_fast_workbook_deflates_at_its_level_and_repeats_its_bytes(tmp_path: Path) -> None:
+    """Each member is deflated by a compressor sized to it, to within a few bytes of what
+    zipfile's full-size one gives, and reads back (`read` inflates and checks the CRC)."""
     build(FastWorkbook, tmp_path / "one.xlsx")
     build(FastWorkbook, tmp_path / "two.xlsx")
     assert (tmp_path / "one.xlsx").read_bytes() == (tmp_path / "two.xlsx").read_bytes()
     with zipfile.ZipFile(tmp_path / "one.xlsx") as archive:
         for info in archive.infolist():
             data = archive.read(info)
-            packed = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
-            assert info.compress_size == len(packed.compress(data) + packed.flush())
+            sized = deflater(len(data))
+            assert info.compress_size == len(sized.compress(data) + sized.flush())
+            full = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)  # zipfile's own
+            assert abs(info.compress_size - len(full.compress(data) + full.flush())) <= 8
 
 
 ESCAPED_LOOKALIKE = "_x0041_ looks escaped"
@@ -296,3 +301,36 @@ def test_xml_rows_read_back_like_xlsxwriter_cells(tmp_path: Path) -> None:
     assert heights[1] == heights[0] != {}
     with pytest.raises(TypeError, match="NAN/INF"):
         row_xml(0, [(0, float("nan"), None)])
+
+
+FIXED_FORMATS: list[dict[str, Any]] = [
+    {"bold": True, "font_size": 14},
+    {"num_format": '#,##0.00 "EUR"', "valign": "top"},
+    {"bold": True, "bottom": 1, "bg_color": "#DDEBF7", "text_wrap": True},
+    {"num_format": "0.00%", "valign": "top", "bold": True},
+]
+
+
+def write_formatted(cls: type[Workbook], path: Path, order: list[int]) -> bytes:
+    """A cell in each of FIXED_FORMATS, used in `order` (fixed formats for a FastWorkbook);
+    returns the workbook's styles.xml."""
+    book = cls(str(path), WORKBOOK_OPTIONS)
+    add = book.add_fixed_format if isinstance(book, FastWorkbook) else book.add_format
+    formats = [add(props) for props in FIXED_FORMATS]
+    sheet = book.add_worksheet("Data")
+    for row, index in enumerate(order):
+        sheet.write_number(row, 0, row, formats[index])
+    book.close()
+    with zipfile.ZipFile(path) as archive:
+        return archive.read("xl/styles.xml")
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 1, 0], [2]])
+def test_fixed_formats_and_reused_styles_are_xlsxwriter_own(
+    tmp_path: Path, order: list[int]
+) -> None:
+    """Fixed formats are copies, and a styles.xml written before for the same formats is
+    reused: the bytes are those of plain xlsxwriter formats, whatever the order of use."""
+    plain = write_formatted(Workbook, tmp_path / "plain.xlsx", order)
+    assert write_formatted(FastWorkbook, tmp_path / "first.xlsx", order) == plain
+    assert write_formatted(FastWorkbook, tmp_path / "again.xlsx", order) == plain

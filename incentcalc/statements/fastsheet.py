@@ -20,21 +20,24 @@ xlsxwriter escapes it: always text, never a formula, and no shared-string table 
 
 from __future__ import annotations
 
+import copy
 import functools
 import io
 import math
 import os
 import re
 import types
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import zlib
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NamedTuple
-from zipfile import ZipFile
+from typing import IO, Any, Literal, NamedTuple
+from zipfile import ZIP_DEFLATED, ZIP_STORED, ZipFile, ZipInfo
 
 import polars as pl
 from xlsxwriter.format import Format
+from xlsxwriter.packager import Packager
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell_fast
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import CellNumberTuple, CellStringTuple, Worksheet
@@ -145,10 +148,25 @@ ZIP_LEVEL = 1
 """Deflate level of the workbook's zip members. Level 1 deflates ~2x faster than zlib's
 default 6 and makes a statement ~11% larger; the same input still gives the same bytes."""
 
+_MIN_WINDOW_BITS, _MAX_WINDOW_BITS = 9, 15
+
+
+def deflater(size: int) -> Any:
+    """A raw deflate compressor at ZIP_LEVEL for a member of `size` bytes, its window and hash
+    table only as large as the member needs (zipfile's are always the largest).
+
+    Why: setting up zlib's largest tables costs ~45 us, more than deflating a statement's
+    small members, of which a workbook has 14. A window at least as long as the data finds the
+    same matches, so the members come out the same size (give or take a few bytes); any
+    inflater reads them, as raw deflate does not record its window size."""
+    bits = max(_MIN_WINDOW_BITS, min(_MAX_WINDOW_BITS, (size - 1).bit_length()))
+    memory_level = max(1, min(zlib.DEF_MEM_LEVEL, bits - 6))
+    return zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -bits, memory_level)
+
 
 class _LevelZipFile(ZipFile):
     """ZipFile that deflates every member at ZIP_LEVEL (xlsxwriter passes ZipInfos, whose
-    level it leaves at zlib's default)."""
+    level it leaves at zlib's default), each with a `deflater` sized to it."""
 
     def writestr(
         self,
@@ -158,6 +176,27 @@ class _LevelZipFile(ZipFile):
         compresslevel: int | None = None,
     ) -> None:
         super().writestr(zinfo_or_arcname, data, compress_type, ZIP_LEVEL)
+
+    def open(
+        self,
+        name: str | ZipInfo,
+        mode: Literal["r", "w"] = "r",
+        pwd: bytes | None = None,
+        *,
+        force_zip64: bool = False,
+    ) -> IO[bytes]:
+        """`writestr` opens a member with its size already set: it gets a `deflater` of that
+        size. zipfile has no option for it, so the member is opened as stored (zipfile then
+        makes no compressor of its own, whose set-up would cost as much as this saves) and
+        marked deflated again before any data goes in: its header is written once more, with
+        its final sizes, when it is closed."""
+        if mode != "w" or not isinstance(name, ZipInfo) or name.compress_type != ZIP_DEFLATED:
+            return super().open(name, mode, pwd, force_zip64=force_zip64)
+        name.compress_type = ZIP_STORED
+        member = super().open(name, mode, pwd, force_zip64=force_zip64)
+        name.compress_type = ZIP_DEFLATED
+        member._compressor = deflater(name.file_size)  # type: ignore[attr-defined]
+        return member
 
 
 def _with_zip_class(method: Callable[..., Any], zip_class: type[ZipFile]) -> Callable[..., Any]:
@@ -170,12 +209,91 @@ def _with_zip_class(method: Callable[..., Any], zip_class: type[ZipFile]) -> Cal
 _store_workbook_at_level = _with_zip_class(Workbook._store_workbook, _LevelZipFile)
 
 
+FormatKey = tuple[tuple[tuple[str, Hashable], ...], tuple[tuple[str, Hashable], ...]]
+"""A fixed format's properties: the workbook's defaults, then its own."""
+
+_PROTOTYPES: dict[FormatKey, Format] = {}
+"""This process's first Format of each fixed format's properties (`add_fixed_format`); a
+program uses a few dozen."""
+
+_STYLES: dict[Hashable, str] = {}
+"""styles.xml by `FastWorkbook._styles_key`, as written in this process."""
+
+MAX_STYLES = 1_000
+"""At most this many styles.xml are kept per process (~4 KB each; the bench's 2,000
+statements have ~110 distinct ones)."""
+
+
+class _ReusingPackager(Packager):
+    """Packager that writes a styles.xml already written in this process for a workbook with
+    the same formats (`FastWorkbook._styles_key`) as it was."""
+
+    def _write_styles_file(self) -> None:
+        key = self.workbook.styles_key
+        if key in _STYLES:
+            self._filename("xl/styles.xml").write(_STYLES[key])
+            return
+        super()._write_styles_file()
+        if key is not None and self.in_memory and len(_STYLES) < MAX_STYLES:
+            _STYLES[key] = self.filenames[-1][0].getvalue()
+
+
 class FastWorkbook(Workbook):
     """Workbook whose worksheets are FastCellWorksheets, zipped at ZIP_LEVEL in memory and
-    written to its file in one go (zipfile otherwise seeks back on disk after each member)."""
+    written to its file in one go (zipfile otherwise seeks back on disk after each member).
+    Fixed formats (`add_fixed_format`) are copied, and styles.xml reused, within a process."""
 
     worksheet_class = FastCellWorksheet
     filename: Any  # a path or a file object, as for xlsxwriter
+
+    def __init__(self, filename: Any = None, options: dict[str, Any] | None = None) -> None:
+        super().__init__(filename, options)
+        self._fixed: dict[int, FormatKey] = {}  # id(format) -> its properties, while it lives
+        self.styles_key: Hashable | None = None
+
+    def add_fixed_format(self, properties: Mapping[str, Hashable]) -> Format:
+        """`add_format` for a format that is never changed once made.
+
+        Why: a new Format applies each property through its setter, and builds the key that
+        xlsxwriter indexes it by when first used: ~25 us a format, ~20 formats a statement.
+        A fixed format is instead a copy of this process's first Format with the same
+        properties, key included (safe as neither changes). The copy is tied to this
+        workbook's index tables and has no index yet, so it is indexed as a new Format is."""
+        key = (tuple(self.default_format_properties.items()), tuple(properties.items()))
+        prototype = _PROTOTYPES.get(key)
+        if prototype is None:
+            prototype = Format({**self.default_format_properties, **properties})
+            prototype._get_format_key()
+            _PROTOTYPES[key] = prototype
+        fmt = copy.copy(prototype)
+        fmt.xf_format_indices = self.xf_format_indices
+        fmt.dxf_format_indices = self.dxf_format_indices
+        self.formats.append(fmt)
+        self._fixed[id(fmt)] = key
+        return fmt
+
+    def _styles_key(self) -> Hashable | None:
+        """All that styles.xml is made of, when every format it lists is fixed: their
+        properties in index order and the default format's (index 0, made from the workbook's
+        options); None when another format, a conditional one or a custom colour is in it."""
+        if self.dxf_formats or self.custom_colors:
+            return None
+        fixed = [self._fixed.get(id(fmt)) for fmt in self.xf_formats[1:]]
+        if None in fixed:
+            return None
+        defaults = tuple(self.default_format_properties.items())
+        return (self.excel2003_style, defaults, self.has_comments, tuple(fixed))
+
+    def _prepare_format_properties(self) -> None:
+        """When styles.xml will be reused, only put the formats in index order: the rest
+        (numbering fonts, fills, borders and number formats) only serves to write it."""
+        self._prepare_formats()
+        self.styles_key = self._styles_key()
+        if self.styles_key not in _STYLES:
+            super()._prepare_format_properties()
+
+    def _get_packager(self) -> Packager:
+        return _ReusingPackager()
 
     def _store_workbook(self) -> None:
         target = self.filename
