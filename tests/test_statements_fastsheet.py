@@ -311,10 +311,12 @@ FIXED_FORMATS: list[dict[str, Any]] = [
 ]
 
 
-def write_formatted(cls: type[Workbook], path: Path, order: list[int]) -> bytes:
+def write_formatted(
+    cls: type[Workbook], path: Path, order: list[int], in_memory: bool = True
+) -> bytes:
     """A cell in each of FIXED_FORMATS, used in `order` (fixed formats for a FastWorkbook);
     returns the workbook's styles.xml."""
-    book = cls(str(path), WORKBOOK_OPTIONS)
+    book = cls(str(path), {**WORKBOOK_OPTIONS, "in_memory": in_memory})
     add = book.add_fixed_format if isinstance(book, FastWorkbook) else book.add_format
     formats = [add(props) for props in FIXED_FORMATS]
     sheet = book.add_worksheet("Data")
@@ -330,7 +332,35 @@ def test_fixed_formats_and_reused_styles_are_xlsxwriter_own(
     tmp_path: Path, order: list[int]
 ) -> None:
     """Fixed formats are copies, and a styles.xml written before for the same formats is
-    reused: the bytes are those of plain xlsxwriter formats, whatever the order of use."""
+    reused (in memory; a workbook built in temporary files writes its own): the bytes are
+    those of plain xlsxwriter formats, whatever the order of use."""
     plain = write_formatted(Workbook, tmp_path / "plain.xlsx", order)
     assert write_formatted(FastWorkbook, tmp_path / "first.xlsx", order) == plain
     assert write_formatted(FastWorkbook, tmp_path / "again.xlsx", order) == plain
+    assert write_formatted(FastWorkbook, tmp_path / "on_disk.xlsx", order, False) == plain
+
+
+def write_sheets(
+    cls: type[Workbook], path: Path, names: list[str], author: str
+) -> dict[str, bytes]:
+    """A workbook of sheets `names` (print titles on each, text in the first) by `author`;
+    returns its members."""
+    book = cls(str(path), WORKBOOK_OPTIONS)
+    book.set_properties({"author": author, "created": datetime(2026, 9, 30)})
+    for name in names:
+        book.add_worksheet(name).repeat_rows(0)
+    book.worksheets()[0].write_string(0, 0, "text")
+    book.close()
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_reused_package_parts_follow_the_workbook(tmp_path: Path) -> None:
+    """Content types, relationships and document properties written before in the process
+    are reused only for a workbook with the same sheets, names and properties: one after
+    another, every workbook's members are those of plain xlsxwriter."""
+    for index, (names, author) in enumerate(
+        [(["A", "B"], "x"), (["A", "B"], "x"), (["A", "B", "C"], "x"), (["A", "B"], "y")]
+    ):
+        plain = write_sheets(Workbook, tmp_path / f"plain{index}.xlsx", names, author)
+        assert write_sheets(FastWorkbook, tmp_path / f"fast{index}.xlsx", names, author) == plain

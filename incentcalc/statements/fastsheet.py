@@ -216,32 +216,86 @@ _PROTOTYPES: dict[FormatKey, Format] = {}
 """This process's first Format of each fixed format's properties (`add_fixed_format`); a
 program uses a few dozen."""
 
-_STYLES: dict[Hashable, str] = {}
-"""styles.xml by `FastWorkbook._styles_key`, as written in this process."""
+_PARTS: dict[tuple[str, Hashable], str] = {}
+"""Package parts as written in this process, by name and what they are made of."""
 
-MAX_STYLES = 1_000
-"""At most this many styles.xml are kept per process (~4 KB each; the bench's 2,000
-statements have ~110 distinct ones)."""
+STYLES_PART = "xl/styles.xml"
+
+MAX_PARTS = 1_000
+"""At most this many parts are kept per process (a few KB each; the bench's 2,000
+statements have ~110 distinct styles.xml and one of each other part)."""
 
 
 class _ReusingPackager(Packager):
-    """Packager that writes a styles.xml already written in this process for a workbook with
-    the same formats (`FastWorkbook._styles_key`) as it was."""
+    """Packager that writes a part it wrote before in this process for a workbook where it is
+    made of the same things as it was: styles.xml (`FastWorkbook.styles_key`), and the parts
+    that describe the package (`_package_key`), the same for every statement of a run."""
+
+    def _add_workbook(self, workbook: Any) -> None:
+        super()._add_workbook(workbook)
+        self.package_key = self._package_key()
+
+    def _package_key(self) -> Hashable | None:
+        """What content types, relationships and document properties are made of, for a
+        workbook of worksheets and cells only; None for one with anything else (charts,
+        images, tables, comments, macros, custom properties...), which they list as well."""
+        book = self.workbook
+        if (
+            not self.in_memory  # parts are temporary files
+            or self.chart_count
+            or self.drawing_count
+            or self.num_vml_files
+            or self.num_comment_files
+            or any(book.image_types.values())
+            or book.vba_project
+            or book.custom_properties
+            or book.has_metadata
+            or book._has_feature_property_bags()
+            or book.embedded_images.has_images()
+            or any(sheet.is_chartsheet or sheet.tables for sheet in book.worksheets())
+        ):
+            return None
+        sheets = tuple((sheet.name, sheet.hidden) for sheet in book.worksheets())
+        properties = tuple(book.doc_properties.items())
+        shared = bool(book.str_table.count)
+        return (sheets, tuple(self.named_ranges), shared, properties, book.read_only)
+
+    def _reuse(self, name: str, key: Hashable | None, write: Callable[[], None]) -> None:
+        """Part `name` as written before for `key`, else by `write` (kept for next time
+        unless `key` is None)."""
+        if (name, key) in _PARTS:
+            self._filename(name).write(_PARTS[name, key])
+            return
+        write()
+        if key is not None and len(_PARTS) < MAX_PARTS:
+            _PARTS[name, key] = self.filenames[-1][0].getvalue()
 
     def _write_styles_file(self) -> None:
-        key = self.workbook.styles_key
-        if key in _STYLES:
-            self._filename("xl/styles.xml").write(_STYLES[key])
-            return
-        super()._write_styles_file()
-        if key is not None and self.in_memory and len(_STYLES) < MAX_STYLES:
-            _STYLES[key] = self.filenames[-1][0].getvalue()
+        self._reuse(STYLES_PART, self.workbook.styles_key, super()._write_styles_file)
+
+    def _write_content_types_file(self) -> None:
+        # Also counts the tables, for _write_table_files: there are none when it is reused.
+        self._reuse("[Content_Types].xml", self.package_key, super()._write_content_types_file)
+
+    def _write_root_rels_file(self) -> None:
+        self._reuse("_rels/.rels", self.package_key, super()._write_root_rels_file)
+
+    def _write_workbook_rels_file(self) -> None:
+        name = "xl/_rels/workbook.xml.rels"
+        self._reuse(name, self.package_key, super()._write_workbook_rels_file)
+
+    def _write_core_file(self) -> None:
+        self._reuse("docProps/core.xml", self.package_key, super()._write_core_file)
+
+    def _write_app_file(self) -> None:
+        self._reuse("docProps/app.xml", self.package_key, super()._write_app_file)
 
 
 class FastWorkbook(Workbook):
     """Workbook whose worksheets are FastCellWorksheets, zipped at ZIP_LEVEL in memory and
     written to its file in one go (zipfile otherwise seeks back on disk after each member).
-    Fixed formats (`add_fixed_format`) are copied, and styles.xml reused, within a process."""
+    Within a process, fixed formats (`add_fixed_format`) are copied, and styles.xml and the
+    parts that describe the package are reused (`_ReusingPackager`)."""
 
     worksheet_class = FastCellWorksheet
     filename: Any  # a path or a file object, as for xlsxwriter
@@ -275,8 +329,9 @@ class FastWorkbook(Workbook):
     def _styles_key(self) -> Hashable | None:
         """All that styles.xml is made of, when every format it lists is fixed: their
         properties in index order and the default format's (index 0, made from the workbook's
-        options); None when another format, a conditional one or a custom colour is in it."""
-        if self.dxf_formats or self.custom_colors:
+        options); None when another format, a conditional one or a custom colour is in it,
+        or when the parts are temporary files (not `in_memory`)."""
+        if not self.in_memory or self.dxf_formats or self.custom_colors:
             return None
         fixed = [self._fixed.get(id(fmt)) for fmt in self.xf_formats[1:]]
         if None in fixed:
@@ -289,7 +344,7 @@ class FastWorkbook(Workbook):
         (numbering fonts, fills, borders and number formats) only serves to write it."""
         self._prepare_formats()
         self.styles_key = self._styles_key()
-        if self.styles_key not in _STYLES:
+        if (STYLES_PART, self.styles_key) not in _PARTS:
             super()._prepare_format_properties()
 
     def _get_packager(self) -> Packager:
