@@ -164,6 +164,58 @@ def deflater(size: int) -> Any:
     return zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -bits, memory_level)
 
 
+STYLES_PART = "xl/styles.xml"
+CONTENT_TYPES_PART, ROOT_RELS_PART, WORKBOOK_RELS_PART = (
+    "[Content_Types].xml",
+    "_rels/.rels",
+    "xl/_rels/workbook.xml.rels",
+)
+CORE_PART, APP_PART = "docProps/core.xml", "docProps/app.xml"
+REPEATING_PARTS = frozenset(
+    {
+        "xl/theme/theme1.xml",
+        STYLES_PART,
+        CONTENT_TYPES_PART,
+        ROOT_RELS_PART,
+        WORKBOOK_RELS_PART,
+        CORE_PART,
+        APP_PART,
+    }
+)
+"""Members that mostly repeat from workbook to workbook: the theme (always the same), and
+the parts `_ReusingPackager` reuses."""
+
+_DEFLATED: dict[bytes, bytes] = {}
+"""REPEATING_PARTS deflated in this process, by their data."""
+
+MAX_DEFLATED = 1_000
+
+
+class _RepeatDeflater:
+    """Compressor for one of REPEATING_PARTS: gives back what it deflated to before in this
+    process when its data is the same (the same data always deflates to the same bytes), and
+    otherwise deflates it with a `deflater`. It takes the data whole (zipfile's `writestr`
+    writes it at once) and hands back all the output at `flush`."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data = bytearray()
+
+    def compress(self, data: bytes) -> bytes:
+        self._data += data
+        return b""
+
+    def flush(self) -> bytes:
+        data = bytes(self._data)
+        deflated = _DEFLATED.get(data)
+        if deflated is None:
+            packer = deflater(self._size)
+            deflated = packer.compress(data) + packer.flush()
+            if len(_DEFLATED) < MAX_DEFLATED:
+                _DEFLATED[data] = deflated
+        return deflated
+
+
 class _LevelZipFile(ZipFile):
     """ZipFile that deflates every member at ZIP_LEVEL (xlsxwriter passes ZipInfos, whose
     level it leaves at zlib's default), each with a `deflater` sized to it."""
@@ -186,16 +238,18 @@ class _LevelZipFile(ZipFile):
         force_zip64: bool = False,
     ) -> IO[bytes]:
         """`writestr` opens a member with its size already set: it gets a `deflater` of that
-        size. zipfile has no option for it, so the member is opened as stored (zipfile then
-        makes no compressor of its own, whose set-up would cost as much as this saves) and
-        marked deflated again before any data goes in: its header is written once more, with
-        its final sizes, when it is closed."""
+        size (a `_RepeatDeflater` for REPEATING_PARTS). zipfile has no option for it, so the
+        member is opened as stored (zipfile then makes no compressor of its own, whose set-up
+        would cost as much as this saves) and marked deflated again before any data goes in:
+        its header is written once more, with its final sizes, when it is closed."""
         if mode != "w" or not isinstance(name, ZipInfo) or name.compress_type != ZIP_DEFLATED:
             return super().open(name, mode, pwd, force_zip64=force_zip64)
         name.compress_type = ZIP_STORED
         member = super().open(name, mode, pwd, force_zip64=force_zip64)
         name.compress_type = ZIP_DEFLATED
-        member._compressor = deflater(name.file_size)  # type: ignore[attr-defined]
+        size = name.file_size
+        packer = _RepeatDeflater(size) if name.filename in REPEATING_PARTS else deflater(size)
+        member._compressor = packer  # type: ignore[attr-defined]
         return member
 
 
@@ -218,8 +272,6 @@ program uses a few dozen."""
 
 _PARTS: dict[tuple[str, Hashable], str] = {}
 """Package parts as written in this process, by name and what they are made of."""
-
-STYLES_PART = "xl/styles.xml"
 
 MAX_PARTS = 1_000
 """At most this many parts are kept per process (a few KB each; the bench's 2,000
@@ -275,20 +327,19 @@ class _ReusingPackager(Packager):
 
     def _write_content_types_file(self) -> None:
         # Also counts the tables, for _write_table_files: there are none when it is reused.
-        self._reuse("[Content_Types].xml", self.package_key, super()._write_content_types_file)
+        self._reuse(CONTENT_TYPES_PART, self.package_key, super()._write_content_types_file)
 
     def _write_root_rels_file(self) -> None:
-        self._reuse("_rels/.rels", self.package_key, super()._write_root_rels_file)
+        self._reuse(ROOT_RELS_PART, self.package_key, super()._write_root_rels_file)
 
     def _write_workbook_rels_file(self) -> None:
-        name = "xl/_rels/workbook.xml.rels"
-        self._reuse(name, self.package_key, super()._write_workbook_rels_file)
+        self._reuse(WORKBOOK_RELS_PART, self.package_key, super()._write_workbook_rels_file)
 
     def _write_core_file(self) -> None:
-        self._reuse("docProps/core.xml", self.package_key, super()._write_core_file)
+        self._reuse(CORE_PART, self.package_key, super()._write_core_file)
 
     def _write_app_file(self) -> None:
-        self._reuse("docProps/app.xml", self.package_key, super()._write_app_file)
+        self._reuse(APP_PART, self.package_key, super()._write_app_file)
 
 
 class FastWorkbook(Workbook):
