@@ -21,6 +21,7 @@ from incentcalc.statements.fastsheet import (
     CellType,
     FastCellWorksheet,
     FastWorkbook,
+    deflater,
     list_rows_xml,
     row_xml,
     rows_xml,
@@ -67,14 +68,18 @@ def test_fast_worksheet_bytes_equal_xlsxwriter_bytes(tmp_path: Path) -> None:
 
 
 def test_fast_workbook_deflates_at_its_level_and_repeats_its_bytes(tmp_path: Path) -> None:
+    """Each member is deflated by a compressor sized to it, to within a few bytes of what
+    zipfile's full-size one gives, and reads back (`read` inflates and checks the CRC)."""
     build(FastWorkbook, tmp_path / "one.xlsx")
     build(FastWorkbook, tmp_path / "two.xlsx")
     assert (tmp_path / "one.xlsx").read_bytes() == (tmp_path / "two.xlsx").read_bytes()
     with zipfile.ZipFile(tmp_path / "one.xlsx") as archive:
         for info in archive.infolist():
             data = archive.read(info)
-            packed = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
-            assert info.compress_size == len(packed.compress(data) + packed.flush())
+            sized = deflater(len(data))
+            assert info.compress_size == len(sized.compress(data) + sized.flush())
+            full = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)  # zipfile's own
+            assert abs(info.compress_size - len(full.compress(data) + full.flush())) <= 8
 
 
 ESCAPED_LOOKALIKE = "_x0041_ looks escaped"
@@ -318,3 +323,66 @@ def test_xml_rows_read_back_like_xlsxwriter_cells(tmp_path: Path) -> None:
     assert heights[1] == heights[0] != {}
     with pytest.raises(TypeError, match="NAN/INF"):
         row_xml(0, [(0, float("nan"), None)])
+
+
+FIXED_FORMATS: list[dict[str, Any]] = [
+    {"bold": True, "font_size": 14},
+    {"num_format": '#,##0.00 "EUR"', "valign": "top"},
+    {"bold": True, "bottom": 1, "bg_color": "#DDEBF7", "text_wrap": True},
+    {"num_format": "0.00%", "valign": "top", "bold": True},
+]
+
+
+def write_formatted(
+    cls: type[Workbook], path: Path, order: list[int], in_memory: bool = True
+) -> bytes:
+    """A cell in each of FIXED_FORMATS, used in `order` (fixed formats for a FastWorkbook);
+    returns the workbook's styles.xml."""
+    book = cls(str(path), {**WORKBOOK_OPTIONS, "in_memory": in_memory})
+    add = book.add_fixed_format if isinstance(book, FastWorkbook) else book.add_format
+    formats = [add(props) for props in FIXED_FORMATS]
+    sheet = book.add_worksheet("Data")
+    for row, index in enumerate(order):
+        sheet.write_number(row, 0, row, formats[index])
+    book.close()
+    with zipfile.ZipFile(path) as archive:
+        return archive.read("xl/styles.xml")
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 1, 0], [2]])
+def test_fixed_formats_and_reused_styles_are_xlsxwriter_own(
+    tmp_path: Path, order: list[int]
+) -> None:
+    """Fixed formats are copies, and a styles.xml written before for the same formats is
+    reused (in memory; a workbook built in temporary files writes its own): the bytes are
+    those of plain xlsxwriter formats, whatever the order of use."""
+    plain = write_formatted(Workbook, tmp_path / "plain.xlsx", order)
+    assert write_formatted(FastWorkbook, tmp_path / "first.xlsx", order) == plain
+    assert write_formatted(FastWorkbook, tmp_path / "again.xlsx", order) == plain
+    assert write_formatted(FastWorkbook, tmp_path / "on_disk.xlsx", order, False) == plain
+
+
+def write_sheets(
+    cls: type[Workbook], path: Path, names: list[str], author: str
+) -> dict[str, bytes]:
+    """A workbook of sheets `names` (print titles on each, text in the first) by `author`;
+    returns its members."""
+    book = cls(str(path), WORKBOOK_OPTIONS)
+    book.set_properties({"author": author, "created": datetime(2026, 9, 30)})
+    for name in names:
+        book.add_worksheet(name).repeat_rows(0)
+    book.worksheets()[0].write_string(0, 0, "text")
+    book.close()
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_reused_package_parts_follow_the_workbook(tmp_path: Path) -> None:
+    """Content types, relationships and document properties written before in the process
+    are reused only for a workbook with the same sheets, names and properties: one after
+    another, every workbook's members are those of plain xlsxwriter."""
+    for index, (names, author) in enumerate(
+        [(["A", "B"], "x"), (["A", "B"], "x"), (["A", "B", "C"], "x"), (["A", "B"], "y")]
+    ):
+        plain = write_sheets(Workbook, tmp_path / f"plain{index}.xlsx", names, author)
+        assert write_sheets(FastWorkbook, tmp_path / f"fast{index}.xlsx", names, author) == plain

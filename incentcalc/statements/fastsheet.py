@@ -16,25 +16,33 @@ took seconds. `rows_xml` instead builds the rows' XML with Polars, column by col
 `FastCellWorksheet.append_rows` puts it after the sheet's ordinary cells. Text is written as
 an inline string (`t="inlineStr"`, as xlsxwriter's constant_memory mode does), escaped the way
 xlsxwriter escapes it: always text, never a formula, and no shared-string table to build.
+
+`FastWorkbook` also makes what many statements share once per process: fixed formats are
+copies, and styles.xml, the package's content types, relationships and properties are
+reused for a workbook made of the same things (each key below says what that is), so the
+bytes are the ones xlsxwriter would write (tests compare them).
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import io
 import math
 import os
 import re
 import types
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import zlib
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NamedTuple
-from zipfile import ZipFile
+from typing import IO, Any, Literal, NamedTuple
+from zipfile import ZIP_DEFLATED, ZIP_STORED, ZipFile, ZipInfo
 
 import polars as pl
 from xlsxwriter.format import Format
+from xlsxwriter.packager import Packager
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell_fast
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import CellNumberTuple, CellStringTuple, Worksheet
@@ -145,10 +153,78 @@ ZIP_LEVEL = 1
 """Deflate level of the workbook's zip members. Level 1 deflates ~2x faster than zlib's
 default 6 and makes a statement ~11% larger; the same input still gives the same bytes."""
 
+_MIN_WINDOW_BITS, _MAX_WINDOW_BITS = 9, 15
+
+
+def deflater(size: int) -> Any:
+    """A raw deflate compressor at ZIP_LEVEL for a member of `size` bytes, its window and hash
+    table only as large as the member needs (zipfile's are always the largest).
+
+    Why: setting up zlib's largest tables costs ~45 us, more than deflating a statement's
+    small members, of which a workbook has 14. A window at least as long as the data finds the
+    same matches, so the members come out the same size (give or take a few bytes); any
+    inflater reads them, as raw deflate does not record its window size."""
+    bits = max(_MIN_WINDOW_BITS, min(_MAX_WINDOW_BITS, (size - 1).bit_length()))
+    memory_level = max(1, min(zlib.DEF_MEM_LEVEL, bits - 6))
+    return zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -bits, memory_level)
+
+
+STYLES_PART = "xl/styles.xml"
+CONTENT_TYPES_PART, ROOT_RELS_PART, WORKBOOK_RELS_PART = (
+    "[Content_Types].xml",
+    "_rels/.rels",
+    "xl/_rels/workbook.xml.rels",
+)
+CORE_PART, APP_PART = "docProps/core.xml", "docProps/app.xml"
+REPEATING_PARTS = frozenset(
+    {
+        "xl/theme/theme1.xml",
+        STYLES_PART,
+        CONTENT_TYPES_PART,
+        ROOT_RELS_PART,
+        WORKBOOK_RELS_PART,
+        CORE_PART,
+        APP_PART,
+    }
+)
+"""Members that mostly repeat from workbook to workbook: the theme (always the same), and
+the parts `_ReusingPackager` reuses."""
+
+_DEFLATED: dict[bytes, bytes] = {}
+"""REPEATING_PARTS deflated in this process, by their data."""
+
+MAX_DEFLATED = 1_000
+"""At most this many are kept per process (one per distinct styles.xml, and a few more)."""
+
+
+class _RepeatDeflater:
+    """Compressor for one of REPEATING_PARTS: gives back what it deflated to before in this
+    process when its data is the same (the same data always deflates to the same bytes), and
+    otherwise deflates it with a `deflater`. It takes the data whole (zipfile's `writestr`
+    writes it at once) and hands back all the output at `flush`."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data = bytearray()
+
+    def compress(self, data: bytes) -> bytes:
+        self._data += data
+        return b""
+
+    def flush(self) -> bytes:
+        data = bytes(self._data)
+        deflated = _DEFLATED.get(data)
+        if deflated is None:
+            packer = deflater(self._size)
+            deflated = packer.compress(data) + packer.flush()
+            if len(_DEFLATED) < MAX_DEFLATED:
+                _DEFLATED[data] = deflated
+        return deflated
+
 
 class _LevelZipFile(ZipFile):
     """ZipFile that deflates every member at ZIP_LEVEL (xlsxwriter passes ZipInfos, whose
-    level it leaves at zlib's default)."""
+    level it leaves at zlib's default), each with a `deflater` sized to it."""
 
     def writestr(
         self,
@@ -158,6 +234,29 @@ class _LevelZipFile(ZipFile):
         compresslevel: int | None = None,
     ) -> None:
         super().writestr(zinfo_or_arcname, data, compress_type, ZIP_LEVEL)
+
+    def open(
+        self,
+        name: str | ZipInfo,
+        mode: Literal["r", "w"] = "r",
+        pwd: bytes | None = None,
+        *,
+        force_zip64: bool = False,
+    ) -> IO[bytes]:
+        """`writestr` opens a member with its size already set: it gets a `deflater` of that
+        size (a `_RepeatDeflater` for REPEATING_PARTS). zipfile has no option for it, so the
+        member is opened as stored (zipfile then makes no compressor of its own, whose set-up
+        would cost as much as this saves) and marked deflated again before any data goes in:
+        its header is written once more, with its final sizes, when it is closed."""
+        if mode != "w" or not isinstance(name, ZipInfo) or name.compress_type != ZIP_DEFLATED:
+            return super().open(name, mode, pwd, force_zip64=force_zip64)
+        name.compress_type = ZIP_STORED
+        member = super().open(name, mode, pwd, force_zip64=force_zip64)
+        name.compress_type = ZIP_DEFLATED
+        size = name.file_size
+        packer = _RepeatDeflater(size) if name.filename in REPEATING_PARTS else deflater(size)
+        member._compressor = packer  # type: ignore[attr-defined]
+        return member
 
 
 def _with_zip_class(method: Callable[..., Any], zip_class: type[ZipFile]) -> Callable[..., Any]:
@@ -170,12 +269,143 @@ def _with_zip_class(method: Callable[..., Any], zip_class: type[ZipFile]) -> Cal
 _store_workbook_at_level = _with_zip_class(Workbook._store_workbook, _LevelZipFile)
 
 
+FormatKey = tuple[tuple[tuple[str, Hashable], ...], tuple[tuple[str, Hashable], ...]]
+"""A fixed format's properties: the workbook's defaults, then its own."""
+
+_PROTOTYPES: dict[FormatKey, Format] = {}
+"""This process's first Format of each fixed format's properties (`add_fixed_format`); a
+program uses a few dozen."""
+
+_PARTS: dict[tuple[str, Hashable], str] = {}
+"""Package parts as written in this process, by name and what they are made of."""
+
+MAX_PARTS = 1_000
+"""At most this many parts are kept per process (a few KB each; the bench's 2,000
+statements have ~110 distinct styles.xml and one of each other part)."""
+
+
+class _ReusingPackager(Packager):
+    """Packager that writes a part it wrote before in this process for a workbook where it is
+    made of the same things as it was: styles.xml (`FastWorkbook.styles_key`), and the parts
+    that describe the package (`_package_key`), the same for every statement of a run."""
+
+    def _add_workbook(self, workbook: Any) -> None:
+        super()._add_workbook(workbook)
+        self.package_key = self._package_key()
+
+    def _package_key(self) -> Hashable | None:
+        """What content types, relationships and document properties are made of, for a
+        workbook of worksheets and cells only; None for one with anything else (charts,
+        images, tables, comments, macros, custom properties...), which they list as well."""
+        book = self.workbook
+        if (
+            not self.in_memory  # parts are temporary files
+            or self.chart_count
+            or self.drawing_count
+            or self.num_vml_files
+            or self.num_comment_files
+            or any(book.image_types.values())
+            or book.vba_project
+            or book.custom_properties
+            or book.has_metadata
+            or book._has_feature_property_bags()
+            or book.embedded_images.has_images()
+            or any(sheet.is_chartsheet or sheet.tables for sheet in book.worksheets())
+        ):
+            return None
+        sheets = tuple((sheet.name, sheet.hidden) for sheet in book.worksheets())
+        properties = tuple(book.doc_properties.items())
+        shared = bool(book.str_table.count)
+        return (sheets, tuple(self.named_ranges), shared, properties, book.read_only)
+
+    def _reuse(self, name: str, key: Hashable | None, write: Callable[[], None]) -> None:
+        """Part `name` as written before for `key`, else by `write` (kept for next time
+        unless `key` is None)."""
+        if (name, key) in _PARTS:
+            self._filename(name).write(_PARTS[name, key])
+            return
+        write()
+        if key is not None and len(_PARTS) < MAX_PARTS:
+            _PARTS[name, key] = self.filenames[-1][0].getvalue()
+
+    def _write_styles_file(self) -> None:
+        self._reuse(STYLES_PART, self.workbook.styles_key, super()._write_styles_file)
+
+    def _write_content_types_file(self) -> None:
+        # Also counts the tables, for _write_table_files: there are none when it is reused.
+        self._reuse(CONTENT_TYPES_PART, self.package_key, super()._write_content_types_file)
+
+    def _write_root_rels_file(self) -> None:
+        self._reuse(ROOT_RELS_PART, self.package_key, super()._write_root_rels_file)
+
+    def _write_workbook_rels_file(self) -> None:
+        self._reuse(WORKBOOK_RELS_PART, self.package_key, super()._write_workbook_rels_file)
+
+    def _write_core_file(self) -> None:
+        self._reuse(CORE_PART, self.package_key, super()._write_core_file)
+
+    def _write_app_file(self) -> None:
+        self._reuse(APP_PART, self.package_key, super()._write_app_file)
+
+
 class FastWorkbook(Workbook):
     """Workbook whose worksheets are FastCellWorksheets, zipped at ZIP_LEVEL in memory and
-    written to its file in one go (zipfile otherwise seeks back on disk after each member)."""
+    written to its file in one go (zipfile otherwise seeks back on disk after each member).
+    Within a process, fixed formats (`add_fixed_format`) are copied, and styles.xml and the
+    parts that describe the package are reused (`_ReusingPackager`)."""
 
     worksheet_class = FastCellWorksheet
     filename: Any  # a path or a file object, as for xlsxwriter
+
+    def __init__(self, filename: Any = None, options: dict[str, Any] | None = None) -> None:
+        super().__init__(filename, options)
+        self._fixed: dict[int, FormatKey] = {}  # id(format) -> its properties, while it lives
+        self.styles_key: Hashable | None = None
+
+    def add_fixed_format(self, properties: Mapping[str, Hashable]) -> Format:
+        """`add_format` for a format that is never changed once made.
+
+        Why: a new Format applies each property through its setter, and builds the key that
+        xlsxwriter indexes it by when first used: ~25 us a format, ~20 formats a statement.
+        A fixed format is instead a copy of this process's first Format with the same
+        properties, key included (safe as neither changes). The copy is tied to this
+        workbook's index tables and has no index yet, so it is indexed as a new Format is."""
+        key = (tuple(self.default_format_properties.items()), tuple(properties.items()))
+        prototype = _PROTOTYPES.get(key)
+        if prototype is None:
+            prototype = Format({**self.default_format_properties, **properties})
+            prototype._get_format_key()
+            _PROTOTYPES[key] = prototype
+        fmt = copy.copy(prototype)
+        fmt.xf_format_indices = self.xf_format_indices
+        fmt.dxf_format_indices = self.dxf_format_indices
+        self.formats.append(fmt)
+        self._fixed[id(fmt)] = key
+        return fmt
+
+    def _styles_key(self) -> Hashable | None:
+        """All that styles.xml is made of, when every format it lists is fixed: their
+        properties in index order and the default format's (index 0, made from the workbook's
+        options); None when another format, a conditional one or a custom colour is in it,
+        or when the parts are temporary files (not `in_memory`)."""
+        if not self.in_memory or self.dxf_formats or self.custom_colors:
+            return None
+        fixed = [self._fixed.get(id(fmt)) for fmt in self.xf_formats[1:]]
+        if None in fixed:
+            return None
+        defaults = tuple(self.default_format_properties.items())
+        return (self.excel2003_style, defaults, self.has_comments, tuple(fixed))
+
+    def _prepare_format_properties(self) -> None:
+        """When styles.xml will be reused, only put the formats in index order: the rest
+        (numbering fonts, fills, borders and number formats) only serves to write it."""
+        self._prepare_formats()
+        self.styles_key = self._styles_key()
+        if (STYLES_PART, self.styles_key) not in _PARTS:
+            super()._prepare_format_properties()
+
+    def _get_packager(self) -> Packager:
+        return _ReusingPackager()
 
     def _store_workbook(self) -> None:
         target = self.filename

@@ -136,7 +136,7 @@ def row_height(cells: Iterable[tuple[str | None, float]]) -> float | None:
     return LINE_HEIGHT * lines if lines > 1 else None
 
 
-def open_workbook(path: Path, created: datetime) -> Workbook:
+def open_workbook(path: Path, created: datetime) -> FastWorkbook:
     """A workbook at `path` with safe options and fixed properties (byte-identical re-runs)."""
     workbook = FastWorkbook(str(path), WORKBOOK_OPTIONS)
     workbook.set_properties({"author": AUTHOR, "created": created})
@@ -154,9 +154,10 @@ def add_table_sheet(workbook: Workbook, name: str) -> FastCellWorksheet:
 
 class Formats:
     """The formats of one workbook, made on first use (formats belong to a workbook and each
-    one costs time when the file is written, so a statement only makes what it shows)."""
+    one costs time when the file is written, so a statement only makes what it shows).
+    They are fixed formats (`FastWorkbook.add_fixed_format`): never change one."""
 
-    def __init__(self, workbook: Workbook) -> None:
+    def __init__(self, workbook: FastWorkbook) -> None:
         self._workbook = workbook
         self._cache: dict[tuple[str, str], Format] = {}
         self._numbers: dict[tuple[Kind, str, bool], Format] = {}
@@ -164,7 +165,7 @@ class Formats:
     def _make(self, key: tuple[str, str], props: dict[str, Any]) -> Format:
         found = self._cache.get(key)
         if found is None:
-            found = self._workbook.add_format(props)
+            found = self._workbook.add_fixed_format(props)
             self._cache[key] = found
         return found
 
@@ -237,7 +238,7 @@ class Formats:
         props: dict[str, Any] = {"num_format": num_format, "valign": "top"}
         if bold:
             props["bold"] = True
-        found = self._numbers[key] = self._workbook.add_format(props)
+        found = self._numbers[key] = self._workbook.add_fixed_format(props)
         return found
 
 
