@@ -32,13 +32,12 @@ import math
 import os
 import re
 import types
-import zlib
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any, Literal, NamedTuple
-from zipfile import ZIP_DEFLATED, ZIP_STORED, ZipFile, ZipInfo
+from typing import Any, NamedTuple
+from zipfile import ZipFile
 
 import polars as pl
 from xlsxwriter.format import Format
@@ -153,22 +152,6 @@ ZIP_LEVEL = 1
 """Deflate level of the workbook's zip members. Level 1 deflates ~2x faster than zlib's
 default 6 and makes a statement ~11% larger; the same input still gives the same bytes."""
 
-_MIN_WINDOW_BITS, _MAX_WINDOW_BITS = 9, 15
-
-
-def deflater(size: int) -> Any:
-    """A raw deflate compressor at ZIP_LEVEL for a member of `size` bytes, its window and hash
-    table only as large as the member needs (zipfile's are always the largest).
-
-    Why: setting up zlib's largest tables costs ~45 us, more than deflating a statement's
-    small members, of which a workbook has 14. A window at least as long as the data finds the
-    same matches, so the members come out the same size (give or take a few bytes); any
-    inflater reads them, as raw deflate does not record its window size."""
-    bits = max(_MIN_WINDOW_BITS, min(_MAX_WINDOW_BITS, (size - 1).bit_length()))
-    memory_level = max(1, min(zlib.DEF_MEM_LEVEL, bits - 6))
-    return zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -bits, memory_level)
-
-
 STYLES_PART = "xl/styles.xml"
 CONTENT_TYPES_PART, ROOT_RELS_PART, WORKBOOK_RELS_PART = (
     "[Content_Types].xml",
@@ -176,55 +159,11 @@ CONTENT_TYPES_PART, ROOT_RELS_PART, WORKBOOK_RELS_PART = (
     "xl/_rels/workbook.xml.rels",
 )
 CORE_PART, APP_PART = "docProps/core.xml", "docProps/app.xml"
-REPEATING_PARTS = frozenset(
-    {
-        "xl/theme/theme1.xml",
-        STYLES_PART,
-        CONTENT_TYPES_PART,
-        ROOT_RELS_PART,
-        WORKBOOK_RELS_PART,
-        CORE_PART,
-        APP_PART,
-    }
-)
-"""Members that mostly repeat from workbook to workbook: the theme (always the same), and
-the parts `_ReusingPackager` reuses."""
-
-_DEFLATED: dict[bytes, bytes] = {}
-"""REPEATING_PARTS deflated in this process, by their data."""
-
-MAX_DEFLATED = 1_000
-"""At most this many are kept per process (one per distinct styles.xml, and a few more)."""
-
-
-class _RepeatDeflater:
-    """Compressor for one of REPEATING_PARTS: gives back what it deflated to before in this
-    process when its data is the same (the same data always deflates to the same bytes), and
-    otherwise deflates it with a `deflater`. It takes the data whole (zipfile's `writestr`
-    writes it at once) and hands back all the output at `flush`."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._data = bytearray()
-
-    def compress(self, data: bytes) -> bytes:
-        self._data += data
-        return b""
-
-    def flush(self) -> bytes:
-        data = bytes(self._data)
-        deflated = _DEFLATED.get(data)
-        if deflated is None:
-            packer = deflater(self._size)
-            deflated = packer.compress(data) + packer.flush()
-            if len(_DEFLATED) < MAX_DEFLATED:
-                _DEFLATED[data] = deflated
-        return deflated
 
 
 class _LevelZipFile(ZipFile):
     """ZipFile that deflates every member at ZIP_LEVEL (xlsxwriter passes ZipInfos, whose
-    level it leaves at zlib's default), each with a `deflater` sized to it."""
+    level it leaves at zlib's default)."""
 
     def writestr(
         self,
@@ -234,29 +173,6 @@ class _LevelZipFile(ZipFile):
         compresslevel: int | None = None,
     ) -> None:
         super().writestr(zinfo_or_arcname, data, compress_type, ZIP_LEVEL)
-
-    def open(
-        self,
-        name: str | ZipInfo,
-        mode: Literal["r", "w"] = "r",
-        pwd: bytes | None = None,
-        *,
-        force_zip64: bool = False,
-    ) -> IO[bytes]:
-        """`writestr` opens a member with its size already set: it gets a `deflater` of that
-        size (a `_RepeatDeflater` for REPEATING_PARTS). zipfile has no option for it, so the
-        member is opened as stored (zipfile then makes no compressor of its own, whose set-up
-        would cost as much as this saves) and marked deflated again before any data goes in:
-        its header is written once more, with its final sizes, when it is closed."""
-        if mode != "w" or not isinstance(name, ZipInfo) or name.compress_type != ZIP_DEFLATED:
-            return super().open(name, mode, pwd, force_zip64=force_zip64)
-        name.compress_type = ZIP_STORED
-        member = super().open(name, mode, pwd, force_zip64=force_zip64)
-        name.compress_type = ZIP_DEFLATED
-        size = name.file_size
-        packer = _RepeatDeflater(size) if name.filename in REPEATING_PARTS else deflater(size)
-        member._compressor = packer  # type: ignore[attr-defined]
-        return member
 
 
 def _with_zip_class(method: Callable[..., Any], zip_class: type[ZipFile]) -> Callable[..., Any]:
