@@ -31,7 +31,12 @@ from incentcalc.statements.partner import (
     value_text,
     write_partner_statement,
 )
-from incentcalc.statements.payload import build_context, build_payloads, select_partners
+from incentcalc.statements.payload import (
+    build_context,
+    build_payloads,
+    chosen_rows,
+    select_partners,
+)
 
 api = pytest.importorskip("incentcalc.api", reason="the engine (incentcalc.api) is not importable")
 
@@ -119,7 +124,7 @@ def test_long_adjustment_reason_gets_a_row_tall_enough(
     """P8's adjustment with a three-line reason: the row is three lines tall, so the reason
     does not overprint the next row in print or PDF."""
     chosen = select_partners(result, ["P8"])
-    (payload,) = build_payloads(result, chosen)
+    (payload,) = build_payloads(chosen_rows(result, chosen))
     adjustments = {**payload.adjustments, "reason": [LONG_REASON]}
     path = write_partner_statement(
         dataclasses.replace(payload, adjustments=adjustments), build_context(result), tmp_path

@@ -9,12 +9,11 @@ from pathlib import Path
 from incentcalc.result import QuarterResult
 from incentcalc.statements.parallel import (
     OnProgress,
-    first_batch,
     start_forkserver,
     uses_workers,
     write_in_parallel,
 )
-from incentcalc.statements.payload import build_context, build_payloads, select_partners
+from incentcalc.statements.payload import build_context, chosen_rows, select_partners
 
 
 class UnsafeStatementPath(ValueError):
@@ -57,11 +56,7 @@ def write_statements(
     folder.mkdir(parents=True, exist_ok=True)
     chosen = select_partners(result, partner_ids)
     _check_inside(folder, chosen["file_stem"].to_list())
-    parts = [chosen]
     if uses_workers(chosen.height, workers):
-        start_forkserver()  # it starts up while the payloads are built
-        head = first_batch(chosen.height, workers)
-        parts = [chosen.head(head), chosen.slice(head)]
-    batches = (build_payloads(result, part) for part in parts if not part.is_empty())
-    context = build_context(result)
-    return write_in_parallel(batches, chosen.height, context, folder, workers, on_progress)
+        start_forkserver()  # it starts up while the rows are picked
+    rows = chosen_rows(result, chosen)
+    return write_in_parallel(rows, build_context(result), folder, workers, on_progress)

@@ -1,10 +1,10 @@
 """Writing many statements at once: chunks of partner payloads across worker processes.
 
 Building one workbook is pure Python (xlsxwriter) and takes a few milliseconds, so statements
-are CPU bound and threads would not help. The parent cuts the result into per-partner payloads
-(`payload.build_payloads`), then hands each worker a chunk: the shared context plus only
-those partners' rows. It builds the payloads of the first chunks on their own and sends them
-off before it builds the rest, so the workers do not wait for all of them (~0.5 s for 2,000).
+are CPU bound and threads would not help. The parent picks the chosen partners' rows out of
+the result (`payload.chosen_rows`, one Polars pass), then hands each worker a chunk of
+partners: the shared context plus those partners' rows as frames. The worker turns them into
+per-partner payloads (`payload.build_payloads`) and writes the statements.
 
 Workers are forked from a `forkserver` that has imported this module once, never from the
 parent itself: the parent has Polars' thread pool running, and forking a process with live
@@ -20,14 +20,14 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import forkserver
 from pathlib import Path
 
 from incentcalc.io.locking import pid_is_alive
 from incentcalc.statements.partner import write_partner_statement
-from incentcalc.statements.payload import PartnerPayload, StatementContext
+from incentcalc.statements.payload import ChosenRows, StatementContext, build_payloads
 
 IN_PROCESS_LIMIT = 40
 """Up to this many statements are written without starting worker processes."""
@@ -39,20 +39,18 @@ overhead (the shared context is pickled with each chunk) stays small."""
 
 MAX_CHUNK = 100
 
-HEAD_CHUNKS = 2
-"""Chunks per worker in the first batch of payloads (`first_batch`)."""
-
 OnProgress = Callable[[int, int], None]
 """Called with (statements written so far, statements to write)."""
 
 
 def write_chunk(
     context: StatementContext,
-    payloads: Sequence[PartnerPayload],
+    rows: ChosenRows,
     folder: str,
     owner_pid: int | None = None,
 ) -> int:
-    """Write one chunk of statements (runs in a worker); returns how many were written.
+    """Write the statements of one chunk of partners (runs in a worker); returns how many
+    were written.
 
     A worker stops at once when the run that started it (`owner_pid`) has died, e.g. under
     `kill -9`: an orphan must not keep writing into the temporary output folder that the
@@ -67,6 +65,7 @@ def write_chunk(
     enabled = gc.isenabled()
     gc.disable()
     try:
+        payloads = build_payloads(rows)
         for payload in payloads:
             if owner_pid is not None and not pid_is_alive(owner_pid):
                 os._exit(1)
@@ -114,44 +113,33 @@ def chunk_size(total: int, workers: int) -> int:
     return max(1, min(MAX_CHUNK, -(-total // (workers * CHUNKS_PER_WORKER))))
 
 
-def first_batch(total: int, workers: int | None) -> int:
-    """How many statements to build payloads for first: HEAD_CHUNKS chunks per worker, so the
-    workers start on them while this process builds the payloads of the rest."""
-    count = workers if workers is not None else default_workers()
-    return min(total, count * HEAD_CHUNKS * chunk_size(total, count))
-
-
 def write_in_parallel(
-    batches: Iterable[Sequence[PartnerPayload]],
-    total: int,
+    rows: ChosenRows,
     context: StatementContext,
     folder: Path,
     workers: int | None,
     on_progress: OnProgress | None = None,
 ) -> int:
-    """Write the statement of every payload in `batches` (`total` of them) into `folder`;
-    returns the number written. A batch's chunks go to the workers as soon as it is there,
-    so the next batch can be built (a generator) while they write.
-
-    `on_progress` hears how many are done after each statement (in this process) or each
-    chunk (in workers)."""
+    """Write the statement of every partner in `rows` into `folder`; returns the number
+    written. `on_progress` hears how many are done after each statement (in this process) or
+    each chunk (in workers)."""
     report = on_progress or (lambda _done, _total: None)
+    total = rows.payouts.height
     count = workers if workers is not None else default_workers()
     if not uses_workers(total, count):
-        done = 0
-        for batch in batches:
-            for payload in batch:
-                done += write_chunk(context, [payload], str(folder))
-                report(done, total)
-        return done
+        for done in range(1, total + 1):
+            write_chunk(context, rows.chunk(done - 1, done), str(folder))
+            report(done, total)
+        return total
     size = chunk_size(total, count)
     processes = min(count, -(-total // size))
     written = 0
     with ProcessPoolExecutor(max_workers=processes, mp_context=_context()) as pool:
         futures = [
-            pool.submit(write_chunk, context, batch[start : start + size], str(folder), os.getpid())
-            for batch in batches
-            for start in range(0, len(batch), size)
+            pool.submit(
+                write_chunk, context, rows.chunk(start, start + size), str(folder), os.getpid()
+            )
+            for start in range(0, total, size)
         ]
         for future in as_completed(futures):
             written += future.result()
