@@ -82,7 +82,7 @@ def write_workbooks(
     if statements:
         from incentcalc.statements import batch
 
-        batch.prepare_statements(result, partner_ids)
+        prepared = batch.prepare_statements(result, partner_ids)
     on_stage("summary")
     with result.timings.stage("summary"):
         write_summary(result, folder / SUMMARY_XLSX, provenance)
@@ -91,7 +91,11 @@ def write_workbooks(
         on_stage("statements")
         with result.timings.stage("statements"):
             written = batch.write_statements(
-                result, folder / STATEMENTS_DIR, partner_ids, on_progress=on_progress
+                result,
+                folder / STATEMENTS_DIR,
+                partner_ids,
+                on_progress=on_progress,
+                prepared=prepared,
             )
     return [folder / SUMMARY_XLSX], written
 
