@@ -73,28 +73,42 @@ def check_invariants(
         )
 
 
-def _violations(frame: pl.DataFrame, bad: pl.Expr, column: str, rule: str) -> list[Violation]:
-    """One Violation per row of `frame` where `bad` holds, showing `column`'s value."""
-    rows = frame.filter(bad.fill_null(False)).select("partner_id", pl.col(column).cast(pl.String))
-    return [Violation(pid, column, str(value), rule) for pid, value in rows.iter_rows()]
+Check = tuple[pl.Expr, str, str]
+"""A rule on each row: (broken where true, the column to show, the rule in words)."""
+
+
+def _violations(frame: pl.DataFrame, checks: list[Check]) -> list[Violation]:
+    """One Violation per row of `frame` and check that the row breaks, showing the check's
+    column, in the order of `checks`. All checks are tested in one pass; only a broken one
+    (normally none) lists its rows."""
+    if not checks:
+        return []
+    tests = [bad.fill_null(False) for bad, _, _ in checks]
+    broken = frame.select(test.any().alias(str(i)) for i, test in enumerate(tests)).row(0)
+    found: list[Violation] = []
+    for any_row, test, (_, column, rule) in zip(broken, tests, checks, strict=True):
+        if any_row:
+            rows = frame.filter(test).select("partner_id", pl.col(column).cast(pl.String))
+            found += [Violation(pid, column, str(value), rule) for pid, value in rows.iter_rows()]
+    return found
 
 
 def _kpi_violations(config: ProgramConfig, kpis: pl.DataFrame) -> list[Violation]:
-    found: list[Violation] = []
+    checks: list[Check] = []
     value, score = pl.col("value"), pl.col("score")
     for name, kpi in config.kpis.items():
-        rows = kpis.filter(pl.col("kpi") == name)
+        this = pl.col("kpi") == name
         low, high = _VALUE_RANGES.get(kpi.metric, (Decimal(0), None))
-        present = ~pl.col("missing")
+        present = this & ~pl.col("missing")
         if low is not None:
-            found += _violations(rows, present & (value < low), "value", f"{name} below {low}")
+            checks.append((present & (value < low), "value", f"{name} below {low}"))
         if high is not None:
-            found += _violations(rows, present & (value > high), "value", f"{name} above {high}")
+            checks.append((present & (value > high), "value", f"{name} above {high}"))
         floor, cap = _score_bounds(config, name)
-        found += _violations(rows, score < floor, "score", f"{name} score below {floor}")
+        checks.append((this & (score < floor), "score", f"{name} score below {floor}"))
         if cap is not None:
-            found += _violations(rows, score > cap, "score", f"{name} score above its cap {cap}")
-    return found
+            checks.append((this & (score > cap), "score", f"{name} score above its cap {cap}"))
+    return _violations(kpis, checks)
 
 
 def _score_bounds(config: ProgramConfig, kpi: str) -> tuple[Decimal, Decimal | None]:
@@ -120,23 +134,22 @@ def _tier_violations(
     higher tier both reached and clearly passed; team tier = the highest tier its score reaches."""
     bounds = [_score_bounds(config, name)[1] for name in config.kpis]
     composite = pl.col("composite_score")
-    found = _violations(payouts, composite < 0, "composite_score", "composite below 0")
+    checks: list[Check] = [(composite < 0, "composite_score", "composite below 0")]
     if bounds and all(b is not None for b in bounds):
         top = max(b for b in bounds if b is not None)
-        found += _violations(payouts, composite > top, "composite_score", f"above {top}")
+        checks.append((composite > top, "composite_score", f"above {top}"))
+    found = _violations(payouts, checks)
 
     tiers = tiers_table(config).select("tier_index", "tier", "min_score")
     reached = _reached_tiers(payouts, tiers, "composite_score")
     earned = payouts.join(tiers.rename({"tier": "earned_tier"}), on="earned_tier", how="left")
+    unreached = pl.col("tier_index").is_null() | (pl.col("min_score") > composite)
     found += _violations(
-        earned,
-        pl.col("tier_index").is_null() | (pl.col("min_score") > composite),
-        "earned_tier",
-        "tier not reached by the composite score",
+        earned, [(unreached, "earned_tier", "tier not reached by the composite score")]
     )
     gates = _gate_checks(config, kpis)
     failed_own = earned.join(gates, on=["partner_id", "tier_index"]).filter(pl.col("clearly_fails"))
-    found += _violations(failed_own, pl.lit(True), "earned_tier", "a gate of this tier fails")
+    found += _violations(failed_own, [(pl.lit(True), "earned_tier", "a gate of this tier fails")])
     higher = (
         reached.join(earned.select("partner_id", pl.col("tier_index").alias("own")), "partner_id")
         .filter(pl.col("tier_index") > pl.col("own"))
@@ -146,7 +159,7 @@ def _tier_violations(
         .filter("all_pass")
         .join(payouts.select("partner_id", "earned_tier"), on="partner_id")
     )
-    found += _violations(higher, pl.lit(True), "earned_tier", "a higher tier is reached")
+    found += _violations(higher, [(pl.lit(True), "earned_tier", "a higher tier is reached")])
 
     best_team = (
         _reached_tiers(payouts, tiers, "team_score")
@@ -155,13 +168,10 @@ def _tier_violations(
     )
     in_team = (pl.col("team_id").fill_null("") != "") & (pl.col("status") != Status.INELIGIBLE)
     team = payouts.filter(in_team).join(best_team, on="partner_id", how="left")
-    found += _violations(
-        team,
-        pl.col("team_tier") != pl.col("expected_team_tier"),
-        "team_tier",
-        "not the highest tier the team score reaches",
+    wrong_team = pl.col("team_tier") != pl.col("expected_team_tier")
+    return found + _violations(
+        team, [(wrong_team, "team_tier", "not the highest tier the team score reaches")]
     )
-    return found
 
 
 def _reached_tiers(payouts: pl.DataFrame, tiers: pl.DataFrame, score: str) -> pl.DataFrame:
@@ -200,28 +210,25 @@ def _money_violations(payouts: pl.DataFrame) -> list[Violation]:
         c("gross") - c("holdback") + c("adjustments") + c("loyalty_bonus") + c("carried_in")
         + c("holdback_released") - c("clawback")
     )  # fmt: skip
-    found = _violations(payouts, ~ineligible & (c("net") != net), "net", "net != sum of lines")
-    found += _violations(
-        payouts,
-        ~ineligible & (c("payable") + c("carried_forward") != c("net")),
-        "carried_forward",
-        "payable + carried_forward != net",
-    )
-    found += _violations(
-        payouts, carried & (c("payable") != 0), "payable", "paid although carried forward"
-    )
-    found += _violations(payouts, c("payable") < 0, "payable", "negative payable")
+    checks: list[Check] = [
+        (~ineligible & (c("net") != net), "net", "net != sum of lines"),
+        (
+            ~ineligible & (c("payable") + c("carried_forward") != c("net")),
+            "carried_forward",
+            "payable + carried_forward != net",
+        ),
+        (carried & (c("payable") != 0), "payable", "paid although carried forward"),
+        (c("payable") < 0, "payable", "negative payable"),
+    ]
     for column in (
         "bonus_base", "gross_uncapped", "gross_capped", "gross", "holdback", "loyalty_bonus",
         "holdback_released", "clawback",
     ):  # fmt: skip
-        found += _violations(payouts, c(column) < 0, column, "negative")
-    found += _violations(
-        payouts, c("gross_capped") > c("gross_uncapped"), "gross_capped", "above gross_uncapped"
-    )
+        checks.append((c(column) < 0, column, "negative"))
+    checks.append((c("gross_capped") > c("gross_uncapped"), "gross_capped", "above gross_uncapped"))
     for column in _AFTER_BONUS:
-        found += _violations(payouts, ineligible & (c(column) != 0), column, "ineligible, not 0")
-    return found
+        checks.append((ineligible & (c(column) != 0), column, "ineligible, not 0"))
+    return _violations(payouts, checks)
 
 
 def _deal_bonus_violations(payouts: pl.DataFrame, deal_bonuses: pl.DataFrame) -> list[Violation]:
@@ -232,23 +239,22 @@ def _deal_bonus_violations(payouts: pl.DataFrame, deal_bonuses: pl.DataFrame) ->
     )
     rows = payouts.join(sums, on="partner_id", how="left")
     eligible = pl.col("status") != Status.INELIGIBLE
-    found = _violations(
+    amounts, bonuses = pl.col("deal_amounts"), pl.col("bonuses")
+    return _violations(
         rows,
-        eligible & (pl.col("deal_amounts") > 0) & (pl.col("bonuses") != pl.col("gross")),
-        "gross",
-        "deal bonuses do not add up to the gross",
-    )
-    found += _violations(
-        rows,
-        ~eligible & pl.col("bonuses").is_not_null(),
-        "status",
-        "ineligible partner with deal bonuses",
-    )
-    return found + _violations(
-        rows,
-        eligible & (pl.col("bonus_base") > 0) & pl.col("deal_amounts").is_null(),
-        "bonus_base",
-        "base above 0 but no deal bonus rows",
+        [
+            (
+                eligible & (amounts > 0) & (bonuses != pl.col("gross")),
+                "gross",
+                "deal bonuses do not add up to the gross",
+            ),
+            (~eligible & bonuses.is_not_null(), "status", "ineligible partner with deal bonuses"),
+            (
+                eligible & (pl.col("bonus_base") > 0) & amounts.is_null(),
+                "bonus_base",
+                "base above 0 but no deal bonus rows",
+            ),
+        ],
     )
 
 
