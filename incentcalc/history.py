@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,16 @@ def read_history(entry_folders: Sequence[Path], fiscal_year_start_month: int) ->
     The period and K come from each entry's manifest; a missing file or manifest key is
     reported naming the folder (the store verifies hashes before this is called).
     """
-    return History(tuple(_read_entry(f, fiscal_year_start_month) for f in entry_folders))
+    # a thread per entry: Polars lets go of the GIL while it reads, and each entry is a few
+    # small files whose fixed cost per read dominates (four entries: 56-59 -> 34-36 ms)
+    with ThreadPoolExecutor(max_workers=ENTRY_READERS) as pool:
+        entries = pool.map(
+            lambda folder: _read_entry(folder, fiscal_year_start_month), entry_folders
+        )
+        return History(tuple(entries))
+
+
+ENTRY_READERS = 4
 
 
 def _read_entry(folder: Path, fiscal_year_start_month: int) -> ClosedPeriod:

@@ -33,12 +33,16 @@ _ORDER = ["cancelled_on", "cancellation_deal_id"]
 _ALREADY_TAKEN = (LedgerLineKind.CLAWBACK.value, LedgerLineKind.UNRECOVERED_CLAWBACK.value)
 
 
-def _stored_deals(history: History) -> pl.DataFrame:
-    """Every stored deal bonus with its period and the period's last day."""
+def _stored_deals(history: History, reachable: pl.Expr) -> pl.DataFrame:
+    """The stored deal bonuses where `reachable` holds, with their period and its last day
+    (filtered entry by entry: four quarters hold a million deal bonuses, a cancellation
+    reaches a few)."""
     frames = [
-        entry.deal_bonuses.select(
+        entry.deal_bonuses.filter(reachable)
+        .select(
             "deal_id", "partner_id", "customer_id", "close_date", pl.col("bonus").alias("amount")
-        ).with_columns(
+        )
+        .with_columns(
             pl.lit(entry.period.label).alias("deal_period"),
             pl.lit(entry.period.end).alias("period_end"),
         )
@@ -68,11 +72,14 @@ def match_clawbacks(
     )  # fmt: skip
     if within_days is None or not history.entries:
         return empty
-    stored = _stored_deals(history)
+    firsts = [
+        entry.deal_bonuses.select(pl.col("close_date").min()).item() for entry in history.entries
+    ]
+    earliest = min((first for first in firsts if first is not None), default=None)
     done = history.ledger_lines().filter(pl.col("kind").is_in(_ALREADY_TAKEN))
     cancellations = deals.filter(
         (pl.col("stage") == Stage.CANCELLED)
-        & pl.col("close_date").is_between(pl.lit(stored["close_date"].min()), pl.lit(period.end))
+        & pl.col("close_date").is_between(pl.lit(earliest), pl.lit(period.end))
         & ~pl.col("deal_id").is_in(done["cancellation_deal_id"].drop_nulls().implode())
     ).select(
         pl.col("deal_id").alias("cancellation_deal_id"),
@@ -80,12 +87,13 @@ def match_clawbacks(
         *_GROUP,
     )
     # Only the few stored deals a cancellation can reach are looked at further.
-    own_stored = stored.filter(
-        pl.col("deal_id").is_in(cancellations["cancellation_deal_id"].implode())
+    cancelled = pl.col("deal_id").is_in(cancellations["cancellation_deal_id"].implode())
+    same_customer = pl.col("customer_id").is_in(cancellations["customer_id"].unique().implode())
+    stored = _stored_deals(history, cancelled | same_customer)
+    own_stored = stored.filter(cancelled)
+    near_stored = stored.filter(same_customer).join(
+        cancellations.select(_GROUP).unique(), on=_GROUP, how="semi"
     )
-    near_stored = stored.filter(
-        pl.col("customer_id").is_in(cancellations["customer_id"].unique().implode())
-    ).join(cancellations.select(_GROUP).unique(), on=_GROUP, how="semi")
     window = pl.col("cancelled_on") <= pl.col("close_date") + pl.duration(days=within_days)
     is_stored = pl.col("cancellation_deal_id").is_in(own_stored["deal_id"].implode())
     own = (
