@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from concurrent.futures import Future, ThreadPoolExecutor
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +82,6 @@ def _explain(
         raise _mismatch(run_dir, f"for {manifest.get('period')}, not {period.label}")
     if manifest.get("config", {}).get("sha256") != file_sha256(config_path):
         raise _mismatch(run_dir, f"with another config than {config_path}")
-    pl.lit(Decimal(0))  # Polars' first decimal imports numpy: here, while the rows are read
     inputs = reading.result()
     used = {entry["source"]: entry["sha256"] for entry in manifest.get("inputs", [])}
     changed = [f.name.value for f in inputs.files if used.get(f.name.value) != f.sha256]

@@ -179,9 +179,12 @@ def check_inputs(
         return read, validate_source(read)
 
     # Polars lets go of the GIL while it reads and checks: the small sources are done while
-    # the deals export is decoded.
+    # the deals export is decoded, and this thread meanwhile loads what Polars needs for
+    # exact decimals (its first Python Decimal imports numpy, ~50 ms at every start).
     with ThreadPoolExecutor(max_workers=READERS) as pool:
-        done = dict(zip(sources, pool.map(read_and_check, sources), strict=True))
+        reading = pool.map(read_and_check, sources)
+        pl.lit(Decimal(0))
+        done = dict(zip(sources, reading, strict=True))
     reads = {name: got[0] for name, got in done.items() if not isinstance(got, DataError)}
     checked = [got[1] for got in done.values() if not isinstance(got, DataError)]
     unreadable = [
