@@ -38,9 +38,8 @@ if TYPE_CHECKING:
 
 def write_tables(result: QuarterResult, folder: Path) -> list[Path]:
     """payouts, kpis, exceptions, deal bonuses, ledger lines (and rejected rows when
-    quarantining); returns the paths."""
-    written = []
-    for frame, name, writer in (
+    quarantining), timed as the "write" stage; returns the paths."""
+    tables = [
         (payouts_as_text(result.payouts), PAYOUTS_CSV, write_csv),
         (result.payouts, PAYOUTS_PARQUET, write_parquet),
         (result.kpis, KPIS_CSV, write_csv),
@@ -49,13 +48,13 @@ def write_tables(result: QuarterResult, folder: Path) -> list[Path]:
         (result.deal_bonuses, DEAL_BONUSES_CSV, write_csv),
         (result.deal_bonuses, DEAL_BONUSES_PARQUET, write_parquet),
         (result.ledger_lines, LEDGER_LINES_PARQUET, write_parquet),
-    ):
-        writer(frame, folder / name)
-        written.append(folder / name)
+    ]
     if result.inputs.rejected.height:
-        write_csv(result.inputs.rejected, folder / REJECTED_CSV)
-        written.append(folder / REJECTED_CSV)
-    return written
+        tables.append((result.inputs.rejected, REJECTED_CSV, write_csv))
+    with result.timings.stage("write"):
+        for frame, name, writer in tables:
+            writer(frame, folder / name)
+    return [folder / name for _, name, _ in tables]
 
 
 def payouts_as_text(payouts: pl.DataFrame) -> pl.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -149,23 +150,25 @@ def run(
             result = replace(result, recalculation=basis.recalculation, ledger_head=basis.head)
             result.timings["ledger"] = ledger_seconds  # verify the ledger, read the history
             progress.update(task, description="Writing payout files")
-            with result.timings.stage("write"):
-                written = write_tables(result, folder.path)
             warnings = [
                 *result.inputs.warnings,
                 *result.warnings,
                 *run_warnings(result, selection),
                 *folder.warnings,
             ]
-            workbooks, statements = write_workbooks(
-                result,
-                folder.path,
-                statements=not no_statements,
-                partner_ids=selection,
-                provenance=Provenance(started_at, config.resolve(), warnings),
-                on_stage=on_stage,
-                on_progress=on_progress,
-            )
+            # Polars writes the payout files without the GIL, while summary.xlsx is built
+            with ThreadPoolExecutor(max_workers=1) as writer:
+                tables = writer.submit(write_tables, result, folder.path)
+                workbooks, statements = write_workbooks(
+                    result,
+                    folder.path,
+                    statements=not no_statements,
+                    partner_ids=selection,
+                    provenance=Provenance(started_at, config.resolve(), warnings),
+                    on_stage=on_stage,
+                    on_progress=on_progress,
+                )
+                written = tables.result()
             write_manifest(
                 result,
                 folder.path,
