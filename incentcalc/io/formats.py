@@ -1,4 +1,4 @@
-"""File formats: turn the bytes of one source file into a frame with the file's own headers.
+"""File formats: turn one source file into a frame with the file's own headers (and its sha256).
 
 This layer knows about CSV dialects, encodings, gzip, Parquet and Excel, and nothing about
 canonical columns (that is `readers`). Everything that makes a file unreadable as a table
