@@ -268,6 +268,10 @@ class Source(_Model):
             )
         return self
 
+    def header_of(self, column: str) -> str:
+        """The export's header of a canonical column (`columns` maps it; else the same name)."""
+        return self.columns.get(column, column)
+
     def date_format_of(self, column: str) -> str | None:
         """The strptime format of one date column (None: ISO `YYYY-MM-DD`)."""
         if isinstance(self.date_format, dict):

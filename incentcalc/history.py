@@ -128,6 +128,10 @@ _PAYOUT_SCHEMA: dict[str, pl.DataType] = {
 }  # fmt: skip
 
 
+ENTRY_READERS = 4
+"""Closed entries read at once (a thread each)."""
+
+
 def read_history(entry_folders: Sequence[Path], fiscal_year_start_month: int) -> History:
     """History from entry folders in close order (each holds the ENTRY_FILES of a run).
 
@@ -141,9 +145,6 @@ def read_history(entry_folders: Sequence[Path], fiscal_year_start_month: int) ->
             lambda folder: _read_entry(folder, fiscal_year_start_month), entry_folders
         )
         return History(tuple(entries))
-
-
-ENTRY_READERS = 4
 
 
 def _read_entry(folder: Path, fiscal_year_start_month: int) -> ClosedPeriod:

@@ -288,7 +288,7 @@ def _plain_types(frame: pl.DataFrame) -> pl.DataFrame:
 def _refuse_inexact(name: SourceName, source: Source, frame: pl.DataFrame, where: str) -> None:
     """A float column is already rounded in binary, and a binary or nested one (uuid, bytea,
     arrays) has no text a person would recognise: refuse them rather than guess."""
-    used = {source.columns.get(c.name, c.name) for c in SOURCE_COLUMNS[name]}
+    used = {source.header_of(c.name) for c in SOURCE_COLUMNS[name]}
     schema = {n: dtype for n, dtype in frame.schema.items() if n in used}
     floats = [n for n, dtype in schema.items() if dtype.is_float()]
     if floats:

@@ -113,10 +113,7 @@ def read_source(
         _apply_values(pl.col(column), mapping).alias(column)
         for column, mapping in source.values.items()
     )
-    if (
-        window is not None
-        and source.columns.get(window.column, window.column) not in table.filtered
-    ):
+    if window is not None and source.header_of(window.column) not in table.filtered:
         keep = _in_window(name, source, mapped, window, typed=table.typed)
         written, mapped = written.filter(keep), mapped.filter(keep)
     if partner is not None and PARTNER in mapped.columns:
@@ -139,7 +136,7 @@ def _row_filters(
     if partner is not None and any(c.name == PARTNER for c in SOURCE_COLUMNS[name]):
         filters.append((PARTNER, pl.String(), lambda value: value == partner))
     return tuple(
-        RowFilter(source.columns.get(column, column), dtype, keeps)
+        RowFilter(source.header_of(column), dtype, keeps)
         for column, dtype, keeps in filters
         if column not in source.values and column not in source.defaults
     )
@@ -246,7 +243,7 @@ def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.Dat
     defaults: list[pl.Expr] = []
     missing: list[dict[str, object]] = []
     for column in SOURCE_COLUMNS[name]:
-        header = source.columns.get(column.name, column.name)
+        header = source.header_of(column.name)
         positions = [i for i, h in enumerate(headers) if h == header]
         if len(positions) > 1:
             raise FileProblem.duplicate_header(source.location, header, len(positions))

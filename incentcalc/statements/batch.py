@@ -1,5 +1,5 @@
-"""Writing many partner statements: choosing the partners, building their payloads and
-handing them to the worker processes (`parallel`)."""
+"""Writing many partner statements: choosing the partners, picking the rows their statements
+read, and handing them to the worker processes (`parallel`), which build the payloads."""
 
 from __future__ import annotations
 
