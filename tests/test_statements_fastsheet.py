@@ -3,6 +3,7 @@ built as XML with Polars read back exactly like the same tables written cell by 
 
 from __future__ import annotations
 
+import io
 import zipfile
 import zlib
 from datetime import datetime
@@ -21,6 +22,7 @@ from incentcalc.statements.fastsheet import (
     CellType,
     FastCellWorksheet,
     FastWorkbook,
+    LevelZipFile,
     list_rows_xml,
     row_xml,
     rows_xml,
@@ -75,6 +77,27 @@ def test_fast_workbook_deflates_at_its_level_and_repeats_its_bytes(tmp_path: Pat
             data = archive.read(info)
             packed = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
             assert info.compress_size == len(packed.compress(data) + packed.flush())
+
+
+def zip_parts(zip_class: type[zipfile.ZipFile], parts: dict[str, bytes]) -> bytes:
+    """An archive of `parts` written as xlsxwriter writes a workbook's parts."""
+    buffer = io.BytesIO()
+    with zip_class(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as out:
+        for name, data in parts.items():
+            info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(info, data, compresslevel=ZIP_LEVEL)
+    return buffer.getvalue()
+
+
+def test_one_step_members_are_the_bytes_zipfile_writes(tmp_path: Path) -> None:
+    """Whole archives compared: headers, data and directory; shared parts come from the
+    process's cache the second time, and an empty part and a big one work as well."""
+    parts = build(FastWorkbook, tmp_path / "book.xlsx")
+    parts |= {"empty.xml": b"", "big.bin": bytes(range(256)) * 70_000}
+    expected = zip_parts(zipfile.ZipFile, parts)
+    assert zip_parts(LevelZipFile, parts) == expected
+    assert zip_parts(LevelZipFile, parts) == expected
 
 
 ESCAPED_LOOKALIKE = "_x0041_ looks escaped"
