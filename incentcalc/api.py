@@ -97,11 +97,7 @@ def compute_quarter(
     except pl.exceptions.PolarsError as exc:
         if not _is_decimal_overflow(exc):
             raise
-        raise DataError(
-            "The amounts in this quarter are too large to calculate exactly (a sum or product "
-            "passed 38 digits). Check the inputs for amounts in the wrong unit (e.g. cents "
-            "exported as whole currency units) or a mistyped rate."
-        ) from None
+        raise DataError.too_large() from None
 
 
 def _is_decimal_overflow(exc: Exception) -> bool:

@@ -96,6 +96,15 @@ class DataError(IncentcalcError):
     failures: pl.DataFrame | None = field(default=None, repr=False)
     exit_code = ExitCode.DATA
 
+    @classmethod
+    def too_large(cls) -> DataError:
+        """Amounts so large that exact arithmetic would pass 38 digits."""
+        return cls(
+            "The amounts in this quarter are too large to calculate exactly (a sum or product "
+            "passed 38 digits). Check the inputs for amounts in the wrong unit (e.g. cents "
+            "exported as whole currency units) or a mistyped rate."
+        )
+
 
 class LedgerCorruptError(IncentcalcError):
     """The ledger's files no longer match their recorded hashes (RULES.md 11.9)."""

@@ -8,12 +8,9 @@ import polars as pl
 
 from incentcalc.columns import RATE
 from incentcalc.config import Rounding
-from incentcalc.money import round_money
+from incentcalc.errors import DataError
+from incentcalc.money import LINE_PRODUCT_LIMIT, line_product_bound, round_line
 from incentcalc.periods import Period
-
-LINE_PRODUCT = pl.Decimal(38, 8)
-"""An amount (2 places) times rate_to_base (6 places) has at most 8 places, so it is exact
-at this scale; on millions of lines it is twice as fast as the general working scale."""
 
 
 def period_rates(fx_rates: pl.DataFrame, period: Period, base_currency: str) -> pl.DataFrame:
@@ -42,11 +39,11 @@ def convert(
     without a rate) get null. Example: 50,000.00 EUR at 1.10 -> 55,000.00.
     """
     joined = frame.join(rates, on="currency", how="left", maintain_order="left")
+    if line_product_bound(frame.select(list(amounts)), rates["rate_to_base"]) >= LINE_PRODUCT_LIMIT:
+        raise DataError.too_large()
     keep = pl.lit(True) if when is None else when
     converted = [
-        pl.when(keep)
-        .then(round_money(pl.col(source).cast(LINE_PRODUCT) * pl.col("rate_to_base"), mode))
-        .alias(target)
+        pl.when(keep).then(round_line(pl.col(source), pl.col("rate_to_base"), mode)).alias(target)
         for source, target in amounts.items()
     ]
     return joined.with_columns(converted).rename({"rate_to_base": "fx_rate"})

@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from incentcalc.config import Rounding
-from incentcalc.money import round_money, round_quotient, round_score, split_cents
+from incentcalc.errors import DataError
+from incentcalc.fx import convert
+from incentcalc.money import round_line, round_money, round_quotient, round_score, split_cents
 
 PYTHON_MODE = {Rounding.HALF_UP: ROUND_HALF_UP, Rounding.HALF_EVEN: ROUND_HALF_EVEN}
 decimals = st.decimals(min_value=-(10**9), max_value=10**9, places=6, allow_nan=False)
@@ -62,6 +64,60 @@ def test_division_by_zero_gives_null_not_an_error() -> None:
 def test_round_money_in_each_mode(value: str, mode: Rounding, expected: str) -> None:
     frame = pl.DataFrame({"x": [Decimal(value)]}, schema={"x": pl.Decimal(38, 6)})
     assert frame.select(round_money(pl.col("x"), mode)).item() == Decimal(expected)
+
+
+amounts = st.decimals(min_value=-(10**12) + 1, max_value=10**12 - 1, places=2)
+rates = st.decimals(min_value=0, max_value=10**6 - 1, places=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(amounts, rates, st.sampled_from(list(Rounding)))
+def test_round_line_on_integers_matches_python_decimal(
+    amount: Decimal, rate: Decimal, mode: Rounding
+) -> None:
+    """Up to the largest amount (< 10^12) and rate (< 10^6) validation lets through."""
+    frame = pl.DataFrame(
+        {"a": [amount], "r": [rate]}, schema={"a": pl.Decimal(38, 2), "r": pl.Decimal(38, 6)}
+    )
+    got = frame.select(round_line(pl.col("a"), pl.col("r"), mode)).item()
+    assert got == (amount * rate).quantize(Decimal("0.01"), rounding=PYTHON_MODE[mode])
+
+
+@pytest.mark.parametrize(
+    ("amount", "mode", "expected"),
+    [
+        ("0.25", Rounding.HALF_UP, "0.13"),
+        ("-0.25", Rounding.HALF_UP, "-0.13"),
+        ("0.25", Rounding.HALF_EVEN, "0.12"),
+        ("-0.25", Rounding.HALF_EVEN, "-0.12"),
+        ("0.35", Rounding.HALF_EVEN, "0.18"),
+        (None, Rounding.HALF_UP, None),
+    ],
+)
+def test_round_line_ties_and_nulls(
+    amount: str | None, mode: Rounding, expected: str | None
+) -> None:
+    frame = pl.DataFrame(
+        {"a": [amount], "r": ["0.5"]}, schema={"a": pl.String, "r": pl.String}
+    ).select(pl.col("a").cast(pl.Decimal(38, 2)), pl.col("r").cast(pl.Decimal(38, 6)))
+    got = frame.select(round_line(pl.col("a"), pl.col("r"), mode)).item()
+    assert got == (None if expected is None else Decimal(expected))
+
+
+def test_convert_refuses_products_the_integers_cannot_hold() -> None:
+    """Integers wrap around silently where decimals raise: amounts this large (validation
+    stops them first in a run) are a DataError, never a wrong amount."""
+    rates = pl.DataFrame({"currency": ["EUR"], "rate_to_base": ["1.5"]}).with_columns(
+        pl.col("rate_to_base").cast(pl.Decimal(38, 6))
+    )
+    deals = pl.DataFrame({"currency": ["EUR"], "amount": ["1" + "0" * 30]}).with_columns(
+        pl.col("amount").cast(pl.Decimal(38, 2))
+    )
+    with pytest.raises(DataError, match="too large to calculate exactly"):
+        convert(deals, rates, {"amount": "amount_base"}, Rounding.HALF_UP)
+    fine = deals.with_columns(pl.col("amount") / 10**10)
+    converted = convert(fine, rates, {"amount": "amount_base"}, Rounding.HALF_UP)
+    assert converted["amount_base"].item() == Decimal("1" + "0" * 20) * Decimal("1.5")
 
 
 def test_split_cents_is_exact_per_group_and_gives_leftover_cents_to_the_largest_remainders() -> (
