@@ -91,9 +91,7 @@ integers wrap around silently where its decimals would raise)."""
 def line_product_bound(amounts: pl.DataFrame, rates: pl.Series) -> int:
     """The largest |amount in cents| x |rate in millionths| `round_line` would compute for
     every money column of `amounts` and the `rates`; compare with LINE_PRODUCT_LIMIT."""
-    cents = amounts.select(
-        pl.max_horizontal(pl.all().cast(MONEY).to_physical().abs().max()).alias("cents")
-    ).item()
+    cents = amounts.select(pl.max_horizontal(_whole_cents(pl.all()).abs().max())).item()
     rate = rates.cast(FACTOR).to_physical().abs().max()
     return cast(int, cents or 0) * cast(int, rate or 0)
 
@@ -112,10 +110,9 @@ def round_line(amount: pl.Expr, rate: pl.Expr, mode: Rounding) -> pl.Expr:
 
     >>> # 50,000.00 EUR at 1.081932: 5,000,000 x 1,081,932 = 5,409,660,000,000 -> 54,096.60
     """
-    product = amount.cast(MONEY).to_physical() * rate.cast(FACTOR).to_physical()
-    cents = _rounded_division(product.abs(), pl.lit(10**6, dtype=pl.Int128), mode)
-    whole = cents.cast(pl.Decimal(38, 0))  # Polars cannot negate an Int128
-    return pl.when(product < 0).then(-whole).otherwise(whole) * _CENT
+    product = _whole_cents(amount) * rate.cast(FACTOR).to_physical()
+    money = _money(_rounded_division(product.abs(), pl.lit(10**6, dtype=pl.Int128), mode))
+    return pl.when(product < 0).then(-money).otherwise(money)  # Polars cannot negate Int128
 
 
 def round_score(num: pl.Expr, den: pl.Expr) -> pl.Expr:
@@ -125,9 +122,14 @@ def round_score(num: pl.Expr, den: pl.Expr) -> pl.Expr:
 
 
 def _whole_cents(money: pl.Expr) -> pl.Expr:
-    """A money amount (2 places) as an exact integer number of cents, wide enough that the
-    product of two of them cannot overflow."""
-    return (money.cast(MONEY) * 100).cast(pl.Int128)
+    """A money amount (2 places) as an exact integer number of cents (Int128): the decimal's
+    own integer form."""
+    return money.cast(MONEY).to_physical()
+
+
+def _money(cents: pl.Expr) -> pl.Expr:
+    """Whole cents back as money (2 places)."""
+    return cents.cast(pl.Decimal(38, 0)) * _CENT
 
 
 def _sorted(frame: pl.DataFrame, tie: str, by: str | None) -> pl.DataFrame:
@@ -183,6 +185,6 @@ def split_cents(
     )
     bump = (pl.col("_sum") > 0) & (pl.col("_rank") <= pl.col("_left"))
     cents = pl.col("_cents") + bump.cast(pl.Int128)
-    return ranked.with_columns((cents.cast(MONEY) / 100).cast(MONEY).alias(alias)).drop(
+    return ranked.with_columns(_money(cents).alias(alias)).drop(
         "_weight", "_total", "_sum", "_cents", "_rest", "_left", "_rank"
     )
