@@ -107,9 +107,9 @@ def guarded(
 ) -> Iterator[None]:
     """Turn every failure into its exit code and one readable paragraph.
 
-    Known errors print their message; anything else is a bug (exit 4) whose traceback goes
-    to a log file named in the message, unless `--debug` shows it directly. Success is logged
-    to `--log-file` too.
+    Known errors print their message; anything else is a bug (exit 4), a panic inside Polars
+    included, whose traceback goes to a log file named in the message, unless `--debug` shows
+    it directly. Success is logged to `--log-file` too.
     """
     try:
         yield
@@ -124,9 +124,9 @@ def guarded(
         if debug:
             traceback.print_exc()
         raise typer.Exit(code) from None
-    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+    except (typer.Exit, typer.Abort, KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
-    except Exception as exc:
+    except BaseException as exc:  # a Polars panic (pyo3's PanicException) is no Exception
         if debug:
             raise
         with tempfile.NamedTemporaryFile(

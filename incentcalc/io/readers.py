@@ -121,6 +121,13 @@ def read_source(
         written, mapped = written.filter(keep), mapped.filter(keep)
     frame, failures = parse_columns(name, source, mapped, typed=table.typed)
     file = replace(file, rows=frame.height, skipped=skipped)
+    # One chunk per column, made here where the frames are made: the CSV reader returns a
+    # chunk per thread, a database one per batch, and the window and partner filters (a
+    # boolean Series) leave the chunks they empty in place ([0, 0, 1814] rows for the sample
+    # quarter's NPS responses). Polars 2.1's `pl.format` reads a chunk's first value before
+    # it checks the chunk has one: on an empty chunk it panics (`assertion failed: i <
+    # self.len()`) or reads out of bounds (pola-rs/polars#25339; tests/test_polars_bugs.py).
+    frame, written = frame.rechunk(), written.rechunk()
     return SourceRead(name, source.location, frame, written, failures, file, _empty_warning(file))
 
 
