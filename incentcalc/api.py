@@ -91,7 +91,9 @@ def compute_quarter(
     `history` is the closed periods before `period` (None: no ledger)."""
     timings = Timings()
     with timings.stage("read_validate"):
-        inputs = load_inputs(config, period, quarantine=quarantine, max_rejected=max_rejected)
+        inputs = load_inputs(
+            config, period, quarantine=quarantine, max_rejected=max_rejected, history=history
+        )
     try:
         return calculate_quarter(config, period, inputs, timings=timings, history=history)
     except pl.exceptions.PolarsError as exc:

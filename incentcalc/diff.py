@@ -516,17 +516,17 @@ def diff_programs(
         baseline_frame = read_baseline_run(baseline_run, period.label)
         baseline_side = (str(baseline_run), budget_use_from_payouts(baseline_frame))
         with timings.stage("read_validate"):
-            candidate_inputs = load_inputs(candidate, period)
+            candidate_inputs = load_inputs(candidate, period, history=history)
         with timings.stage("calculate"):
             cand_result = calculate_quarter(candidate, period, candidate_inputs, history=history)
     else:
         assert baseline is not None and baseline_path is not None
         base_config, base_period = baseline
         with timings.stage("read_validate"):
-            baseline_inputs = load_inputs(base_config, base_period)
+            baseline_inputs = load_inputs(base_config, base_period, history=history)
             shared = base_period == period and same_reads(base_config, candidate, period)
             candidate_inputs = load_inputs(
-                candidate, period, reuse=baseline_inputs if shared else None
+                candidate, period, reuse=baseline_inputs if shared else None, history=history
             )
         if not shared:
             notes.append(_separate_data_note(base_period, period))

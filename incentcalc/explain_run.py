@@ -20,6 +20,7 @@ import polars as pl
 
 from incentcalc.config import ProgramConfig, load_config
 from incentcalc.errors import UsageError
+from incentcalc.history import History
 from incentcalc.inputs import Inputs
 from incentcalc.output_names import DEAL_BONUSES_PARQUET, MANIFEST_JSON, PAYOUTS_PARQUET
 from incentcalc.periods import Period, parse_period
@@ -59,22 +60,32 @@ def explain_from_run(
     config = load_config(config_path)
     period = parse_period(period_label, config.program.fiscal_year_start_month)
     with ThreadPoolExecutor(max_workers=1) as reader:
-        inputs = reader.submit(load_inputs, config, period, partner=partner_id)
-        return _explain(config, period, (config_path, partner_id, run_dir), inputs)
+        reading = reader.submit(_history_and_inputs, config, period, partner_id)
+        return _explain(config, period, (config_path, partner_id, run_dir), reading)
+
+
+def _history_and_inputs(
+    config: ProgramConfig, period: Period, partner_id: str
+) -> tuple[History, Inputs]:
+    """The ledger's entries before the period, then the partner's rows (the deals' window
+    keeps the rows of the stored deals the clawbacks can still take: `window.deal_window`)."""
+    from incentcalc.ledger.basis import ledger_basis
+
+    history = ledger_basis(config, period, recalculate=False, any_period=True).history
+    return history, load_inputs(config, period, partner=partner_id, history=history)
 
 
 def _explain(
     config: ProgramConfig,
     period: Period,
     asked: tuple[Path, str, Path],
-    reading: Future[Inputs],
+    reading: Future[tuple[History, Inputs]],
 ) -> dict[str, Any]:
     """The document once the run is known to belong to `config`, `period` and the inputs;
     refused (UsageError) otherwise, in this order: period, config, input files."""
     from incentcalc.api import calculate_quarter  # imported while the inputs are read
     from incentcalc.explain import explain_partner
     from incentcalc.io.digest import file_sha256
-    from incentcalc.ledger.basis import ledger_basis
 
     config_path, partner_id, run_dir = asked
     manifest, payouts, deal_bonuses = read_run(run_dir, partner_id)
@@ -82,12 +93,11 @@ def _explain(
         raise _mismatch(run_dir, f"for {manifest.get('period')}, not {period.label}")
     if manifest.get("config", {}).get("sha256") != file_sha256(config_path):
         raise _mismatch(run_dir, f"with another config than {config_path}")
-    inputs = reading.result()
+    history, inputs = reading.result()
     used = {entry["source"]: entry["sha256"] for entry in manifest.get("inputs", [])}
     changed = [f.name.value for f in inputs.files if used.get(f.name.value) != f.sha256]
     if changed:
         raise _mismatch(run_dir, f"from other input files ({', '.join(changed)} changed)")
-    history = ledger_basis(config, period, recalculate=False, any_period=True).history
     result = calculate_quarter(config, period, inputs, history=history)
     whole = dataclasses.replace(result, payouts=payouts, deal_bonuses=deal_bonuses)
     return explain_partner(whole, partner_id)

@@ -34,6 +34,7 @@ import polars as pl
 from incentcalc.columns import ROW, Stage
 from incentcalc.config import Metric, ProgramConfig, SourceName
 from incentcalc.errors import ConfigError, DataError
+from incentcalc.history import History
 from incentcalc.inputs import FAILURE_SCHEMA, Inputs, empty_failures
 from incentcalc.io.database import query_dates
 from incentcalc.io.readers import SourceRead, read_source
@@ -104,6 +105,7 @@ def load_inputs(
     reuse: Inputs | None = None,
     max_rejected: Decimal = DEFAULT_MAX_REJECTED,
     partner: str | None = None,
+    history: History | None = None,
 ) -> Inputs:
     """Read and validate every configured source; the validated canonical frames.
 
@@ -112,7 +114,8 @@ def load_inputs(
     column failures, and more rejected rows than `max_rejected` (a share) of any source
     still raise. With `reuse` (inputs already read and row-checked for a config with the
     same `sources`), nothing is read again: only the config-dependent checks run. With
-    `partner`, only that partner's rows are read (`explain --run`).
+    `partner`, only that partner's rows are read (`explain --run`). `history` (the closed
+    entries the run builds on) widens the deals' window to the stored deals' own rows.
     """
     if reuse is not None:
         check_needed_sources(config)
@@ -121,7 +124,7 @@ def load_inputs(
         if cross.height:
             raise failures_error(cross)
         return reuse
-    result = check_inputs(config, period, quarantine=quarantine, partner=partner)
+    result = check_inputs(config, period, quarantine=quarantine, partner=partner, history=history)
     if result.cross_failures.height or (result.row_failures.height and not quarantine):
         raise failures_error(result.failures)
     if quarantine:
@@ -153,19 +156,21 @@ def check_inputs(
     quarantine: bool = False,
     all_rows: bool = False,
     partner: str | None = None,
+    history: History | None = None,
 ) -> Validation:
     """Read every source and collect all failures (raises only `ConfigError`).
 
-    Only the rows the period can use are read (`window.read_windows`); `all_rows` reads and
-    checks the whole history of every export (`validate --all-rows`).
+    Only the rows the period can use are read (`window.read_windows`, with `history` the
+    closed entries the run builds on); `all_rows` reads and checks the whole history of
+    every export (`validate --all-rows`).
 
     A file that cannot be read as a table is reported as one failure (row empty) and the
     cross-source rules are skipped, since they would only echo that problem. With
     `quarantine`, a column of which no value can be read is a failure of the whole column.
     """
     check_needed_sources(config)
-    windows = {} if all_rows else read_windows(config, period)
-    dates = query_dates(config, period)
+    windows = {} if all_rows else read_windows(config, period, history)
+    dates = query_dates(config, period, history)
     sources = dict(config.sources.items())
 
     def read_and_check(name: SourceName) -> tuple[SourceRead, pl.DataFrame] | DataError:

@@ -451,9 +451,11 @@ class _World:
                     rows.append({**row, "deal_id": f"D{len(rows) + 1:03d}", "stage": "cancelled",
                                  "close_date": cancel.isoformat()})  # fmt: skip
                 elif plant == "later":
-                    how = draw(st.sampled_from(["own", "other"]))
+                    how = draw(st.sampled_from(["own", "own_kept_date", "other"]))
                     edges = st.sampled_from([0, 30, 31, 60, 61, 90, 91, 120, 121])
                     days = draw(st.one_of(st.integers(0, 200), edges))
+                    if how == "own_kept_date":  # mostly seen first by a run whose read
+                        days = draw(st.integers(90, 300))  # window starts after the close
                     later[row["deal_id"]] = (how, close + timedelta(days))
         return rows, later
 
@@ -539,7 +541,9 @@ class _World:
 
 def export_as_of(deals: Table, later: dict[str, tuple[str, date]], as_of: date) -> Table:
     """The deals export as read on `as_of`: a deal cancelled by then is either itself turned
-    into a cancellation (`own`) or followed by a cancelled row of its customer (`other`)."""
+    into a cancellation dated when it happened (`own`) or keeping its close_date, the usual
+    CRM case (`own_kept_date`: a row older than the run's read window, RULES.md 11.5), or
+    followed by a cancelled row of its customer (`other`)."""
     rows = []
     for deal in deals:
         how, when = later.get(deal["deal_id"], ("", date.max))
@@ -547,6 +551,8 @@ def export_as_of(deals: Table, later: dict[str, tuple[str, date]], as_of: date) 
             rows.append(deal)
         elif how == "own":
             rows.append({**deal, "stage": "cancelled", "close_date": when.isoformat()})
+        elif how == "own_kept_date":
+            rows.append({**deal, "stage": "cancelled"})
         else:
             rows.append(deal)
             rows.append({**deal, "deal_id": f"{deal['deal_id']}X", "stage": "cancelled",

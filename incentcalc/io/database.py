@@ -27,6 +27,7 @@ import polars as pl
 from incentcalc.columns import SOURCE_COLUMNS
 from incentcalc.config import ProgramConfig, Source, SourceName, public_url, query_sha256
 from incentcalc.errors import ConfigError, DataError
+from incentcalc.history import History
 from incentcalc.inputs import SourceFile
 from incentcalc.io.formats import RawTable
 from incentcalc.periods import Period
@@ -60,16 +61,21 @@ HASH_SLICE_ROWS = 200_000
 """Rows turned into CSV text at a time for the rows' sha256 (bounded memory at 5M rows)."""
 
 
-def query_dates(config: ProgramConfig, period: Period) -> dict[str, date]:
+def query_dates(
+    config: ProgramConfig, period: Period, history: History | None = None
+) -> dict[str, date]:
     """The dates a query may use: the period, and the widest window of rows the run can use
     (the deals' window of `window.deal_window`: the listed neighbourhood, the reversal rule's
-    look-ahead and the clawback look-back; every other source's window lies inside it)."""
-    deals = deal_window(config, period)
+    look-ahead and the clawback look-back, back to the earliest stored deal whose share the
+    clawbacks can still take; every other source's window lies inside it). The readers then
+    keep what the window keeps, as for a file."""
+    deals = deal_window(config, period, history)
     assert deals.first is not None and deals.last is not None
+    since = deals.kept_since
     return {
         "period_start": period.start,
         "period_end": period.end,
-        "window_start": deals.first,
+        "window_start": deals.first if since is None else min(deals.first, since),
         "window_end": deals.last,
     }
 
@@ -79,6 +85,8 @@ def same_reads(first: ProgramConfig, second: ProgramConfig, period: Period) -> b
     when a source is a database, the same window (a longer reversal rule widens it)."""
     if first.sources != second.sources:
         return False
+    if (first.payout.clawback_within_days is None) != (second.payout.clawback_within_days is None):
+        return False  # only one keeps the rows of the stored deals (`window.deal_window`)
     if all(source.uri is None for _, source in first.sources.items()):
         return True
     return query_dates(first, period) == query_dates(second, period)

@@ -163,14 +163,14 @@ class RawTable:
 
 @dataclass(frozen=True)
 class RowFilter:
-    """A condition on one column of a typed (Parquet) file, decided in the scan before the
-    other columns are decoded: `keeps` gets the column and says which rows to keep. It
-    applies only where the file's column has `dtype` (otherwise the readers filter after
-    parsing)."""
+    """A condition on columns of a typed (Parquet) file, decided in the scan before the
+    other columns are decoded: `keeps` gets the columns (in `headers`' order) and says which
+    rows to keep. It applies only where each file column has its `dtypes` entry (otherwise
+    the readers filter after parsing)."""
 
-    header: str
-    dtype: pl.DataType
-    keeps: Callable[[pl.Expr], pl.Expr]
+    headers: tuple[str, ...]
+    dtypes: tuple[pl.DataType, ...]
+    keeps: Callable[..., pl.Expr]
 
 
 def detect_format(path: Path) -> FileFormat:
@@ -278,12 +278,15 @@ def _read_parquet(path: Path, source: Source, row_filters: tuple[RowFilter, ...]
         skip = min(source.skip_rows, in_file)
         keep = pl.col(ROW_INDEX) >= skip
         stripped = {name.strip(): name for name in names}
-        applied = set()
+        applied: set[str] = set()
         for condition in row_filters:
-            header = stripped.get(condition.header)
-            if header is not None and names[header] == condition.dtype:
-                keep = keep & condition.keeps(pl.col(header))
-                applied.add(condition.header)
+            headers = [stripped.get(header) for header in condition.headers]
+            if all(
+                header is not None and names[header] == dtype
+                for header, dtype in zip(headers, condition.dtypes, strict=True)
+            ):
+                keep = keep & condition.keeps(*(pl.col(h) for h in headers if h is not None))
+                applied.update(condition.headers)
         frame = scan.with_row_index(ROW_INDEX).filter(keep).collect()
     except Exception as exc:  # the Parquet reader raises several unrelated types
         raise FileProblem.unparsable(path, "Parquet", str(exc)) from None

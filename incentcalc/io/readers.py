@@ -137,15 +137,16 @@ def _row_filters(
     """The window's dates and the partner as filters the Parquet scan can apply to the
     file's own columns (not to a column that `values` or `defaults` rewrite: the filters
     after parsing cover those)."""
-    filters: list[tuple[str, pl.DataType, Callable[[pl.Expr], pl.Expr]]] = []
+    filters: list[tuple[tuple[str, ...], tuple[pl.DataType, ...], Callable[..., pl.Expr]]] = []
     if window is not None and window.label is None:
-        filters.append((window.column, pl.Date(), window.keeps))
+        dtypes = (pl.Date(), pl.String())[: len(window.columns)]
+        filters.append((window.columns, dtypes, window.keeps))
     if partner is not None and any(c.name == PARTNER for c in SOURCE_COLUMNS[name]):
-        filters.append((PARTNER, pl.String(), lambda value: value == partner))
+        filters.append(((PARTNER,), (pl.String(),), lambda value: value == partner))
     return tuple(
-        RowFilter(source.header_of(column), dtype, keeps)
-        for column, dtype, keeps in filters
-        if column not in source.values and column not in source.defaults
+        RowFilter(tuple(source.header_of(c) for c in columns), dtypes, keeps)
+        for columns, dtypes, keeps in filters
+        if not any(c in source.values or c in source.defaults for c in columns)
     )
 
 
@@ -160,15 +161,20 @@ def _in_window(
         frame = mapped
     value, _ = _parser(column, frame.schema[column.name], source, typed)
     if frame.schema[column.name] != pl.String():
-        return frame.select(window.keeps(value)).to_series()
-    # text is parsed once per distinct value (a few dozen labels, a few thousand dates), not
-    # once per row: the label pattern on 80k rows of targets alone took 50 ms
-    distinct = frame.select(pl.col(column.name).unique()).with_columns(
-        window.keeps(value).alias("_keep")
-    )
-    return frame.select(column.name).join(
-        distinct, on=column.name, how="left", nulls_equal=True, maintain_order="left"
-    )["_keep"]
+        dated = frame.select(window.dated(value)).to_series()
+    else:
+        # text is parsed once per distinct value (a few dozen labels, a few thousand dates),
+        # not once per row: the label pattern on 80k rows of targets alone took 50 ms
+        distinct = frame.select(pl.col(column.name).unique()).with_columns(
+            window.dated(value).alias("_keep")
+        )
+        dated = frame.select(column.name).join(
+            distinct, on=column.name, how="left", nulls_equal=True, maintain_order="left"
+        )["_keep"]
+    if window.kept_ids is None:
+        return dated
+    deal_id = pl.col(Window.KEPT_ID).cast(pl.String())
+    return dated | mapped.select(window.listed(deal_id)).to_series()
 
 
 def _empty_warning(file: SourceFile) -> tuple[str, ...]:

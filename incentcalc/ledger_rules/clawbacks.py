@@ -112,6 +112,15 @@ def match_clawbacks(
     return _settle(candidates).sort([*_GROUP, *_ORDER]).select(CLAWBACK_COLUMNS)
 
 
+def open_shares(history: History) -> pl.DataFrame:
+    """deal_id and close_date of every stored deal bonus a cancellation can still claw back
+    (share > 0, not clawed back before): the rows of the deals export a run must read
+    whatever their date (`window.deal_window`)."""
+    done = history.ledger_lines().filter(pl.col("kind").is_in(_ALREADY_TAKEN))
+    stored = _stored_deals(history, pl.col("bonus") > 0)
+    return _open(stored, done).select("deal_id", "close_date")
+
+
 def _open(stored: pl.DataFrame, done: pl.DataFrame) -> pl.DataFrame:
     """The deals of `stored` that can still be clawed back: share > 0, not taken before."""
     return stored.filter(pl.col("amount") > 0).join(
