@@ -99,7 +99,7 @@ class Row:
             "status": self.status,
             "target": self.target,
             "passed": self.passed,
-            "seconds": None if m is None else round(m.seconds, 3),
+            "seconds": None if m is None or not m.ok else round(m.seconds, 3),
             "peak_mb": None if m is None else round(m.peak_mb, 1),
             "exit_code": None if m is None else m.exit_code,
             "stages": self.stages,
@@ -154,9 +154,11 @@ def script_step(
 
 
 def _record(row: Row, measured: Measured, out: Path | None) -> Row:
+    """A step that exits non-zero fails the bench: it is not timed (a crash is quick)."""
     row.measured = measured
     row.status = "ok" if measured.ok else f"failed (exit {measured.exit_code})"
     if not measured.ok:
+        row.passed = False
         row.extra["error"] = measured.error_tail()
     if out is not None:
         row.stages = read_timings(out)
@@ -377,7 +379,9 @@ def _verdict(row: Row) -> str:
 
 
 def _seconds(row: Row) -> str:
-    return "-" if row.measured is None else f"{row.measured.seconds:.2f}"
+    if row.measured is None:
+        return "-"
+    return f"{row.measured.seconds:.2f}" if row.measured.ok else row.status
 
 
 def _peak(row: Row) -> str:
@@ -524,7 +528,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.results.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     console.print(f"Results written to {args.results}")
-    return 0
+    return exit_code(console, steps)
+
+
+def exit_code(console: Console, steps: list[Row]) -> int:
+    """1 when a step's command exited non-zero (named on the console), else 0: a broken
+    command fails the bench (missed targets do not: they are its findings)."""
+    failed = [row for row in steps if row.measured is not None and not row.measured.ok]
+    for row in failed:
+        console.print(f"[red]Failed:[/] {row.name}: {row.status}: {row.extra.get('error', '')}")
+    return 1 if failed else 0
 
 
 def compile_sources() -> None:
