@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from incentcalc import __version__
-from incentcalc.errors import ExitCode, IncentcalcError
+from incentcalc.errors import EnvironmentFailure, ExitCode, IncentcalcError, environment_errno
 
 if TYPE_CHECKING:  # rich is imported when something is printed (not for --json)
     from rich.console import Console
@@ -112,7 +112,17 @@ def guarded(
     it directly. Success is logged to `--log-file` too.
     """
     try:
-        yield
+        try:
+            yield
+        except (IncentcalcError, typer.Exit, typer.Abort, KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:
+            number = environment_errno(exc)
+            if number is None:
+                raise
+            path = exc.filename if isinstance(exc, OSError) else None
+            kept = "Nothing was half-written."
+            raise EnvironmentFailure.writing(path, number, kept) from exc
     except IncentcalcError as exc:
         code = int(exc.exit_code)
         log_line(log_file, f"{command}: exit {code}: {exc}")

@@ -8,6 +8,7 @@ The tree (exit code in brackets)::
     ├── ConfigError                 [2] the program YAML is wrong, or a file it names is missing
     ├── DataError                   [1] input rows failed validation (carries the failures)
     ├── LedgerCorruptError          [1] the ledger failed verification (an entry was changed)
+    ├── EnvironmentFailure          [5] no space left, permission denied, a read-only folder
     └── RefusedError                [3] we will not run: output exists, or the folder is locked
         ├── OutputExistsError
         ├── LockHeldError
@@ -19,6 +20,8 @@ named constructors below so the hint is never forgotten.
 
 from __future__ import annotations
 
+import errno
+import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -36,6 +39,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     REFUSED = 3
     INTERNAL = 4
+    ENVIRONMENT = 5
 
 
 @dataclass
@@ -110,6 +114,67 @@ class LedgerCorruptError(IncentcalcError):
     """The ledger's files no longer match their recorded hashes (RULES.md 11.9)."""
 
     exit_code = ExitCode.DATA
+
+
+ENVIRONMENT_PROBLEMS = {
+    errno.ENOSPC: ("No space left on the disk of", "Free space on that disk, or write elsewhere"),
+    errno.EDQUOT: ("The disk quota is used up for", "Free space in the quota, or write elsewhere"),
+    errno.EFBIG: ("A file grew past what the file system allows in", "Write elsewhere"),
+    errno.EACCES: (
+        "Permission denied on",
+        "Give the user running incentcalc write access to that folder, or write elsewhere",
+    ),
+    errno.EPERM: (
+        "The operating system refused the change to",
+        "Give the user running incentcalc write access to that folder, or write elsewhere",
+    ),
+    errno.EROFS: ("The file system is read-only at", "Remount it read-write, or write elsewhere"),
+}
+"""errno -> (what happened, the fix): the failures of the machine, not of incentcalc or the
+data (exit 5)."""
+
+_OS_ERROR_NUMBER = re.compile(r"\(os error (\d+)\)")
+"""How Polars (Rust) reports an OS error in its messages: `... (os error 28)`."""
+
+
+def environment_errno(exc: BaseException) -> int | None:
+    """The errno of ENVIRONMENT_PROBLEMS behind `exc`, or None.
+
+    Libraries wrap the OS error differently: Python raises OSError, xlsxwriter a
+    FileCreateError holding it, Polars an OSError or ComputeError whose message ends in
+    `(os error 28)`; the chain of causes and arguments is searched for either.
+    """
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        found = current.errno if isinstance(current, OSError) else None
+        match = _OS_ERROR_NUMBER.search(str(current))
+        for number in (found, int(match.group(1)) if match else None):
+            if number in ENVIRONMENT_PROBLEMS:
+                return number
+        linked = (current.__cause__, current.__context__, *current.args)
+        pending += [e for e in linked if isinstance(e, BaseException)]
+    return None
+
+
+class EnvironmentFailure(IncentcalcError):
+    """The machine refused a write (a full disk, permission denied, a read-only folder):
+    neither a bug nor bad data, so neither exit 4 nor exit 1."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+    @classmethod
+    def writing(cls, path: Path | str | None, number: int, kept: str) -> EnvironmentFailure:
+        """`path`: where incentcalc was writing; `kept`: what is true of the outputs now."""
+        what, fix = ENVIRONMENT_PROBLEMS[number]
+        where = f"{what} {path}" if path else what.rsplit(" ", 1)[0]
+        return cls(
+            f"{where} ({errno.errorcode.get(number, number)}). {kept} {fix}, then run the "
+            "command again. This is a problem of the machine, not of incentcalc or your data."
+        )
 
 
 class RefusedError(IncentcalcError):

@@ -198,6 +198,10 @@ def _create_exclusive(path: Path, record: LockRecord) -> int | None:
         os.write(fd, record.to_json().encode("utf-8"))
         os.fsync(fd)
         return os.fstat(fd).st_ino
+    except BaseException:  # e.g. a full disk: an empty lock would refuse the retry
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
     finally:
         os.close(fd)
 

@@ -32,7 +32,12 @@ from typing import Any, Final
 
 import polars as pl
 
-from incentcalc.errors import OutputExistsError
+from incentcalc.errors import (
+    EnvironmentFailure,
+    IncentcalcError,
+    OutputExistsError,
+    environment_errno,
+)
 from incentcalc.io.locking import holding_lock, pid_is_alive
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -76,25 +81,36 @@ def locked_output(target: Path, *, force: bool) -> Iterator[OutputFolder]:
     re-raised; `target` is untouched.
 
     Raises `LockHeldError` if a live run holds the lock and `OutputExistsError` if `target`
-    exists without `force` (in both cases nothing is changed).
+    exists without `force` (in both cases nothing is changed), and `EnvironmentFailure`
+    (exit 5) naming `target` when the machine refuses a write (no space left, permission
+    denied, a read-only folder): the temporary folder and the lock are gone by then.
 
     >>> with locked_output(Path("out/2026Q3"), force=False) as folder:  # doctest: +SKIP
     ...     write_csv(payouts, folder.path / "payouts.csv")
     """
     shown = target
     target = Path(os.path.abspath(target))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with holding_lock(target) as lock:
-        if os.path.lexists(target) and not force:
-            raise OutputExistsError.at(shown)
-        warnings = [*lock.warnings, *_remove_stale_siblings(target)]
-        temporary = _make_sibling(target, SiblingKind.TMP)
-        try:
-            yield OutputFolder(temporary, warnings)
-            _commit(temporary, target)
-        except BaseException:
-            _remove(temporary)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with holding_lock(target) as lock:
+            if os.path.lexists(target) and not force:
+                raise OutputExistsError.at(shown)
+            warnings = [*lock.warnings, *_remove_stale_siblings(target)]
+            temporary = _make_sibling(target, SiblingKind.TMP)
+            try:
+                yield OutputFolder(temporary, warnings)
+                _commit(temporary, target)
+            except BaseException:
+                _remove(temporary)
+                raise
+    except IncentcalcError:
+        raise
+    except BaseException as exc:
+        number = environment_errno(exc)
+        if number is None:
             raise
+        kept = f"Nothing was written there: {shown} is as it was before the command."
+        raise EnvironmentFailure.writing(shown, number, kept) from exc
 
 
 def formula_safe(expr: pl.Expr | str) -> pl.Expr:
