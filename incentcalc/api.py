@@ -43,13 +43,14 @@ from incentcalc.result import (
     KPI_COLUMNS,
     LEDGER_LINE_COLUMNS,
     PAYOUT_COLUMNS,
+    QUARTER_TARGET_SCHEMA,
     BudgetUse,
     QuarterResult,
     Status,
     Timings,
 )
 from incentcalc.scope import compute_scope
-from incentcalc.scoring import compute_kpi_scores, tiers_table
+from incentcalc.scoring import compute_kpi_scores, quarter_targets, tiers_table
 from incentcalc.tiers import assign_team_tiers, assign_tiers, compute_composites
 from incentcalc.validation import DEFAULT_MAX_REJECTED, load_inputs
 
@@ -231,6 +232,7 @@ def calculate_quarter(
             ledger_lines=ledger.lines,
             ledger_notes=ledger.notes,
             closed_history=history.closed_payouts(),
+            quarter_targets=_quarter_targets(kpi_rows, scope, period),
         )
     return result
 
@@ -325,6 +327,13 @@ def _payouts(
     )
     ledger = Balances(balances.columns, balances.lines, balances.exceptions, notes)
     return payouts.sort("partner_id"), details.sort("partner_id"), budget, ledger
+
+
+def _quarter_targets(kpi_rows: pl.DataFrame, scope: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """The whole quarter's attainment targets of a progress run; none for an ordinary run."""
+    if period.as_of is None:
+        return pl.DataFrame(schema=QUARTER_TARGET_SCHEMA)
+    return quarter_targets(kpi_rows, scope, period).cast(QUARTER_TARGET_SCHEMA)  # type: ignore[arg-type]
 
 
 def _kpi_output(kpi_rows: pl.DataFrame, period: Period) -> pl.DataFrame:

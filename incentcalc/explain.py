@@ -236,7 +236,7 @@ def explain_partner(result: QuarterResult, partner_id: str) -> dict[str, Any]:
         "program": result.config.program.name,
         "period": result.period.label,
         "as_of": None if result.period.as_of is None else result.period.as_of.isoformat(),
-        "progress": progress_title(result.period),
+        "progress": progress_title(result.period.as_of),
         "partner": {**payout, **detail},
         "kpis": _kpi_entries(result, partner_id, lines),
         "composite_score": payout["composite_score"],

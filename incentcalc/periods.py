@@ -127,12 +127,12 @@ def day_text(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
-def progress_title(period: Period) -> str | None:
-    """What every output of a progress run says ("Progress to 15 Aug 2026 (provisional)"),
-    None for an ordinary run."""
-    if period.as_of is None:
+def progress_title(as_of: date | None) -> str | None:
+    """What every output of a progress run as of `as_of` says ("Progress to 15 Aug 2026
+    (provisional)"), None for an ordinary run (`as_of` None)."""
+    if as_of is None:
         return None
-    return f"Progress to {day_text(period.as_of)} (provisional)"
+    return f"Progress to {day_text(as_of)} (provisional)"
 
 
 def canonical_label_expr(column: str) -> pl.Expr:

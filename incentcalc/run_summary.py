@@ -95,7 +95,7 @@ def totals_by_tier(result: QuarterResult) -> pl.DataFrame:
 def render_run(console: Console, result: QuarterResult, summary: dict[str, Any]) -> None:
     """Totals by tier (every tier, also with no partners) and status, budget use, integrity
     hits and warnings; numbers with thousands separators."""
-    progress = progress_title(result.period)
+    progress = progress_title(result.period.as_of)
     title = f"{result.config.program.name} - {result.period.label}"
     table = Table(
         title=title if progress is None else f"{title} - {progress}", title_justify="left"

@@ -1,0 +1,213 @@
+"""Progress runs (issue 23, RULES.md 12) through the real console script: `run --as-of` and
+`explain --as-of` on the worked examples, their marking, refusals that write nothing, the
+ledger's order, and "as of the period's end" giving the ordinary run byte for byte."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from conftest import EXAMPLES
+from reference import compute_quarter
+from reference.compare import compare_rows, read_csv_text
+from reference.ledger import Entry
+
+INCENTCALC = Path(sys.executable).with_name("incentcalc")
+TITLE = "Progress to 15 Aug 2026 (provisional)"
+PAYOUT_FILES = ("payouts.csv", "payouts.parquet", "kpis.csv", "kpis.parquet", "exceptions.csv",
+                "deal_bonuses.csv", "deal_bonuses.parquet", "ledger_lines.parquet")  # fmt: skip
+"""Everything a run writes that is not a workbook or the manifest (which say "progress")."""
+
+
+def incentcalc(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [INCENTCALC, *map(str, args)], capture_output=True, text=True, cwd=cwd, check=False
+    )
+
+
+def document(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(done.stdout)
+    return parsed
+
+
+def copy_example(name: str, tmp_path: Path) -> Path:
+    folder = tmp_path / name
+    shutil.copytree(EXAMPLES / name, folder)
+    for path in folder.iterdir():
+        path.chmod(0o644)
+    return folder
+
+
+def test_a_progress_run_is_marked_everywhere_and_goes_to_its_own_folder(tmp_path: Path) -> None:
+    basic = copy_example("basic", tmp_path)
+    done = incentcalc("run", "--config", "program.yaml", "--period", "2026Q3", "--as-of",
+                      "2026-08-15", "--json", cwd=basic)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = document(done)
+    out = basic / "out" / "2026Q3-as-of-2026-08-15"
+    assert summary["as_of"] == "2026-08-15"
+    assert Path(summary["out"]) == Path("out/2026Q3-as-of-2026-08-15")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["period"], manifest["as_of"]) == ("2026Q3", "2026-08-15")
+    title = openpyxl.load_workbook(out / "summary.xlsx").worksheets[0]["A1"].value
+    assert TITLE in str(title)
+    statements = sorted((out / "statements").glob("*.xlsx"))
+    assert [p.stem for p in statements] == ["P1", "P2", "P3", "P5", "P6", "P8"]  # P4 not yet
+    for path in statements:
+        assert TITLE in str(openpyxl.load_workbook(path)["Statement"]["A1"].value), path.stem
+
+
+def test_the_console_says_progress(tmp_path: Path) -> None:
+    basic = copy_example("basic", tmp_path)
+    done = incentcalc("run", "--config", "program.yaml", "--period", "2026Q3", "--as-of",
+                      "2026-08-15", "--no-statements", cwd=basic)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert TITLE in " ".join(done.stdout.split())
+    ordinary = incentcalc("run", "--config", "program.yaml", "--period", "2026Q3",
+                          "--no-statements", cwd=basic)  # fmt: skip
+    assert "Progress" not in ordinary.stdout
+    assert (basic / "out" / "2026Q3").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("as_of", "says"),
+    [("2026-10-01", "outside 2026Q3"), ("2026-06-30", "outside 2026Q3"),
+     ("2026-08-32", "not a date"), ("15/08/2026", "not a date"), ("soon", "not a date")],
+)  # fmt: skip
+def test_a_day_outside_the_period_or_not_a_day_is_a_usage_error(
+    tmp_path: Path, as_of: str, says: str
+) -> None:
+    basic = copy_example("basic", tmp_path)
+    done = incentcalc("run", "--config", "program.yaml", "--period", "2026Q3", "--as-of", as_of,
+                      "--json", cwd=basic)  # fmt: skip
+    assert done.returncode == 2
+    assert says in document(done)["error"]
+    assert not (basic / "out").exists()
+
+
+def test_as_of_the_period_end_writes_the_ordinary_run_byte_for_byte(tmp_path: Path) -> None:
+    """The sample program has every integrity rule, the spike rule included (it applies on
+    the last day), a budget, a cap and teams."""
+    config = Path(__file__).parents[1] / "configs" / "program.yaml"
+    ordinary, progress = tmp_path / "ordinary", tmp_path / "progress"
+    common = ("--config", config, "--period", "2026Q3", "--no-statements", "--quiet")
+    assert incentcalc("run", *common, "--out", ordinary).returncode == 0
+    assert incentcalc("run", *common, "--out", progress, "--as-of", "2026-09-30").returncode == 0
+    for name in PAYOUT_FILES:
+        assert (progress / name).read_bytes() == (ordinary / name).read_bytes(), name
+    manifest = json.loads((progress / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["as_of"] == "2026-09-30"
+    assert json.loads((ordinary / "manifest.json").read_text(encoding="utf-8"))["as_of"] is None
+
+
+def test_before_the_end_the_spike_rule_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    config = Path(__file__).parents[1] / "configs" / "program.yaml"
+    done = incentcalc("run", "--config", config, "--period", "2026Q3", "--as-of", "2026-09-29",
+                      "--out", tmp_path / "out", "--no-statements", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = document(done)
+    assert any("quarter_end_spike was skipped" in w for w in summary["warnings"])
+    assert all(hit["rule"] != "quarter_end_spike" for hit in summary["integrity_hits"])
+
+
+def test_explain_as_of_explains_the_progress_run(tmp_path: Path) -> None:
+    basic = copy_example("basic", tmp_path)
+    done = incentcalc("explain", "--config", "program.yaml", "--period", "2026Q3", "--partner",
+                      "P1", "--as-of", "2026-08-15", "--json", cwd=basic)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    explained = document(done)
+    assert (explained["as_of"], explained["progress"]) == ("2026-08-15", TITLE)
+    revenue = next(k for k in explained["kpis"] if k["kpi"] == "revenue")
+    assert revenue["value"].startswith("60000") and revenue["target"].startswith("50000")
+    assert explained["partner"]["active_days"] == 46
+    text = incentcalc("explain", "--config", "program.yaml", "--period", "2026Q3", "--partner",
+                      "P1", "--as-of", "2026-08-15", cwd=basic)  # fmt: skip
+    assert TITLE in text.stdout
+    refused = incentcalc("explain", "--config", "program.yaml", "--period", "2026Q3",
+                         "--partner", "P1", "--as-of", "2026-10-01", cwd=basic)  # fmt: skip
+    assert refused.returncode == 2
+
+
+# --- the ledger's worked example ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The ledger example with 2026Q1 closed; a progress run of 2026Q3 is tried (refused),
+    then 2026Q2 is closed and 2026Q3 is run as of 15 Aug, as of its end and ordinarily."""
+    root = tmp_path_factory.mktemp("progress-ledger")
+    config = copy_example("ledger", root) / "program.yaml"
+    out = root / "out"
+    runs: dict[str, Any] = {"config": config, "out": out}
+
+    def run(period: str, name: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return incentcalc("run", "--config", config, "--period", period, "--out", out / name,
+                          "--no-statements", "--json", *extra)  # fmt: skip
+
+    def close(name: str) -> subprocess.CompletedProcess[str]:
+        return incentcalc("close", "--config", config, "--run", out / name, "--json")
+
+    assert run("2026Q1", "2026Q1").returncode == 0
+    assert close("2026Q1").returncode == 0
+    runs["too_early"] = run("2026Q3", "too-early", "--as-of", "2026-08-15")
+    assert run("2026Q2", "2026Q2").returncode == 0
+    assert close("2026Q2").returncode == 0
+    runs["progress"] = run("2026Q3", "progress", "--as-of", "2026-08-15")
+    runs["at_end"] = run("2026Q3", "at-end", "--as-of", "2026-09-30")
+    runs["close_progress"] = close("progress")
+    runs["ordinary"] = run("2026Q3", "ordinary")
+    return runs
+
+
+def test_a_progress_run_of_p_needs_p_minus_1_closed(ledger: dict[str, Any]) -> None:
+    refused = ledger["too_early"]
+    assert refused.returncode == 3
+    assert "close 2026Q2" in document(refused)["error"]
+    assert not (ledger["out"] / "too-early").exists()
+
+
+def test_the_ledger_examples_third_quarter_so_far_agrees_with_the_reference(
+    ledger: dict[str, Any],
+) -> None:
+    """15 Aug 2026: L1's D13 (10 Aug) counts, L2's D23 (5 Sep) not yet; L3's C32 cancellation
+    (20 Aug) has not happened yet; the history (carried in, holdback released, grace,
+    loyalty) is the ordinary 2026Q3's."""
+    assert ledger["progress"].returncode == 0, ledger["progress"].stdout
+    config = ledger["config"]
+    history: list[Entry] = []
+    for label in ("2026Q1", "2026Q2"):
+        history.append(compute_quarter(config, label, history).close(release_after=1))
+    expected = compute_quarter(config, "2026Q3", history, date(2026, 8, 15))
+    got = read_csv_text(ledger["out"] / "progress" / "payouts.csv")
+    assert compare_rows(expected.payouts, got, "partner_id", "progress 2026Q3") == []
+    ordinary = {r["partner_id"]: r for r in read_csv_text(ledger["out"] / "ordinary/payouts.csv")}
+    for row in got:
+        for column in ("carried_in", "holdback_released", "tier"):
+            if column != "tier" or row["partner_id"] != "L2":  # L2's Sep deal: another tier
+                assert row[column] == ordinary[row["partner_id"]][column], (row, column)
+    bonuses = read_csv_text(ledger["out"] / "progress" / "deal_bonuses.csv")
+    assert {r["deal_id"] for r in bonuses} == {d["deal_id"] for d in expected.deal_bonuses}
+    assert "D23" not in {r["deal_id"] for r in bonuses}
+
+
+def test_close_refuses_a_progress_run(ledger: dict[str, Any]) -> None:
+    refused = ledger["close_progress"]
+    assert refused.returncode == 3
+    error = document(refused)["error"]
+    assert "progress run" in error and "never be closed" in error
+    entries = sorted(p.name for p in (ledger["config"].parent / "ledger").rglob("entry.json"))
+    assert len(entries) == 2  # 2026Q1 and 2026Q2 only
+
+
+def test_on_the_ledger_as_of_the_end_is_the_ordinary_run(ledger: dict[str, Any]) -> None:
+    assert ledger["at_end"].returncode == 0 and ledger["ordinary"].returncode == 0
+    for name in PAYOUT_FILES:
+        at_end = (ledger["out"] / "at-end" / name).read_bytes()
+        assert at_end == (ledger["out"] / "ordinary" / name).read_bytes(), name
