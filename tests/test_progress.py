@@ -62,6 +62,29 @@ def test_a_progress_run_is_marked_everywhere_and_goes_to_its_own_folder(tmp_path
     assert [p.stem for p in statements] == ["P1", "P2", "P3", "P5", "P6", "P8"]  # P4 not yet
     for path in statements:
         assert TITLE in str(openpyxl.load_workbook(path)["Statement"]["A1"].value), path.stem
+    p1, p6, p8 = (statement_lines(out / "statements" / f"{p}.xlsx") for p in ("P1", "P6", "P8"))
+    # P1: Platinum so far (60,000 against 50,000); against the quarter's 100,000: Silver
+    assert p1["Tier so far"][0] == "Platinum"
+    assert p1["If nothing more comes in"][0] == "Silver"
+    assert p1["To keep Platinum by 30 Sep 2026"][1] == "59,995.00 USD more revenue"
+    assert p1["Progress to"][0] == "15 Aug 2026"
+    assert "Nothing on this statement is paid" in p1["Progress to"][1]
+    # P6 leaves on 31 Aug: eligible so far, not at the quarter's end
+    assert p6["At the quarter's end"][0] == "not eligible"
+    # P8: Bronze, 9,000 of revenue against 100,000
+    assert p8["To keep Bronze by 30 Sep 2026"][0] == "reached so far"
+    assert p8["To reach Silver by 30 Sep 2026"][1] == "41,000.00 USD more revenue"
+    assert p8["   revenue needed"][0] == 50000
+
+
+def statement_lines(path: Path) -> dict[str, tuple[Any, str]]:
+    """The Statement sheet's label -> (value, note)."""
+    sheet = openpyxl.load_workbook(path)["Statement"]
+    return {
+        str(label): (value, note or "")
+        for label, value, note in sheet.iter_rows(min_col=1, max_col=3, values_only=True)
+        if label
+    }
 
 
 def test_the_console_says_progress(tmp_path: Path) -> None:
@@ -176,9 +199,9 @@ def test_a_progress_run_of_p_needs_p_minus_1_closed(ledger: dict[str, Any]) -> N
 def test_the_ledger_examples_third_quarter_so_far_agrees_with_the_reference(
     ledger: dict[str, Any],
 ) -> None:
-    """15 Aug 2026: L1's D13 (10 Aug) counts, L2's D23 (5 Sep) not yet; L3's C32 cancellation
-    (20 Aug) has not happened yet; the history (carried in, holdback released, grace,
-    loyalty) is the ordinary 2026Q3's."""
+    """15 Aug 2026: L1's D13 (10 Aug) counts, L2's D23 (5 Sep) not yet; against targets
+    prorated to 46 of 92 days L3's 95,000 scores Gold; the history (carried in, holdback
+    released) is the ordinary 2026Q3's."""
     assert ledger["progress"].returncode == 0, ledger["progress"].stdout
     config = ledger["config"]
     history: list[Entry] = []
@@ -189,9 +212,10 @@ def test_the_ledger_examples_third_quarter_so_far_agrees_with_the_reference(
     assert compare_rows(expected.payouts, got, "partner_id", "progress 2026Q3") == []
     ordinary = {r["partner_id"]: r for r in read_csv_text(ledger["out"] / "ordinary/payouts.csv")}
     for row in got:
-        for column in ("carried_in", "holdback_released", "tier"):
-            if column != "tier" or row["partner_id"] != "L2":  # L2's Sep deal: another tier
-                assert row[column] == ordinary[row["partner_id"]][column], (row, column)
+        for column in ("carried_in", "holdback_released"):
+            assert row[column] == ordinary[row["partner_id"]][column], (row, column)
+    tiers = {row["partner_id"]: row["tier"] for row in got}
+    assert (tiers["L1"], tiers["L3"]) == ("Gold", "Gold")
     bonuses = read_csv_text(ledger["out"] / "progress" / "deal_bonuses.csv")
     assert {r["deal_id"] for r in bonuses} == {d["deal_id"] for d in expected.deal_bonuses}
     assert "D23" not in {r["deal_id"] for r in bonuses}
@@ -211,3 +235,31 @@ def test_on_the_ledger_as_of_the_end_is_the_ordinary_run(ledger: dict[str, Any])
     for name in PAYOUT_FILES:
         at_end = (ledger["out"] / "at-end" / name).read_bytes()
         assert at_end == (ledger["out"] / "ordinary" / name).read_bytes(), name
+
+
+# --- what a progress statement says is still needed (statements.quarter_end) -------------------
+
+
+def test_the_outlook_scores_the_numbers_so_far_against_the_whole_quarter() -> None:
+    """The module's example: basic example P1 as of 15 Aug 2026."""
+    from decimal import Decimal
+
+    from incentcalc.config import load_config
+    from incentcalc.statements.next_tier import KpiFact
+    from incentcalc.statements.quarter_end import quarter_end_outlook
+
+    config = load_config(EXAMPLES / "basic" / "program.yaml")
+    facts = [
+        KpiFact("revenue", "revenue", Decimal(60000), Decimal(50000), Decimal("1.2"),
+                Decimal("0.6"), False),
+        KpiFact("nps", "nps", Decimal(100), None, Decimal("1.2"), Decimal("0.2"), False),
+        KpiFact("grr", "gross_renewal_rate", Decimal(1), None, Decimal("1.2"), Decimal("0.2"),
+                False),
+    ]  # fmt: skip
+    outlook = quarter_end_outlook("Platinum", facts, {"revenue": Decimal(100000)}, config)
+    assert outlook.facts[0].score == Decimal("0.6000")
+    assert (outlook.composite, outlook.tier.name) == (Decimal("0.8400"), "Silver")
+    (keep,) = outlook.goals  # Platinum is the top tier: nothing to reach above it
+    assert keep.keep and keep.path is not None
+    (route,) = keep.path.cheapest()
+    assert (route.kpi, route.value_needed) == ("revenue", Decimal("119995.00"))
