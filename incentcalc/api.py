@@ -333,7 +333,7 @@ def _quarter_targets(kpi_rows: pl.DataFrame, scope: pl.DataFrame, period: Period
     """The whole quarter's attainment targets of a progress run; none for an ordinary run."""
     if period.as_of is None:
         return pl.DataFrame(schema=QUARTER_TARGET_SCHEMA)
-    return quarter_targets(kpi_rows, scope, period).cast(QUARTER_TARGET_SCHEMA)  # type: ignore[arg-type]
+    return quarter_targets(kpi_rows, scope, period)
 
 
 def _kpi_output(kpi_rows: pl.DataFrame, period: Period) -> pl.DataFrame:

@@ -84,11 +84,11 @@ def _explain(
         raise _mismatch(run_dir, f"for {manifest.get('period')}, not {period.label}")
     as_of = None if period.as_of is None else period.as_of.isoformat()
     if manifest.get("as_of") != as_of:
-        made, asked = manifest.get("as_of"), as_of
+        made = manifest.get("as_of")
         raise _mismatch(
             run_dir,
             f"{'as of ' + made if made else 'as an ordinary run'}, "
-            f"not {'as of ' + asked if asked else 'as an ordinary run'} (--as-of)",
+            f"not {'as of ' + as_of if as_of else 'as an ordinary run'} (--as-of)",
         )
     if manifest.get("config", {}).get("sha256") != file_sha256(config_path):
         raise _mismatch(run_dir, f"with another config than {config_path}")

@@ -54,7 +54,7 @@ def default_out(period: str, recalculation: bool, as_of: date | None = None) -> 
 
 
 def as_of_suffix(as_of: date | None) -> str:
-    """" as of 2026-08-15" for a progress run's log line, "" for an ordinary run."""
+    """The log line's " as of 2026-08-15" for a progress run, "" for an ordinary run."""
     return "" if as_of is None else f" as of {as_of.isoformat()}"
 
 
@@ -145,8 +145,10 @@ def run(
         ledger_started = time.perf_counter()
         basis = api.load_basis(program, quarter, recalculate=recalculate)
         ledger_seconds = round(time.perf_counter() - ledger_started, 4)
-        target = out if out is not None else default_out(
-            quarter.label, basis.recalculation, quarter.as_of
+        target = (
+            out
+            if out is not None
+            else default_out(quarter.label, basis.recalculation, quarter.as_of)
         )
         console = stdout_console()
         show_progress = console.is_terminal and not (as_json or quiet)
@@ -203,8 +205,8 @@ def run(
         summary = summarize_run(result, target, statements, warnings)
         log_line(
             log_file,
-            f"run {quarter.label}{as_of_suffix(quarter.as_of)}: {summary['partners']} partners, payable "
-            f"{summary['totals']['payable']}, {len(warnings)} warning(s), wrote {target}",
+            f"run {quarter.label}{as_of_suffix(quarter.as_of)}: {summary['partners']} partners, "
+            f"payable {summary['totals']['payable']}, {len(warnings)} warning(s), wrote {target}",
         )
         if as_json:
             emit_json(summary)

@@ -621,7 +621,9 @@ def _tier_lines(out: _Sheet, payload: PartnerPayload, context: StatementContext)
     note = f"minimum composite {plain(tier.min_score)}"
     if ineligible:
         note += "; for information: no bonus or perks this period"
-    out.line("Tier reached" if context.as_of is None else "Tier so far", tier.name, note=note, bold=True)
+    out.line(
+        "Tier reached" if context.as_of is None else "Tier so far", tier.name, note=note, bold=True
+    )
     if ineligible:
         return
     if tier.perks:

@@ -68,7 +68,8 @@ def quarter_end_facts(
             result.append(fact)
             continue
         ratio = fact.value / target if target > 0 else Decimal(0)
-        score = Decimal(0) if ratio < attainment.threshold else min(ratio, attainment.cap)
+        cap = ratio if attainment.cap is None else attainment.cap
+        score = Decimal(0) if ratio < attainment.threshold else min(ratio, cap)
         result.append(replace(fact, target=target, score=_round_score(score)))
     return tuple(result)
 
