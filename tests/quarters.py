@@ -76,7 +76,7 @@ class Scenario:
     deal_exports: list[Table] = field(default_factory=list)
     partner_exports: list[Table] = field(default_factory=list)
     as_of: date | None = None
-    """A progress run (RULES.md 12) of the single quarter as of this day; None: ordinary."""
+    """A progress run (RULES.md 12) of the last period as of this day; None: none."""
 
     def write(self, folder: Path, index: int = 0) -> Path:
         """Write the config and the data as read for period `index`; return the config path."""
@@ -134,7 +134,7 @@ def scenarios(draw: st.DrawFn, quarters: int = 1, history: bool = False) -> Scen
             status = draw(st.sampled_from(["suspended", "active", "terminated"]))
             for master in masters[first : last + 1]:
                 master[index]["status"] = status
-    as_of = draw(progress_days(periods[0])) if quarters == 1 else None
+    as_of = draw(progress_days(periods[-1]))
     return Scenario(program, [p.label for p in periods], tables, exports, masters, as_of)
 
 
