@@ -75,6 +75,10 @@ def test_a_progress_run_is_marked_everywhere_and_goes_to_its_own_folder(tmp_path
     assert p8["To keep Bronze by 30 Sep 2026"][0] == "reached so far"
     assert p8["To reach Silver by 30 Sep 2026"][1] == "41,000.00 USD more revenue"
     assert p8["   revenue needed"][0] == 50000
+    kpis = openpyxl.load_workbook(out / "statements" / "P1.xlsx")["KPIs"]
+    revenue = next(row for row in kpis.iter_rows(values_only=True) if row[0] == "revenue")
+    assert revenue[3] == 50000
+    assert "the whole quarter's is 100,000.00 USD" in str(revenue[-1])
 
 
 def statement_lines(path: Path) -> dict[str, tuple[Any, str]]:
@@ -180,6 +184,7 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert run("2026Q1", "2026Q1").returncode == 0
     assert close("2026Q1").returncode == 0
     runs["too_early"] = run("2026Q3", "too-early", "--as-of", "2026-08-15")
+    runs["closed"] = run("2026Q1", "closed", "--as-of", "2026-02-15")
     assert run("2026Q2", "2026Q2").returncode == 0
     assert close("2026Q2").returncode == 0
     runs["progress"] = run("2026Q3", "progress", "--as-of", "2026-08-15")
@@ -194,6 +199,14 @@ def test_a_progress_run_of_p_needs_p_minus_1_closed(ledger: dict[str, Any]) -> N
     assert refused.returncode == 3
     assert "close 2026Q2" in document(refused)["error"]
     assert not (ledger["out"] / "too-early").exists()
+
+
+def test_a_progress_run_of_a_closed_period_is_refused(ledger: dict[str, Any]) -> None:
+    refused = ledger["closed"]
+    assert refused.returncode == 3
+    error = document(refused)["error"]
+    assert "2026Q1 is closed" in error and "next open period only: 2026Q2" in error
+    assert not (ledger["out"] / "closed").exists()
 
 
 def test_the_ledger_examples_third_quarter_so_far_agrees_with_the_reference(

@@ -860,6 +860,12 @@ def _kpi_sheet(
         kpi = context.config.kpis.get(name)
         curve = describe_curve(kpi, base) if kpi is not None else ""
         note = _kpi_note(k["missing"][i], k["missing_reason"][i], k["weight_used"][i])
+        whole = k.get("quarter_target", [None] * len(k["kpi"]))[i]
+        if whole is not None and whole != k["target"][i]:
+            note += (
+                f"; the target is prorated to the days so far; the whole quarter's is "
+                f"{value_text(whole, k['metric'][i], base)}"
+            )
         cells: Sequence[tuple[Any, Any]] = (
             (name, formats.top),
             (k["metric"][i], formats.top),
