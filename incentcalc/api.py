@@ -37,33 +37,42 @@ from incentcalc.lines import (
     near_period,
 )
 from incentcalc.money import MONEY
-from incentcalc.payouts import apply_budget, compute_bonuses, compute_payable
-from incentcalc.periods import Period, parse_period
+from incentcalc.payouts import apply_budget, compute_bonuses, compute_payable, progress_budget
+from incentcalc.periods import Period, parse_day, parse_period
 from incentcalc.result import (
     KPI_COLUMNS,
     LEDGER_LINE_COLUMNS,
     PAYOUT_COLUMNS,
+    QUARTER_TARGET_SCHEMA,
     BudgetUse,
     QuarterResult,
     Status,
     Timings,
 )
 from incentcalc.scope import compute_scope
-from incentcalc.scoring import compute_kpi_scores, tiers_table
+from incentcalc.scoring import compute_kpi_scores, quarter_targets, tiers_table
 from incentcalc.tiers import assign_team_tiers, assign_tiers, compute_composites
 from incentcalc.validation import DEFAULT_MAX_REJECTED, load_inputs
 
 
-def load_program(config_path: Path, period_label: str) -> tuple[ProgramConfig, Period]:
-    """The config and the period it names, in the config's fiscal calendar."""
+def load_program(
+    config_path: Path, period_label: str, as_of: str | None = None
+) -> tuple[ProgramConfig, Period]:
+    """The config and the period it names, in the config's fiscal calendar; with `as_of`
+    (`--as-of`, an ISO date inside the period) the period as it stands on that day."""
+    day = None if as_of is None else parse_day(as_of)
     config = load_config(config_path)
-    return config, parse_period(period_label, config.program.fiscal_year_start_month)
+    period = parse_period(period_label, config.program.fiscal_year_start_month)
+    return config, period if day is None else period.progress_to(day)
 
 
-def run_quarter(config_path: Path, period_label: str, *, quarantine: bool = False) -> QuarterResult:
-    """Load, validate and calculate one quarter on the ledger's entries before it (any
-    period, as `explain` and `diff` do: RULES.md 11.1); nothing is written."""
-    config, period = load_program(config_path, period_label)
+def run_quarter(
+    config_path: Path, period_label: str, *, quarantine: bool = False, as_of: str | None = None
+) -> QuarterResult:
+    """Load, validate and calculate one quarter (as of a day of it, with `as_of`) on the
+    ledger's entries before it (any period, as `explain` and `diff` do: RULES.md 11.1);
+    nothing is written."""
+    config, period = load_program(config_path, period_label, as_of)
     basis = ledger_basis(config, period, recalculate=False, any_period=True)
     return compute_quarter(config, period, quarantine=quarantine, history=basis.history)
 
@@ -220,11 +229,12 @@ def calculate_quarter(
             budget=budget,
             details=details,
             timings=timings,
-            warnings=_warnings(scope),
+            warnings=_warnings(scope, config, period),
             deal_bonuses=deal_bonuses,
             ledger_lines=ledger.lines,
             ledger_notes=ledger.notes,
             closed_history=history.closed_payouts(),
+            quarter_targets=_quarter_targets(kpi_rows, scope, period),
         )
     return result
 
@@ -272,7 +282,9 @@ def _payouts(
     partners = assign_team_tiers(partners, config)
     table = tiers_table(config)
     bonuses = compute_bonuses(partners, table, config.payout, mode)
-    budgeted, budget = apply_budget(bonuses, config.payout.budget)
+    budgeted, budget = apply_budget(
+        bonuses, progress_budget(config.payout.budget, period.elapsed_days, period.days, mode)
+    )
     adjustments = (
         inputs[SourceName.ADJUSTMENTS]
         .filter(pl.col("period") == period.label)
@@ -319,12 +331,26 @@ def _payouts(
     return payouts.sort("partner_id"), details.sort("partner_id"), budget, ledger
 
 
+def _quarter_targets(kpi_rows: pl.DataFrame, scope: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """The whole quarter's attainment targets of a progress run; none for an ordinary run."""
+    if period.as_of is None:
+        return pl.DataFrame(schema=QUARTER_TARGET_SCHEMA)
+    return quarter_targets(kpi_rows, scope, period)
+
+
 def _kpi_output(kpi_rows: pl.DataFrame, period: Period) -> pl.DataFrame:
     return kpi_rows.with_columns(pl.lit(period.label).alias("period")).select(KPI_COLUMNS)
 
 
-def _warnings(scope: pl.DataFrame) -> tuple[str, ...]:
+def _warnings(scope: pl.DataFrame, config: ProgramConfig, period: Period) -> tuple[str, ...]:
     """Things a finance user should know even though the run succeeded."""
+    warnings = []
     if scope.is_empty():
-        return ("No partner is in scope for this period: the payout files are empty.",)
-    return ()
+        warnings.append("No partner is in scope for this period: the payout files are empty.")
+    if config.integrity.quarter_end_spike is not None and not period.complete:
+        warnings.append(
+            f"quarter_end_spike was skipped: this progress run reads {period.label} to "
+            f"{period.last_day.isoformat()}, and the rule looks at the last days of the quarter, "
+            f"which end on {period.end.isoformat()} (RULES.md 12)."
+        )
+    return tuple(warnings)

@@ -12,6 +12,7 @@ import polars as pl
 from incentcalc.config import Metric, ProgramConfig, ScoreCurve, SourceName
 from incentcalc.currencies import minor_unit
 from incentcalc.errors import UsageError
+from incentcalc.periods import progress_title
 from incentcalc.result import QuarterResult
 
 DEAL_METRICS = frozenset(
@@ -234,6 +235,8 @@ def explain_partner(result: QuarterResult, partner_id: str) -> dict[str, Any]:
         "command": "explain",
         "program": result.config.program.name,
         "period": result.period.label,
+        "as_of": None if result.period.as_of is None else result.period.as_of.isoformat(),
+        "progress": progress_title(result.period.as_of),
         "partner": {**payout, **detail},
         "kpis": _kpi_entries(result, partner_id, lines),
         "composite_score": payout["composite_score"],

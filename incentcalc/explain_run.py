@@ -23,7 +23,7 @@ from incentcalc.errors import UsageError
 from incentcalc.history import History
 from incentcalc.inputs import Inputs
 from incentcalc.output_names import DEAL_BONUSES_PARQUET, MANIFEST_JSON, PAYOUTS_PARQUET
-from incentcalc.periods import Period, parse_period
+from incentcalc.periods import Period, parse_day, parse_period
 from incentcalc.validation import load_inputs
 
 
@@ -50,15 +50,17 @@ def _mismatch(run_dir: Path, what: str) -> UsageError:
 
 
 def explain_from_run(
-    config_path: Path, period_label: str, partner_id: str, run_dir: Path
+    config_path: Path, period_label: str, partner_id: str, run_dir: Path, as_of: str | None = None
 ) -> dict[str, Any]:
     """`explain_partner`'s document, with the payouts (budget factor, team) and deal bonuses
     (split of the budgeted gross) of `run_dir`, on the ledger's entries before the period.
 
     The partner's rows are read in a thread (the Parquet scans let go of the GIL) while the
     engine is imported and the run folder is read and checked."""
+    day = None if as_of is None else parse_day(as_of)
     config = load_config(config_path)
     period = parse_period(period_label, config.program.fiscal_year_start_month)
+    period = period if day is None else period.progress_to(day)
     with ThreadPoolExecutor(max_workers=1) as reader:
         reading = reader.submit(_history_and_inputs, config, period, partner_id)
         return _explain(config, period, (config_path, partner_id, run_dir), reading)
@@ -91,6 +93,14 @@ def _explain(
     manifest, payouts, deal_bonuses = read_run(run_dir, partner_id)
     if manifest.get("period") != period.label:
         raise _mismatch(run_dir, f"for {manifest.get('period')}, not {period.label}")
+    as_of = None if period.as_of is None else period.as_of.isoformat()
+    if manifest.get("as_of") != as_of:
+        made = manifest.get("as_of")
+        raise _mismatch(
+            run_dir,
+            f"{'as of ' + made if made else 'as an ordinary run'}, "
+            f"not {'as of ' + as_of if as_of else 'as an ordinary run'} (--as-of)",
+        )
     if manifest.get("config", {}).get("sha256") != file_sha256(config_path):
         raise _mismatch(run_dir, f"with another config than {config_path}")
     history, inputs = reading.result()

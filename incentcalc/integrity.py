@@ -203,7 +203,7 @@ def find_reversals(
             (pl.col("stage") == Stage.CANCELLED)
             # only these dates can reverse a deal won in the period
             & pl.col("close_date").is_between(
-                pl.lit(period.start), pl.lit(period.end + timedelta(days=rule.within_days))
+                pl.lit(period.start), pl.lit(period.last_day + timedelta(days=rule.within_days))
             )
             & pl.all_horizontal(pl.col(key).is_not_null() for key in REVERSAL_KEY)
         )
@@ -240,8 +240,9 @@ def find_reversals(
     )
 
 
-def _finders(rules: Integrity) -> list[tuple[Rule, Action, _Finder]]:
-    """The configured rules, in running order, each as (rule, action, finder)."""
+def _finders(rules: Integrity, period: Period) -> list[tuple[Rule, Action, _Finder]]:
+    """The configured rules, in running order, each as (rule, action, finder). A progress run
+    before the quarter's end skips `quarter_end_spike`: that end has not come yet."""
     steps: list[tuple[Rule, Action, _Finder]] = []
     duplicate = rules.duplicate_deals
     if duplicate is not None:
@@ -252,7 +253,7 @@ def _finders(rules: Integrity) -> list[tuple[Rule, Action, _Finder]]:
             (Rule.REGISTRATION, registration.action, lambda s, _d, _p: find_unregistered(s))
         )
     spike = rules.quarter_end_spike
-    if spike is not None:
+    if spike is not None and period.complete:  # before the quarter's end (RULES.md 12): skipped
         steps.append(
             (Rule.QUARTER_END_SPIKE, spike.action, lambda s, _d, p: find_spikes(s, p, spike))
         )
@@ -281,11 +282,11 @@ def compute_integrity_hits(deals: pl.DataFrame, period: Period, rules: Integrity
         .with_row_index(_IDX)
         .filter(
             (pl.col("stage") == Stage.CLOSED_WON)
-            & pl.col("close_date").is_between(pl.lit(period.start), pl.lit(period.end))
+            & pl.col("close_date").is_between(pl.lit(period.start), pl.lit(period.last_day))
         )
     )
     found: list[pl.DataFrame] = []
-    for rule, action, finder in _finders(rules):
+    for rule, action, finder in _finders(rules, period):
         hits = finder(standing, deals, period).select(_FOUND)
         found.append(
             hits.with_columns(

@@ -18,8 +18,9 @@ METRIC_COLUMNS = ("partner_id", "metric", "num", "den", "available", "responses"
 
 
 def in_period(column: str, period: Period) -> pl.Expr:
-    """True where the date column falls in the period (both ends included)."""
-    return pl.col(column).is_between(pl.lit(period.start), pl.lit(period.end))
+    """True where the date column falls in the period (both ends included); a progress run
+    reads the period up to its as-of day (RULES.md 12)."""
+    return pl.col(column).is_between(pl.lit(period.start), pl.lit(period.last_day))
 
 
 def _count(condition: pl.Expr) -> pl.Expr:

@@ -12,13 +12,22 @@ import polars as pl
 
 from incentcalc.columns import RenewalStatus, Stage
 from incentcalc.kpis import decided_renewal, in_period
-from incentcalc.periods import Period
+from incentcalc.periods import Period, day_text
 from incentcalc.result import DEAL_LINE_COLUMNS, NPS_LINE_COLUMNS, RENEWAL_LINE_COLUMNS
 from incentcalc.window import near_period
 
 
-def _outside(column: str) -> pl.Expr:
-    return pl.format("outside the period: {} {}", pl.lit(column.replace("_", " ")), pl.col(column))
+def _outside(column: str, period: Period) -> pl.Expr:
+    """Why a dated row does not count: "outside the period: close date 2026-06-28", or in a
+    progress run (RULES.md 12) "after 15 Aug 2026, the day this progress is read to: close
+    date 2026-09-02". concat_str, not pl.format: Polars 2.1's format panics on some frames
+    (the validated NPS source, with its leading `_row` column)."""
+    words = pl.lit(f"outside the period: {column.replace('_', ' ')} ")
+    if period.as_of is not None:
+        later = pl.col(column).is_between(pl.lit(period.as_of), pl.lit(period.end), "right")
+        after = f"after {day_text(period.as_of)}, the day this progress is read to: "
+        words = pl.when(later).then(pl.lit(after + column.replace("_", " ") + " ")).otherwise(words)
+    return pl.concat_str(words, pl.col(column).cast(pl.String))
 
 
 def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) -> pl.LazyFrame:
@@ -40,7 +49,7 @@ def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) ->
         .when(stage == Stage.OPEN)
         .then(pl.lit("open: not closed yet"))
         .when(~in_period("close_date", period))
-        .then(_outside("close_date"))
+        .then(_outside("close_date", period))
         .when(stage == Stage.CLOSED_LOST)
         .then(pl.lit("lost: counts toward win rate only"))
         .when(stage == Stage.CANCELLED)
@@ -77,7 +86,7 @@ def build_nps_lines(nps: pl.DataFrame, period: Period) -> pl.LazyFrame:
         .filter(near_period("responded_on", period))
         .with_columns(
             counted.alias("counted"),
-            pl.when(counted).then(kind).otherwise(_outside("responded_on")).alias("note"),
+            pl.when(counted).then(kind).otherwise(_outside("responded_on", period)).alias("note"),
         )
         .select(NPS_LINE_COLUMNS)
     )
@@ -89,7 +98,7 @@ def build_renewal_lines(renewals: pl.DataFrame, period: Period) -> pl.LazyFrame:
     counted = decided_renewal(period)
     note = (
         pl.when(~in_period("due_date", period))
-        .then(_outside("due_date"))
+        .then(_outside("due_date", period))
         .when(status == RenewalStatus.PENDING)
         .then(pl.lit("pending: not decided yet"))
         .when(status == RenewalStatus.CHURNED)

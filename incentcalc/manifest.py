@@ -44,6 +44,13 @@ def budget_document(budget: BudgetUse) -> dict[str, Any]:
     }
 
 
+def as_of_text(result: QuarterResult) -> str | None:
+    """A progress run's day (RULES.md 12) as YYYY-MM-DD; None for an ordinary run. `close`
+    refuses a run whose manifest has one."""
+    as_of = result.period.as_of
+    return None if as_of is None else as_of.isoformat()
+
+
 def result_facts(result: QuarterResult) -> dict[str, Any]:
     """What a run found, shared by the manifest and the `--json` summary: partners, counts by
     status, money totals, budget use, exceptions and integrity hits, rejected rows, and the
@@ -115,6 +122,7 @@ def build_manifest(
         "period": result.period.label,
         "period_start": result.period.start.isoformat(),
         "period_end": result.period.end.isoformat(),
+        "as_of": as_of_text(result),
         "config": {"path": str(config_path), "sha256": file_sha256(config_path)},
         "inputs": [input_document(f) for f in result.inputs.files],
         **result_facts(result),

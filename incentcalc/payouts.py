@@ -77,6 +77,17 @@ def _cap_expr(payout: Payout, mode: Rounding) -> pl.Expr | None:
     return pl.min_horizontal(limits).cast(MONEY)
 
 
+def progress_budget(
+    budget: Decimal | None, elapsed: int, days: int, mode: Rounding
+) -> Decimal | None:
+    """A progress run's budget (RULES.md 12): round(budget * elapsed / period days), the whole
+    budget once the period has elapsed. Example: 15,000 after 46 of 92 days -> 7,500.00."""
+    if budget is None or elapsed >= days:
+        return budget
+    share = round_quotient(pl.lit(budget) * elapsed, pl.lit(days), 2, mode)
+    return Decimal(pl.select(share).item())
+
+
 def apply_budget(frame: pl.DataFrame, budget: Decimal | None) -> tuple[pl.DataFrame, BudgetUse]:
     """Step 6: scale grosses into the budget when their total S exceeds it.
 

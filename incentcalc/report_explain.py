@@ -40,6 +40,7 @@ def render_explanation(console: Console, doc: dict[str, Any]) -> None:
     root = Tree(
         f"[bold]{escape(partner['partner_name'])}[/] ({escape(partner['partner_id'])}) - "
         f"{escape(doc['program'])} {doc['period']}"
+        + (f" - [bold yellow]{doc['progress']}[/]" if doc.get("progress") else "")
     )
     root.add(
         f"segment {escape(str(partner['segment']))}, region {escape(str(partner['region']))}, "

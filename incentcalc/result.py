@@ -160,6 +160,12 @@ class BudgetUse:
     scaled: bool
 
 
+QUARTER_TARGET_SCHEMA: dict[str, pl.DataType] = {
+    "partner_id": pl.String(),
+    "kpi": pl.String(),
+    "quarter_target": pl.Decimal(38, 4),
+}
+
 DETAIL_COLUMNS = (
     "partner_id", "joined_on", "left_on", "partner_status", "active_days", "period_days",
     "blocked_by",
@@ -203,6 +209,11 @@ class QuarterResult:
     )
     """Each closed quarter before the period (oldest first), CLOSED_HISTORY_COLUMNS; empty
     without a ledger. Statements and summary.xlsx's Ledger sheet show it."""
+    quarter_targets: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=QUARTER_TARGET_SCHEMA)
+    )
+    """A progress run's attainment targets for the whole quarter (`scoring.quarter_targets`),
+    for its statements' "by the period's end"; empty for an ordinary run."""
     recalculation: bool = False
     """A period calculated again on the entries before it (run --recalculate): never closable."""
     ledger_head: str | None = None

@@ -12,7 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from incentcalc.errors import ExitCode
-from incentcalc.manifest import result_facts
+from incentcalc.manifest import as_of_text, result_facts
+from incentcalc.periods import progress_title
 from incentcalc.result import QuarterResult
 
 
@@ -25,6 +26,7 @@ def summarize_run(
         "status": "ok",
         "exit_code": int(ExitCode.OK),
         "period": result.period.label,
+        "as_of": as_of_text(result),
         "recalculation": result.recalculation,
         "out": str(out),
         "statements": statements,
@@ -93,8 +95,10 @@ def totals_by_tier(result: QuarterResult) -> pl.DataFrame:
 def render_run(console: Console, result: QuarterResult, summary: dict[str, Any]) -> None:
     """Totals by tier (every tier, also with no partners) and status, budget use, integrity
     hits and warnings; numbers with thousands separators."""
+    progress = progress_title(result.period.as_of)
+    title = f"{result.config.program.name} - {result.period.label}"
     table = Table(
-        title=f"{result.config.program.name} - {result.period.label}", title_justify="left"
+        title=title if progress is None else f"{title} - {progress}", title_justify="left"
     )
     money = tier_table_money(result)
     headers = ("Tier", "Partners", *(_HEADERS[c] for c in money))
@@ -116,6 +120,13 @@ def render_run(console: Console, result: QuarterResult, summary: dict[str, Any])
         console.print(
             f"[bold yellow]RECALCULATION[/] of {result.period.label} on the ledger's entries "
             "before it: for review only, it can never be closed."
+        )
+    if progress is not None:
+        console.print(
+            f"[bold yellow]{progress}[/]: {result.period.label} read from "
+            f"{result.period.start.isoformat()} to {result.period.last_day.isoformat()} of "
+            f"{result.period.end.isoformat()}, targets and budget prorated to "
+            f"{result.period.elapsed_days} of {result.period.days} days; it can never be closed."
         )
     console.print(table, width=max(console.width, natural), crop=False)
 

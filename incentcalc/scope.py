@@ -20,9 +20,11 @@ def compute_scope(partners: pl.DataFrame, period: Period, base_currency: str) ->
     """In-scope partners with their active days and eligibility, sorted by partner_id.
 
     A partner is in scope if it joined by the period end and had not left before the period
-    start. Example: joined 2026-08-16 -> 46 of 92 active days in 2026Q3.
+    start. Example: joined 2026-08-16 -> 46 of 92 active days in 2026Q3. A progress run
+    (RULES.md 12) uses its as-of day as the period end: as of 2026-08-15 that partner is not in
+    scope yet, and one leaving on 2026-08-31 has not left.
     """
-    start, end = pl.lit(period.start), pl.lit(period.end)
+    start, end = pl.lit(period.start), pl.lit(period.last_day)  # a progress run: its as-of day
     left_inside = pl.col("left_on").is_between(start, end)
     return (
         partners.filter(

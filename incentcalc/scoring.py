@@ -197,16 +197,7 @@ def compute_kpi_scores(
         .when(~pl.col("available"))
         .then(pl.col("metric").replace_strict(MISSING_REASONS, default="no data in the period"))
         .alias("missing_reason"),
-        pl.when(pl.col("curve") == "attainment")
-        .then(
-            round_quotient(
-                exact(pl.col("base_target")) * pl.when(prorate).then(active).otherwise(1),
-                pl.when(prorate).then(days).otherwise(1),
-                4,
-                Rounding.HALF_UP,
-            )
-        )
-        .alias("target"),
+        _shown_target(prorate, active, period).alias("target"),
         pl.when((pl.col("curve") == "attainment") & pl.col("available"))
         .then(round_score(a_num, a_den))
         .alias("attainment"),
@@ -231,6 +222,44 @@ def compute_kpi_scores(
     # the in-memory engine, as eager frames use: it is faster on these 100k rows and keeps
     # the engine's results off the streaming engine's code paths.
     return _with_weights(rows).collect(engine="in-memory")
+
+
+def _shown_target(prorate: pl.Expr, active: pl.Expr, period: Period) -> pl.Expr:
+    """An attainment KPI's target as reported (4 places, half up): base_target, times
+    active / period days where `prorate`; null for the other curves."""
+    days = pl.lit(period.days)
+    return pl.when(pl.col("curve") == "attainment").then(
+        round_quotient(
+            exact(pl.col("base_target")) * pl.when(prorate).then(active).otherwise(1),
+            pl.when(prorate).then(days).otherwise(1),
+            4,
+            Rounding.HALF_UP,
+        )
+    )
+
+
+def quarter_targets(kpi_rows: pl.DataFrame, scope: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """partner_id, kpi, quarter_target: a progress run's attainment targets for the whole
+    quarter (RULES.md 12), what its statements measure "by the period's end" against. An
+    additive target is prorated by the days the partner is active up to the quarter's end
+    (not to the as-of day), as the ordinary run of the quarter will. Example: 100,000 for a
+    partner active all quarter, while the progress run as of day 46 of 92 scores 50,000."""
+    start, end = pl.lit(period.start), pl.lit(period.end)
+    active = (
+        pl.min_horizontal(pl.col("left_on").fill_null(end), end)
+        - pl.max_horizontal(pl.col("joined_on"), start)
+    ).dt.total_days() + 1
+    prorate = pl.col("additive") & (pl.col("quarter_active") < period.days)
+    return (
+        kpi_rows.filter(pl.col("curve") == "attainment")
+        .select("partner_id", "kpi", "additive", "curve", "base_target")
+        .join(scope.select("partner_id", active.alias("quarter_active")), on="partner_id")
+        .select(
+            "partner_id",
+            "kpi",
+            _shown_target(prorate, pl.col("quarter_active"), period).alias("quarter_target"),
+        )
+    )
 
 
 def _with_weights(rows: pl.LazyFrame) -> pl.LazyFrame:

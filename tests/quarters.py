@@ -75,6 +75,8 @@ class Scenario:
     tables: dict[str, Table]
     deal_exports: list[Table] = field(default_factory=list)
     partner_exports: list[Table] = field(default_factory=list)
+    as_of: date | None = None
+    """A progress run (RULES.md 12) of the last period as of this day; None: none."""
 
     def write(self, folder: Path, index: int = 0) -> Path:
         """Write the config and the data as read for period `index`; return the config path."""
@@ -132,7 +134,22 @@ def scenarios(draw: st.DrawFn, quarters: int = 1, history: bool = False) -> Scen
             status = draw(st.sampled_from(["suspended", "active", "terminated"]))
             for master in masters[first : last + 1]:
                 master[index]["status"] = status
-    return Scenario(program, [p.label for p in periods], tables, exports, masters)
+    as_of = draw(progress_days(periods[-1]))
+    return Scenario(program, [p.label for p in periods], tables, exports, masters, as_of)
+
+
+@st.composite
+def progress_days(draw: st.DrawFn, quarter: Period) -> date | None:
+    """Half the time a progress run's day (RULES.md 12): the first day, a random day, the day
+    before the end or the end itself; otherwise None (an ordinary run)."""
+    kind = draw(st.integers(0, 9))
+    if kind > 4:
+        return None
+    before_end = max(quarter.days - 2, 0)
+    offset = {0: 0, 3: before_end, 4: quarter.days - 1}.get(kind)
+    if offset is None:
+        offset = draw(st.integers(0, quarter.days - 1))
+    return quarter.start + timedelta(days=offset)
 
 
 @st.composite

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -56,10 +57,13 @@ def diff_settings(examples: int) -> settings:
     )
 
 
-def run_quarter(config: Path, label: str, out: Path) -> None:
-    """`incentcalc run` in-process; a non-zero exit fails with the CLI's own message."""
+def run_quarter(config: Path, label: str, out: Path, as_of: date | None = None) -> None:
+    """`incentcalc run` (`--as-of` with `as_of`) in-process; a non-zero exit fails with the
+    CLI's own message."""
     args = ["run", "--config", str(config), "--period", label, "--out", str(out),
             "--no-statements", "--quiet"]  # fmt: skip
+    if as_of is not None:
+        args += ["--as-of", as_of.isoformat()]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, (
         f"incentcalc {' '.join(args)} exited {result.exit_code}:\n{result.output}"
@@ -67,10 +71,14 @@ def run_quarter(config: Path, label: str, out: Path) -> None:
 
 
 def engine_disagreements(
-    config: Path, label: str, out: Path, history: list[Entry] | None = None
+    config: Path,
+    label: str,
+    out: Path,
+    history: list[Entry] | None = None,
+    as_of: date | None = None,
 ) -> tuple[QuarterResult, list[str]]:
     """The reference's result and every column where the engine's run in `out` differs."""
-    expected = compute_quarter(config, label, history)
+    expected = compute_quarter(config, label, history, as_of)
     problems = compare_rows(
         expected.payouts, read_csv_text(out / "payouts.csv"), "partner_id", "payouts.csv"
     )
@@ -86,16 +94,18 @@ def engine_disagreements(
 
 
 def check_quarter(
-    config: Path, label: str, out: Path, history: list[Entry], where: str
+    config: Path, label: str, out: Path, history: list[Entry], where: str, as_of: date | None = None
 ) -> QuarterResult:
-    """Run one quarter and require agreement; failures say where the case was written."""
+    """Run one quarter (as of a day of it, with `as_of`) and require agreement; failures say
+    where the case was written."""
     try:
-        run_quarter(config, label, out)
-        expected, problems = engine_disagreements(config, label, out, history)
+        run_quarter(config, label, out, as_of)
+        expected, problems = engine_disagreements(config, label, out, history, as_of)
     except AssertionError as failure:
         raise AssertionError(f"{failure}\nGenerated case: {where}") from None
     assert not problems, (
-        f"The engine and the reference disagree on {len(problems)} value(s) for period {label}; "
+        f"The engine and the reference disagree on {len(problems)} value(s) for period {label}"
+        f"{'' if as_of is None else f' as of {as_of}'}; "
         f"{where}:\n  " + "\n  ".join(problems[:20])
     )
     return expected
@@ -107,7 +117,9 @@ def check_scenario(scenario: Scenario, root: Path) -> None:
     config = scenario.write(folder)
     label = scenario.periods[0]
     where = f"generated quarter in {folder} (program.yaml and CSVs)"
-    check_quarter(config, label, folder / "out", [], where)
+    if scenario.as_of is not None:
+        where += f", run with --as-of {scenario.as_of.isoformat()}"
+    check_quarter(config, label, folder / "out", [], where, scenario.as_of)
     shutil.rmtree(folder)
 
 
@@ -125,6 +137,10 @@ def check_sequence(scenario: Scenario, root: Path) -> None:
             f"generated quarters in {folder} (program.yaml; deals_<period>.csv is each quarter's "
             f"deals export; quarters before {label} closed into ledger/)"
         )
+        if scenario.as_of is not None and index == len(scenario.periods) - 1:
+            # the last quarter so far first, on the same history (RULES.md 12)
+            progress = f"{where}, run with --as-of {scenario.as_of.isoformat()}"
+            check_quarter(config, label, folder / "progress", history, progress, scenario.as_of)
         expected = check_quarter(config, label, out, history, where)
         closing = runner.invoke(app, ["close", "--config", str(config), "--run", str(out)])
         assert closing.exit_code == 0, (

@@ -36,6 +36,14 @@ def explain(
             file_okay=False,
         ),
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Explain the period as it stands on this day (YYYY-MM-DD, inside the "
+            "period): a progress run (provisional).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
@@ -46,12 +54,12 @@ def explain(
         if run_dir is not None:
             from incentcalc.explain_run import explain_from_run
 
-            document = explain_from_run(config, period, partner, run_dir)
+            document = explain_from_run(config, period, partner, run_dir, as_of)
         else:
             from incentcalc import api
             from incentcalc.explain import explain_partner
 
-            document = explain_partner(api.run_quarter(config, period), partner)
+            document = explain_partner(api.run_quarter(config, period, as_of=as_of), partner)
         if as_json:
             emit_json(document)
         elif not quiet:

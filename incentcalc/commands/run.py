@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
@@ -45,10 +45,17 @@ def read_partner_selection(partners: str | None, partners_file: Path | None) -> 
     return selected
 
 
-def default_out(period: str, recalculation: bool) -> Path:
+def default_out(period: str, recalculation: bool, as_of: date | None = None) -> Path:
     """out/<period>, or out/<period>-recalculated so a recalculation never replaces the
-    folder of the run that was closed."""
+    folder of the run that was closed, or out/<period>-as-of-<DATE> for a progress run."""
+    if as_of is not None:
+        return Path("out") / f"{period}-as-of-{as_of.isoformat()}"
     return Path("out") / (f"{period}-recalculated" if recalculation else period)
+
+
+def as_of_suffix(as_of: date | None) -> str:
+    """The log line's " as of 2026-08-15" for a progress run, "" for an ordinary run."""
+    return "" if as_of is None else f" as of {as_of.isoformat()}"
 
 
 def parse_share(text: str) -> Decimal:
@@ -94,6 +101,14 @@ def run(
             "result is marked as a recalculation and can never be closed.",
         ),
     ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Progress run: the period as it stands on this day (YYYY-MM-DD, inside the "
+            "period); provisional, never closed (default --out out/<period>-as-of-<DATE>).",
+        ),
+    ] = None,
     max_rejected: Annotated[
         str,
         typer.Option(
@@ -121,11 +136,20 @@ def run(
         started_at = datetime.now().astimezone()
         selection = read_partner_selection(partners, partners_file)
         rejected_share = parse_share(max_rejected)
-        program, quarter = api.load_program(config, period)
+        program, quarter = api.load_program(config, period, as_of)
+        if recalculate and quarter.as_of is not None:
+            raise UsageError(
+                "--as-of and --recalculate do not go together: a progress run reads the open "
+                "period so far, a recalculation a closed one. Leave one of them out."
+            )
         ledger_started = time.perf_counter()
         basis = api.load_basis(program, quarter, recalculate=recalculate)
         ledger_seconds = round(time.perf_counter() - ledger_started, 4)
-        target = out if out is not None else default_out(quarter.label, basis.recalculation)
+        target = (
+            out
+            if out is not None
+            else default_out(quarter.label, basis.recalculation, quarter.as_of)
+        )
         console = stdout_console()
         show_progress = console.is_terminal and not (as_json or quiet)
         with (
@@ -181,8 +205,8 @@ def run(
         summary = summarize_run(result, target, statements, warnings)
         log_line(
             log_file,
-            f"run {quarter.label}: {summary['partners']} partners, payable "
-            f"{summary['totals']['payable']}, {len(warnings)} warning(s), wrote {target}",
+            f"run {quarter.label}{as_of_suffix(quarter.as_of)}: {summary['partners']} partners, "
+            f"payable {summary['totals']['payable']}, {len(warnings)} warning(s), wrote {target}",
         )
         if as_json:
             emit_json(summary)

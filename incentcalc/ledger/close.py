@@ -88,6 +88,13 @@ def check_closable(ledger: Ledger, run: ClosingRun, config: ProgramConfig) -> Pe
     """RULES.md 11.9's refusals (exit 3); returns the run's period."""
     period = parse_period(str(run.manifest["period"]), config.program.fiscal_year_start_month)
     history = run.history
+    if run.manifest.get("as_of"):
+        raise LedgerRefusedError(
+            f"The run in {run.folder} is a progress run of {period.label} as of "
+            f"{run.manifest['as_of']} (RULES.md 12): it is provisional and can never be "
+            f"closed. After {period.end.isoformat()}, run {period.label} without --as-of and "
+            "close that run."
+        )
     if history.get("recalculation"):
         raise LedgerRefusedError(
             f"The run in {run.folder} is a recalculation of {period.label}: it can be "

@@ -308,6 +308,8 @@ def check_period(ledger: Ledger, period: Period, *, recalculate: bool) -> bool:
         if period < following
         else f"Run and close {following.label} first."
     )
+    if period.as_of is not None and period < following:  # RULES.md 12
+        fix = f"A progress run (--as-of) reads the next open period only: {following.label}."
     raise LedgerRefusedError(
         f"{why}; the next period of the ledger {ledger.path} is {following.label}. {fix}"
     )

@@ -79,7 +79,7 @@ def match_clawbacks(
     done = history.ledger_lines().filter(pl.col("kind").is_in(_ALREADY_TAKEN))
     cancellations = deals.filter(
         (pl.col("stage") == Stage.CANCELLED)
-        & pl.col("close_date").is_between(pl.lit(earliest), pl.lit(period.end))
+        & pl.col("close_date").is_between(pl.lit(earliest), pl.lit(period.last_day))
         & ~pl.col("deal_id").is_in(done["cancellation_deal_id"].drop_nulls().implode())
     ).select(
         pl.col("deal_id").alias("cancellation_deal_id"),

@@ -260,7 +260,19 @@ def compute_next_tier(
     index = names.index(tier) if tier in names else 0
     if index + 1 >= len(config.tiers):
         return NextTierPath(None, None, composite, Decimal(0), ())
-    nxt = config.tiers[index + 1]
+    return compute_tier_path(config.tiers[index + 1], composite, facts, config, responses)
+
+
+def compute_tier_path(
+    nxt: Tier,
+    composite: Decimal,
+    facts: Sequence[KpiFact],
+    config: ProgramConfig,
+    responses: int | None = None,
+) -> NextTierPath:
+    """What reaching tier `nxt` needs from `composite` and `facts`: its gates and every
+    weighted KPI's route there (see `compute_next_tier`). A progress statement asks it for the
+    tier above and for the tier it holds, on the facts of the whole quarter."""
     gates = check_gates(nxt, facts)
     gap = max(Decimal(0), nxt.min_score - composite)
     path = NextTierPath(nxt.name, nxt.min_score, composite, gap, gates)

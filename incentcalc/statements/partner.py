@@ -21,8 +21,9 @@ from typing import Any
 from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 
-from incentcalc.config import MONEY_METRICS, Kpi, Metric, ProgramConfig, Tier
+from incentcalc.config import ADDITIVE_METRICS, MONEY_METRICS, Kpi, Metric, ProgramConfig, Tier
 from incentcalc.currencies import minor_unit
+from incentcalc.periods import day_text, progress_title
 from incentcalc.result import Status
 from incentcalc.statements.fastsheet import FastCellWorksheet, row_xml
 from incentcalc.statements.formats import (
@@ -44,6 +45,7 @@ from incentcalc.statements.next_tier import (
     compute_next_tier,
 )
 from incentcalc.statements.payload import PartnerPayload, StatementContext, Table
+from incentcalc.statements.quarter_end import quarter_end_outlook
 
 STATEMENT_SHEET = "Statement"
 KPI_SHEET = "KPIs"
@@ -253,13 +255,15 @@ def _statement_sheet(
     sheet.set_column(1, 1, VALUE_WIDTH)
     sheet.set_column(2, 2, NOTE_WIDTH)
     marked = " - RECALCULATION for review, not a payout" if context.recalculation else ""
+    progress = progress_title(context.as_of)
+    marked += f" - {progress}" if progress else ""
     sheet.write_string(0, 0, f"Incentive statement {context.period_label}{marked}", formats.title)
     sheet.write_string(1, 0, context.config.program.name, formats.label)
     sheet.freeze_panes(2, 0)
     set_print_layout(sheet, header_row=None, landscape=False)
     out = _Sheet(sheet, formats, base, 3)
     _header_lines(out, payload, context)
-    out.heading("Payout summary")
+    out.heading("Payout summary" if context.as_of is None else "Payout so far (provisional)")
     out.header("Step", f"Amount ({base})", "How it was calculated")
     if payload.payout["status"] == Status.INELIGIBLE:
         _ineligible_lines(out, payload, context)
@@ -329,6 +333,15 @@ def _header_lines(out: _Sheet, payload: PartnerPayload, context: StatementContex
     out.line("Partner", p["partner_name"], bold=True)
     out.line("Partner ID", p["partner_id"])
     out.line("Period", context.period_label, note=f"{context.period_start} to {context.period_end}")
+    if context.as_of is not None:
+        out.line(
+            "Progress to",
+            day_text(context.as_of),
+            note="provisional: the quarter so far, as if it ended on this day; targets are "
+            "prorated to the days so far. Nothing on this statement is paid: the payout is "
+            f"settled after the quarter ends on {day_text(context.period_end)}",
+            bold=True,
+        )
     out.line("Segment", p["segment"])
     out.line("Region", p["region"] or "-")
     if p["team_id"]:
@@ -337,6 +350,9 @@ def _header_lines(out: _Sheet, payload: PartnerPayload, context: StatementContex
         note = f"joined {detail.get('joined_on')}"
         if detail.get("left_on") is not None:
             note += f", left {detail['left_on']}"
+        if context.as_of is not None:
+            note += f"; active days up to {day_text(context.as_of)}, of the quarter's days"
+            note += " (additive targets are prorated by them)"
         out.line("Active days", f"{detail['active_days']} of {detail['period_days']}", note=note)
     out.line("Tier", p["tier"], note=ledger_note(payload.ledger_notes, "tier"), bold=True)
     if p["team_id"]:
@@ -345,12 +361,12 @@ def _header_lines(out: _Sheet, payload: PartnerPayload, context: StatementContex
     elif config.payout.team_share > 0:
         out.line("Team", "none", note="no team: the team bonus uses your own tier")
     out.line("Composite score", p["composite_score"], Kind.SCORE)
-    out.line(
-        "Status",
-        p["status"],
-        note=status_note(p, config.payout.min_payout, context.base_currency),
-        bold=True,
-    )
+    status = status_note(p, config.payout.min_payout, context.base_currency)
+    if context.as_of is not None:
+        ended = f"if the quarter ended on {day_text(context.as_of)}"
+        paid = p["status"] == Status.PAYABLE
+        status = f"{ended}, this would be paid" if paid else f"{ended}: {status}"
+    out.line("Status", p["status"], note=status, bold=True)
     currency = p["payout_currency"] or context.base_currency
     out.line(
         "Currency",
@@ -423,7 +439,12 @@ def _payout_lines(out: _Sheet, payload: PartnerPayload, context: StatementContex
         out.line("Cap", cap_change, Kind.MONEY, _cap_note(p, context))
         out.line("Gross after cap", p["gross_capped"], Kind.MONEY, bold=True)
     if rules.budget is not None:
-        out.line("Budget factor", p["budget_factor"], Kind.FACTOR, _budget_note(p))
+        out.line(
+            "Budget factor",
+            p["budget_factor"],
+            Kind.FACTOR,
+            _budget_note(p, progress=context.as_of is not None),
+        )
     out.line("Gross", p["gross"], Kind.MONEY, _gross_note(context), bold=True)
     if rules.holdback_pct > 0:
         out.line(
@@ -530,12 +551,14 @@ def _cap_note(p: dict[str, Any], context: StatementContext) -> str:
     return f"cap not reached ({smaller}{limit})"
 
 
-def _budget_note(p: dict[str, Any]) -> str:
-    """Budget scaling said without the budget's amount (finance's business, not a partner's)."""
+def _budget_note(p: dict[str, Any], progress: bool = False) -> str:
+    """Budget scaling said without the budget's amount (finance's business, not a partner's);
+    a progress run's budget is the share of the days so far (RULES.md 12)."""
     factor = p["budget_factor"]
+    budget = "its budget for the days so far" if progress else "its budget this period"
     if factor is not None and factor < 1:
         return (
-            "the program's bonuses exceeded its budget this period, so every partner's gross "
+            f"the program's bonuses exceeded {budget}, so every partner's gross "
             f"was scaled by the same factor, {factor:.6f}"
         )
     return "the program stayed within its budget: no scaling"
@@ -598,7 +621,9 @@ def _tier_lines(out: _Sheet, payload: PartnerPayload, context: StatementContext)
     note = f"minimum composite {plain(tier.min_score)}"
     if ineligible:
         note += "; for information: no bonus or perks this period"
-    out.line("Tier reached", tier.name, note=note, bold=True)
+    out.line(
+        "Tier reached" if context.as_of is None else "Tier so far", tier.name, note=note, bold=True
+    )
     if ineligible:
         return
     if tier.perks:
@@ -608,6 +633,9 @@ def _tier_lines(out: _Sheet, payload: PartnerPayload, context: StatementContext)
         out.line("Perks", "none")
     _blocked_lines(out, tier, p["composite_score"] or Decimal(0), payload, context)
     responses = sum(1 for counted in payload.nps.get("counted", []) if counted == "yes")
+    if context.as_of is not None:
+        _quarter_end_lines(out, payload, context, responses)
+        return
     path = compute_next_tier(
         tier.name, p["composite_score"] or Decimal(0), _facts(payload.kpis), config, responses
     )
@@ -681,12 +709,97 @@ def _path_lines(out: _Sheet, path: NextTierPath, context: StatementContext) -> N
         )
 
 
+def _quarter_end_lines(
+    out: _Sheet, payload: PartnerPayload, context: StatementContext, responses: int
+) -> None:
+    """A progress statement's "what do I still need this quarter": the values so far against
+    the whole quarter's targets, then keeping the tier held so far and reaching the next one
+    by the quarter's end, each route in plain words and on its own line."""
+    config, base, p = context.config, context.base_currency, payload.payout
+    by = f"by {day_text(context.period_end)}"
+    out.heading(f"What you still need this quarter ({by})")
+    left_on = payload.detail.get("left_on")
+    if left_on is not None and left_on <= context.period_end:
+        out.line(
+            "At the quarter's end",
+            "not eligible",
+            note=f"you leave the program on {left_on}, inside the quarter: its payout will not "
+            "include you (no bonus)",
+            bold=True,
+        )
+        return
+    targets = dict(zip(payload.kpis["kpi"], payload.kpis.get("quarter_target", []), strict=False))
+    outlook = quarter_end_outlook(
+        p["tier"], _facts(payload.kpis), targets, config, responses or None
+    )
+    metrics = {name: kpi.metric for name, kpi in config.kpis.items()}
+    shown = [
+        f"{f.kpi} {value_text(f.target, f.metric, base)}"
+        for f in outlook.facts
+        if f.target is not None and f.weight > 0
+    ]
+    against = f" against the whole quarter's targets ({', '.join(shown)})" if shown else ""
+    out.line(
+        "If nothing more comes in",
+        outlook.tier.name,
+        note=f"your numbers so far{against} score a composite of {outlook.composite:.4f}, "
+        f"which is {outlook.tier.name}",
+        bold=True,
+    )
+    for goal in outlook.goals:
+        label = f"To {'keep' if goal.keep else 'reach'} {goal.tier.name} {by}"
+        if goal.path is None:
+            out.line(label, "reached so far", note="your numbers so far already get there")
+            continue
+        path = goal.path
+        out.line(
+            label,
+            f"composite {plain(goal.tier.min_score)}",
+            note=quarter_end_sentence(path, metrics, base),
+            bold=True,
+        )
+        for route in path.cheapest(ROUTES_SHOWN):
+            _route_line(out, route, path, metrics, base, indent="   ")
+
+
+def quarter_end_sentence(path: NextTierPath, metrics: Mapping[str, str], base: str) -> str:
+    """A tier's routes in one plain sentence: "45,000.00 USD more revenue, or nps at least
+    40.0 (now 33.3)"; gates the routes leave unmet follow ("and ... required")."""
+    if path.why_not:
+        return f"{path.why_not}: several KPIs must improve together"
+    words = []
+    for route in path.cheapest(ROUTES_SHOWN):
+        needed, metric = route.value_needed, route.metric
+        assert needed is not None  # cheapest() returns reachable routes only
+        if route.value_now is None:
+            text = f"{route.kpi} at least {value_text(needed, metric, base)}"
+            if route.responses_needed:
+                text = f"{route.responses_needed} more response(s), then {text}"
+        elif metric in ADDITIVE_METRICS:
+            text = f"{value_text(needed - route.value_now, metric, base)} more {route.kpi}"
+        else:
+            now = value_text(route.value_now, metric, base)
+            text = f"{route.kpi} at least {value_text(needed, metric, base)} (now {now})"
+        blocking = [g for g in path.failing_gates if g.kpi != route.kpi]
+        for gate in blocking:
+            metric = metrics.get(gate.kpi, "")
+            text += f" and {_gate_text(gate.kpi, gate.minimum, metric, base)} (now "
+            text += f"{value_text(gate.value, metric, base)}, required for {path.tier})"
+        words.append(text)
+    return ", or ".join(words) if words else "no single KPI gets there alone"
+
+
 def _why(why: str | None) -> str:
     return (why or "").replace("not reachable with this KPI alone: ", "")
 
 
 def _route_line(
-    out: _Sheet, route: Route, path: NextTierPath, metrics: Mapping[str, str], base: str
+    out: _Sheet,
+    route: Route,
+    path: NextTierPath,
+    metrics: Mapping[str, str],
+    base: str,
+    indent: str = "",
 ) -> None:
     metric = route.metric
     needed = route.value_needed
@@ -711,7 +824,7 @@ def _route_line(
         note += "; also needs " + ", ".join(
             _gate_text(g.kpi, g.minimum, metrics.get(g.kpi, ""), base) for g in blocking
         )
-    out.line(f"{route.kpi} needed", needed, metric_kind(metric), note)
+    out.line(f"{indent}{route.kpi} needed", needed, metric_kind(metric), note)
 
 
 KPI_HEADERS = (
@@ -747,6 +860,12 @@ def _kpi_sheet(
         kpi = context.config.kpis.get(name)
         curve = describe_curve(kpi, base) if kpi is not None else ""
         note = _kpi_note(k["missing"][i], k["missing_reason"][i], k["weight_used"][i])
+        whole = k.get("quarter_target", [None] * len(k["kpi"]))[i]
+        if whole is not None and whole != k["target"][i]:
+            note += (
+                f"; the target is prorated to the days so far; the whole quarter's is "
+                f"{value_text(whole, k['metric'][i], base)}"
+            )
         cells: Sequence[tuple[Any, Any]] = (
             (name, formats.top),
             (k["metric"][i], formats.top),

@@ -68,6 +68,9 @@ class StatementContext:
     period_end: date
     recalculation: bool = False
     """A `run --recalculate` of a closed period: every statement says so (RULES.md 11.1)."""
+    as_of: date | None = None
+    """A progress run's day (RULES.md 12): every statement says "Progress to ..." and what
+    each KPI needs by `period_end`."""
 
     @property
     def created(self) -> datetime:
@@ -188,10 +191,24 @@ def _deal_lines(result: QuarterResult) -> pl.LazyFrame:
     return _lines(deals, STATEMENT_DEAL_COLUMNS)
 
 
+def _quarter_target(result: QuarterResult) -> tuple[str, ...]:
+    """The KPI rows' extra column in a progress run: the whole quarter's target."""
+    return () if result.period.as_of is None else ("quarter_target",)
+
+
+def _kpis(result: QuarterResult) -> pl.DataFrame:
+    """KPI rows; a progress run's with the whole quarter's target of each attainment KPI."""
+    if result.period.as_of is None:
+        return result.kpis
+    return result.kpis.join(
+        result.quarter_targets, on=["partner_id", "kpi"], how="left", maintain_order="left"
+    )
+
+
 def build_context(result: QuarterResult) -> StatementContext:
     period = result.period
     return StatementContext(
-        result.config, period.label, period.start, period.end, result.recalculation
+        result.config, period.label, period.start, period.end, result.recalculation, period.as_of
     )
 
 
@@ -242,7 +259,7 @@ def chosen_rows(result: QuarterResult, payouts: pl.DataFrame) -> ChosenRows:
     return ChosenRows(
         payouts,
         {
-            "kpis": _chosen(result.kpis, ids, kpi_columns),
+            "kpis": _chosen(_kpis(result), ids, [*kpi_columns, *_quarter_target(result)]),
             "deals": _chosen(_deal_lines(result), ids, STATEMENT_DEAL_COLUMNS, ["deal_id"]),
             "nps": _chosen(
                 _lines(result.nps_lines, NPS_LINE_COLUMNS), ids, NPS_LINE_COLUMNS, ["response_id"]

@@ -35,6 +35,7 @@ from incentcalc import __version__
 from incentcalc.io.digest import file_sha256
 from incentcalc.money import money_total
 from incentcalc.output_names import EXCEPTIONS_CSV
+from incentcalc.periods import progress_title
 from incentcalc.result import (
     EXCEPTION_COLUMNS,
     MONEY_COLUMNS,
@@ -269,6 +270,8 @@ def _overview_sheet(
     for col, width in enumerate(OVERVIEW_WIDTHS):
         sheet.set_column(col, col, width)
     marked = " - RECALCULATION, never closed (RULES.md 11.1)" if result.recalculation else ""
+    progress = progress_title(result.period.as_of)
+    marked += f" - {progress}" if progress else ""
     sheet.write_string(0, 0, f"Payout summary {result.period.label}{marked}", formats.title)
     sheet.write_string(1, 0, result.config.program.name, formats.label)
     set_print_layout(sheet, header_row=None, landscape=False)
@@ -318,6 +321,14 @@ def _run_lines(out: _Lines, result: QuarterResult) -> None:
     integer = out.formats.number(Kind.INTEGER)
     out.heading("Run")
     out.add("Period", result.period.label, note=f"{result.period.start} to {result.period.end}")
+    if result.period.as_of is not None:
+        out.add(
+            "Progress to",
+            result.period.as_of.isoformat(),
+            note=f"provisional, never closed (RULES.md 12): read to this day, "
+            f"{result.period.elapsed_days} of {result.period.days} days; additive targets and "
+            "the budget are prorated to them",
+        )
     out.add("Base currency", result.config.program.base_currency)
     out.add("Partners in scope", payouts.height, integer)
     counts = dict(payouts.group_by("status").len().iter_rows())
@@ -435,7 +446,9 @@ def _budget_lines(out: _Lines, result: QuarterResult) -> None:
         "Budget",
         _float(budget.budget) if budget.budget is not None else "none",
         money,
-        "payout.budget",
+        "payout.budget"
+        if result.period.as_of is None
+        else f"payout.budget x {result.period.elapsed_days} / {result.period.days} days, rounded",
     )
     out.add(
         "Total gross after cap",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 _LABEL = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([1-4])\s*$")
@@ -18,6 +18,9 @@ class Period:
     start: date
     end: date
     fiscal_year_start_month: int
+    quarter_end: date | None = None
+    """RULES.md 12: a progress run reads the period as if it ended on DATE (then `end` is
+    DATE); the quarter's own end is kept here, because period days stay the quarter's."""
 
     @property
     def label(self) -> str:
@@ -25,7 +28,21 @@ class Period:
 
     @property
     def days(self) -> int:
+        return ((self.quarter_end or self.end) - self.start).days + 1
+
+    @property
+    def elapsed(self) -> int:
+        """Days from the period start to the day it is read to (= days without as-of)."""
         return (self.end - self.start).days + 1
+
+    @property
+    def at_quarter_end(self) -> bool:
+        return self.quarter_end is None or self.quarter_end == self.end
+
+    def as_of(self, day: date) -> Period:
+        """RULES.md 12: the period as it stands on `day`, one of its days."""
+        assert self.start <= day <= self.end, (self.label, day)
+        return replace(self, end=day, quarter_end=self.end)
 
     def contains(self, day: date | None) -> bool:
         return day is not None and self.start <= day <= self.end

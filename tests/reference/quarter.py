@@ -4,6 +4,7 @@ producing every payouts.csv column of CLI.md and the deal bonuses of RULES.md 11
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -48,15 +49,20 @@ class QuarterResult:
 
 
 def compute_quarter(
-    config_path: Path, period_label: str, history: list[ledger.Entry] | None = None
+    config_path: Path,
+    period_label: str,
+    history: list[ledger.Entry] | None = None,
+    as_of: date | None = None,
 ) -> QuarterResult:
     """RULES.md 1-11 for one period with the entries of the periods before it (oldest first;
-    none: every period alone, as if the ledger were empty)."""
+    none: every period alone, as if the ledger were empty); with `as_of`, the progress run of
+    RULES.md 12 (the period read as if it ended on that day)."""
     history = history or []
     program = read_program(config_path)
     sources = rules.Sources(**vars(read_sources(program, config_path.parent)))
     fiscal_start = int(program["program"].get("fiscal_year_start_month", 1))
-    ctx = rules.Context(program, sources, period(period_label, fiscal_start))
+    quarter = period(period_label, fiscal_start)
+    ctx = rules.Context(program, sources, quarter if as_of is None else quarter.as_of(as_of))
     ctx.rates = rules.period_rates(ctx)
     partners = sorted(
         (p for p in sources.partners if rules.in_scope(p, ctx.period)),

@@ -163,6 +163,8 @@ def _registration_hits(deals: list[Row], rule: dict[str, Any], ctx: Context) -> 
 def _spike_hits(deals: list[Row], rule: dict[str, Any], ctx: Context) -> list[Row]:
     """Revenue in the last `last_days` days above `max_share` of the partner's revenue: every
     deal of that partner in the window."""
+    if not ctx.period.at_quarter_end:
+        return []  # RULES.md 12: only when DATE is the period's end
     window_start = ctx.period.end - timedelta(days=int(rule["last_days"]) - 1)
     hits = []
     for partner_id in sorted({d["partner_id"] for d in deals}):
@@ -391,15 +393,23 @@ def budget(rows: list[Row], ctx: Context) -> None:
     """Step 6: scale grosses to the budget when their sum S exceeds it (largest remainders)."""
     eligible = [row for row in rows if row["status"] != "ineligible"]
     total = sum((row["gross_capped"] for row in eligible), Decimal(0))
-    limit = ctx.payout.get("budget")
+    limit = budget_limit(ctx)
     for row in rows:
         row["gross"], row["budget_factor"] = row["gross_capped"], Decimal("1.000000")
-    if limit is None or total <= number(limit):
+    if limit is None or total <= limit:
         return
-    shares = allocate(number(limit), {row["partner_id"]: row["gross_capped"] for row in eligible})
-    factor = round_to(Fraction(number(limit)) / Fraction(total), 6, ctx.mode)
+    shares = allocate(limit, {row["partner_id"]: row["gross_capped"] for row in eligible})
+    factor = round_to(Fraction(limit) / Fraction(total), 6, ctx.mode)
     for row in eligible:
         row["gross"], row["budget_factor"] = shares[row["partner_id"]], factor
+
+
+def budget_limit(ctx: Context) -> Decimal | None:
+    """The budget; in a progress run (RULES.md 12) round(budget * elapsed / period days)."""
+    limit = ctx.payout.get("budget")
+    if limit is None or ctx.period.elapsed == ctx.period.days:
+        return None if limit is None else number(limit)
+    return round_to(Fraction(number(limit)) * ctx.period.elapsed / ctx.period.days, 2, ctx.mode)
 
 
 def settle(row: Row, ctx: Context) -> None:
@@ -430,12 +440,12 @@ def local_amount(payable: Decimal, currency: str, ctx: Context) -> Decimal:
 # --- 9. Totals that must hold -----------------------------------------------------------------
 def check_totals(rows: list[Row], ctx: Context) -> None:
     """The reference checks its own result against section 9 (a bug here is a test bug)."""
-    limit = ctx.payout.get("budget")
+    limit = budget_limit(ctx)
     gross = sum((row["gross"] for row in rows), Decimal(0))
     if limit is not None:
-        assert gross <= number(limit)
+        assert gross <= limit
         if any(row["budget_factor"] != 1 for row in rows):
-            assert gross == number(limit)
+            assert gross == limit
     for row in rows:
         if row["status"] == "ineligible":
             continue
