@@ -241,8 +241,11 @@ def _payouts(
     partner (RULES.md 6-8, 11); returns the payout rows, the per-partner details, the
     budget's use and what the closed periods handed over (with the loyalty notes)."""
     mode = config.program.rounding
+    value = pl.col("num").cast(MONEY)
     base = kpi_rows.filter(pl.col("kpi") == config.payout.base).select(
-        "partner_id", pl.col("num").cast(MONEY).alias("bonus_base")
+        # credits above the quarter's sales pay nothing (RULES.md 8)
+        "partner_id",
+        pl.when(value < 0).then(pl.lit(0).cast(MONEY)).otherwise(value).alias("bonus_base"),
     )
     composites = compute_composites(kpi_rows)
     tiers = apply_tier_grace(assign_tiers(composites, kpi_rows, config), history, config, period)

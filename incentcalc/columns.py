@@ -78,11 +78,12 @@ SOURCE_COLUMNS: dict[SourceName, tuple[Column, ...]] = {
         Column("customer_id", T),
         Column("stage", T),
         Column("close_date", D, optional=True),
-        Column("amount", Kind.MONEY),
+        Column("amount", Kind.MONEY, optional=True),
         Column("currency", C),
         Column("deal_type", T, optional=True),
         Column("registered_on", D, optional=True),
         Column("product", T, optional=True),
+        Column("partner_name", T, optional=True),
     ),
     SourceName.NPS: (
         Column("response_id", T),
@@ -143,6 +144,13 @@ class Stage(StrEnum):
     CLOSED_LOST = "closed_lost"
     OPEN = "open"
     CANCELLED = "cancelled"
+
+
+def is_credit() -> pl.Expr:
+    """True for a credit (RULES.md 4): a closed_won deal with a negative amount, which only
+    validation with `credits: true` on the deals source lets through. It nets against
+    revenue but is not a won deal."""
+    return ((pl.col("stage") == Stage.CLOSED_WON) & (pl.col("amount") < 0)).fill_null(False)
 
 
 class DealType(StrEnum):

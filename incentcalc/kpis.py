@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from incentcalc.columns import DealType, RenewalStatus, Stage
+from incentcalc.columns import DealType, RenewalStatus, Stage, is_credit
 from incentcalc.config import Metric
 from incentcalc.money import QUOTIENT
 from incentcalc.periods import Period
@@ -29,7 +29,11 @@ def _count(condition: pl.Expr) -> pl.Expr:
 
 
 def _deal_totals(deals: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """Per partner: revenue and expansion_revenue over every counted deal (credits net in),
+    the won deals, their amounts (`sales`, for avg_deal_size) and new logos over the counted
+    deals that are not credits (RULES.md 4)."""
     counted = pl.col("counted")
+    won = counted & ~is_credit()
     return (
         deals.filter(in_period("close_date", period))
         .group_by("partner_id")
@@ -39,10 +43,11 @@ def _deal_totals(deals: pl.DataFrame, period: Period) -> pl.DataFrame:
             .filter(counted & (pl.col("deal_type") == DealType.EXPANSION))
             .sum()
             .alias("expansion_revenue"),
-            _count(counted).alias("won"),
+            pl.col("amount_base").filter(won).sum().alias("sales"),
+            _count(won).alias("won"),
             _count(pl.col("stage") == Stage.CLOSED_LOST).alias("lost"),
             pl.col("customer_id")
-            .filter(counted & (pl.col("deal_type") == DealType.NEW))
+            .filter(won & (pl.col("deal_type") == DealType.NEW))
             .n_unique()
             .cast(pl.Int64)
             .alias("new_logos"),
@@ -122,7 +127,7 @@ def compute_metric_values(
         _ratio(Metric.WON_DEALS, c("won"), one),
         _ratio(Metric.NEW_LOGOS, c("new_logos"), one),
         _ratio(Metric.WIN_RATE, c("won"), c("won") + c("lost")),
-        _ratio(Metric.AVG_DEAL_SIZE, c("revenue"), c("won")),
+        _ratio(Metric.AVG_DEAL_SIZE, c("sales"), c("won")),
         _ratio(Metric.NPS, (c("promoters") - c("detractors")) * 100, c("responses")),
         _ratio(Metric.GROSS_RENEWAL_RATE, c("kept_sum"), c("original_sum")),
         _ratio(Metric.NET_REVENUE_RETENTION, c("renewed_sum"), c("original_sum")),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from incentcalc.columns import RenewalStatus, Stage
+from incentcalc.columns import RenewalStatus, Stage, is_credit
 from incentcalc.kpis import decided_renewal, in_period
 from incentcalc.periods import Period
 from incentcalc.result import DEAL_LINE_COLUMNS, NPS_LINE_COLUMNS, RENEWAL_LINE_COLUMNS
@@ -33,7 +33,9 @@ def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) ->
     )
     stage = pl.col("stage")
     note = (
-        pl.when(pl.col("counted"))
+        pl.when(pl.col("counted") & is_credit())
+        .then(pl.lit("counted: a credit, nets against revenue"))
+        .when(pl.col("counted"))
         .then(pl.lit("counted"))
         .when(pl.col("hit_note").is_not_null() & in_period("close_date", period))
         .then(pl.lit("excluded"))

@@ -176,7 +176,7 @@ def check_inputs(
             )
         except DataError as exc:
             return exc
-        return read, validate_source(read)
+        return read, validate_source(read, credits=sources[name].credits)
 
     # Polars lets go of the GIL while it reads and checks: the small sources are done while
     # the deals export is decoded, and this thread meanwhile loads what Polars needs for
@@ -324,9 +324,10 @@ def _without_failed_rows(
 # -- row failures ------------------------------------------------------------------------
 
 
-def validate_source(read: SourceRead) -> pl.DataFrame:
-    """Parse failures, pandera row rules and same-row rules of one source."""
-    cells = pl.concat([validate_rows(read.name, read.frame), _same_row_cells(read)])
+def validate_source(read: SourceRead, *, credits: bool = False) -> pl.DataFrame:
+    """Parse failures, pandera row rules and same-row rules of one source (`credits`: the
+    deals source lets closed_won amounts be negative, RULES.md 4)."""
+    cells = pl.concat([validate_rows(read.name, read.frame), _same_row_cells(read, credits)])
     return pl.concat([read.failures, list_unmapped_values(locate(read, cells))])
 
 
@@ -366,7 +367,26 @@ def list_unmapped_values(failures: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _same_row_cells(read: SourceRead) -> pl.DataFrame:
+def _deal_amount_rules(credits: bool) -> list[tuple[pl.Expr, str, str]]:
+    """A won deal needs its amount (only won deals' amounts are used, so a lost deal may
+    leave it empty); a negative amount is a credit only on a closed_won row with `credits`."""
+    amount, won = pl.col("amount"), pl.col("stage") == Stage.CLOSED_WON
+    negative_rule = (
+        "must be 0 or more: only a closed_won deal may be negative (a credit)"
+        if credits
+        else "must be 0 or more (no negatives); if negative closed_won amounts are credits "
+        "(de-scopes, credit notes), set `credits: true` on the deals source to net them "
+        "against revenue"
+    )
+    return [
+        (amount.is_null() & won, "amount",
+         "required when stage is closed_won; fill in the amount (an export that writes 0 as "
+         'an empty cell can set `fill_empty: {amount: "0"}` on the source)'),
+        ((amount < 0) & ~(won & pl.lit(credits)), "amount", negative_rule),
+    ]  # fmt: skip
+
+
+def _same_row_cells(read: SourceRead, credits: bool = False) -> pl.DataFrame:
     rules: list[tuple[pl.Expr, str, str]] = []
     if read.name is SourceName.PARTNERS:
         rules.append(
@@ -378,6 +398,7 @@ def _same_row_cells(read: SourceRead) -> pl.DataFrame:
             (pl.col("close_date").is_null() & pl.col("stage").is_in(CLOSED_STAGES), "close_date",
              "required when stage is closed_won, closed_lost or cancelled; fill in the date")
         )  # fmt: skip
+        rules += _deal_amount_rules(credits)
     elif read.name is SourceName.RENEWALS:
         rules.append(
             ((pl.col("status") == "renewed") & pl.col("renewed_amount").is_null(),

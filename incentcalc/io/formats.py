@@ -134,10 +134,12 @@ class FileProblem:
 
     @classmethod
     def duplicate_header(cls, path: Path | str, header: str, count: int) -> DataError:
+        names = ", ".join(f"{header}#{n}" for n in range(1, count + 1))
         return cls._error(
             path,
             f"the header {header!r} appears {count} times, so it is unclear which column to use. "
-            "Rename the extra columns in the export, or map another header with `columns`.",
+            f"Name the one you mean by its occurrence in `columns` ({names}), or map another "
+            "header.",
         )
 
 

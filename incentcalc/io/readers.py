@@ -52,6 +52,9 @@ UTC_OFFSET = r"\s*(Z|[+-]\d{2}(:?\d{2})?)$"
 EXCEL_EPOCH = date(1899, 12, 30)
 """Day 0 of Excel's serial dates (a date cell that reaches us as a plain number)."""
 
+OCCURRENCE = re.compile(r"^(?P<header>.+)#(?P<n>[1-9]\d{0,5})$")
+"""A header named by its occurrence: `Associated Company IDs#2` is the second of that name."""
+
 WHOLE = r"^[+-]?\d+(\.0*)?$"
 SERIAL = r"^\d{1,6}(\.0*)?$"
 
@@ -109,7 +112,7 @@ def read_source(
         table, sha256 = read_table(f"{name} source", source.path, source, filters)
         file = SourceFile(name, source.path, sha256, 0)
     written, skipped = skip_listed_rows(_select_columns(name, source, table), source)
-    mapped = written.with_columns(
+    mapped = fill_empty_cells(written, source).with_columns(
         _apply_values(pl.col(column), mapping).alias(column)
         for column, mapping in source.values.items()
     )
@@ -193,13 +196,27 @@ def skip_listed_rows(written: pl.DataFrame, source: Source) -> tuple[pl.DataFram
     return kept, written.height - kept.height
 
 
+def fill_empty_cells(written: pl.DataFrame, source: Source) -> pl.DataFrame:
+    """Empty cells of the columns `fill_empty` lists get its value, read from then on like a
+    written cell (through `values` and the source's number format): an ERP that writes a
+    0.00 total as an empty cell sets ``fill_empty: {amount: "0"}``."""
+    return written.with_columns(
+        pl.col(column).fill_null(
+            pl.lit(value) if written.schema[column] == pl.String()
+            else pl.lit(value).cast(written.schema[column], strict=False)
+        )
+        for column, value in source.fill_empty.items()
+    )  # fmt: skip
+
+
 def check_mapping(name: SourceName, source: Source) -> None:
-    """Every key of `columns`, `values`, `defaults`, `skip_rows_where` and a per-column
-    `date_format` must be a canonical column: a typo there would otherwise be silently
-    ignored."""
+    """Every key of `columns`, `values`, `defaults`, `fill_empty`, `skip_rows_where` and a
+    per-column `date_format` must be a canonical column: a typo there would otherwise be
+    silently ignored."""
     known = [c.name for c in SOURCE_COLUMNS[name]]
     dates = source.date_format if isinstance(source.date_format, dict) else {}
-    for option in ("columns", "values", "defaults", "skip_rows_where", "date_format"):
+    options = ("columns", "values", "defaults", "fill_empty", "skip_rows_where", "date_format")
+    for option in options:
         keys = dates if option == "date_format" else getattr(source, option)
         for key in keys:
             if key not in known:
@@ -244,12 +261,10 @@ def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.Dat
     missing: list[dict[str, object]] = []
     for column in SOURCE_COLUMNS[name]:
         header = source.header_of(column.name)
-        positions = [i for i, h in enumerate(headers) if h == header]
-        if len(positions) > 1:
-            raise FileProblem.duplicate_header(source.location, header, len(positions))
-        if positions:
-            dtype = frame.dtypes[positions[0]]
-            raw = pl.nth(positions[0])
+        position = header_position(headers, header, source.location)
+        if position is not None:
+            dtype = frame.dtypes[position]
+            raw = pl.nth(position)
             cell = _trimmed(raw, dtype, source.null_values, trim=table.trim)
             exprs.append(cell.alias(column.name))
         elif column.name in source.defaults:
@@ -272,6 +287,23 @@ def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.Dat
     names = [c.name for c in SOURCE_COLUMNS[name]]
     selected = frame.select(exprs).filter(~pl.col(BLANK)).with_columns(defaults)
     return selected.select(ROW, *names)
+
+
+def header_position(headers: tuple[str, ...], header: str, where: Path | str) -> int | None:
+    """The column index of `header` (None: no such header). A header the export writes more
+    than once is named by its occurrence, ``"Associated Company IDs#2"`` for the second
+    (DATA.md); naming it plainly is refused with the names to use instead."""
+    positions = [i for i, h in enumerate(headers) if h == header]
+    if len(positions) == 1:
+        return positions[0]
+    if len(positions) > 1:
+        raise FileProblem.duplicate_header(where, header, len(positions))
+    match = OCCURRENCE.match(header)
+    if match is None:
+        return None
+    same = [i for i, h in enumerate(headers) if h == match["header"]]
+    occurrence = int(match["n"])
+    return same[occurrence - 1] if 1 <= occurrence <= len(same) and len(same) > 1 else None
 
 
 def _blank_row(frame: pl.DataFrame) -> pl.Expr:
