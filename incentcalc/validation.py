@@ -33,6 +33,7 @@ import polars as pl
 
 from incentcalc.columns import ROW, Stage
 from incentcalc.config import Metric, ProgramConfig, SourceName
+from incentcalc.derived_partners import read_partners_from_deals
 from incentcalc.errors import ConfigError, DataError
 from incentcalc.inputs import FAILURE_SCHEMA, Inputs, empty_failures
 from incentcalc.io.database import query_dates
@@ -168,12 +169,20 @@ def check_inputs(
     dates = query_dates(config, period)
     sources = dict(config.sources.items())
 
+    two_names: list[pl.DataFrame] = []
+
     def read_and_check(name: SourceName) -> tuple[SourceRead, pl.DataFrame] | DataError:
         """One source read and its rows checked, or the `DataError` of an unreadable one."""
         try:
-            read = read_source(
-                name, sources[name], window=windows.get(name), partner=partner, dates=dates
-            )
+            if sources[name].from_ is not None:  # partners: {from: deals}
+                read, conflicts = read_partners_from_deals(
+                    sources[name], config.sources.deals, partner=partner, dates=dates
+                )
+                two_names.append(conflicts)
+            else:
+                read = read_source(
+                    name, sources[name], window=windows.get(name), partner=partner, dates=dates
+                )
         except DataError as exc:
             return exc
         return read, validate_source(read, credits=sources[name].credits)
@@ -212,6 +221,7 @@ def check_inputs(
             # a partner whose row quarantine rejected is known, just not calculated
             check_partner_references(inputs, paths, reads[SourceName.PARTNERS].frame["partner_id"]),
             check_config_rules(config, period, inputs, paths),
+            *two_names,
         ],
         paths,
     )
