@@ -83,7 +83,6 @@ SOURCE_COLUMNS: dict[SourceName, tuple[Column, ...]] = {
         Column("deal_type", T, optional=True),
         Column("registered_on", D, optional=True),
         Column("product", T, optional=True),
-        Column("partner_name", T, optional=True),
     ),
     SourceName.NPS: (
         Column("response_id", T),
@@ -122,6 +121,12 @@ SOURCE_COLUMNS: dict[SourceName, tuple[Column, ...]] = {
         Column("approved_by", T),
     ),
 }
+
+EXTRA_COLUMNS: dict[SourceName, tuple[Column, ...]] = {
+    SourceName.DEALS: (Column("partner_name", T, optional=True),),
+}
+"""Columns a source's `columns` may map that only some reads ask for (`read_source`'s
+`extra`): the deals' partner_name names the partners of `partners: {from: deals}`."""
 
 REQUIRED_SOURCES = (SourceName.PARTNERS, SourceName.DEALS)
 """Sources every program reads. nps and renewals are needed only by the KPIs that read them

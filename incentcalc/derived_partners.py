@@ -15,14 +15,15 @@ Example: deals rows (P1, "Ann Lee"), (P2, empty), (P1, "Ann Lee") with
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from incentcalc.columns import ROW, SOURCE_COLUMNS
+from incentcalc.columns import EXTRA_COLUMNS, ROW, SOURCE_COLUMNS
 from incentcalc.config import Source, SourceName
-from incentcalc.inputs import FAILURE_SCHEMA, SourceFile
+from incentcalc.inputs import FAILURE_SCHEMA
 from incentcalc.io.readers import SourceRead, check_mapping, parse_columns, read_source
 
 ID, NAME = "partner_id", "partner_name"
@@ -40,7 +41,9 @@ def read_partners_from_deals(
     """The partners source made from the deals export, and the failures of ids that have
     two names there (FAILURE_SCHEMA, against the deals file's rows)."""
     check_mapping(SourceName.PARTNERS, partners)
-    whole = read_source(SourceName.DEALS, deals, partner=partner, dates=dates)
+    whole = read_source(
+        SourceName.DEALS, deals, partner=partner, dates=dates, extra=EXTRA_COLUMNS[SourceName.DEALS]
+    )
     rows = whole.frame.filter(pl.col(ID).is_not_null()).select(
         ROW, ID, pl.coalesce(NAME, ID).alias(NAME)
     )
@@ -52,9 +55,9 @@ def read_partners_from_deals(
     ]
     written = first.with_columns(constants)
     frame, failures = parse_columns(SourceName.PARTNERS, partners, written)
-    location = partners.location
-    file = SourceFile(SourceName.PARTNERS, location, whole.file.sha256, frame.height)
-    read = SourceRead(SourceName.PARTNERS, location, frame, written, failures, file)
+    # the manifest records the bytes the partners were made from: the deals file's
+    file = replace(whole.file, name=SourceName.PARTNERS, rows=frame.height, skipped=0)
+    read = SourceRead(SourceName.PARTNERS, partners.location, frame, written, failures, file)
     return read, two_names(rows, whole.path)
 
 
@@ -62,8 +65,10 @@ def two_names(rows: pl.DataFrame, path: Path | str) -> pl.DataFrame:
     """One failure per partner_id written with two or more names: at the first row of its
     second name, naming every name with the rows it is on."""
     names = rows.group_by(ID, NAME, maintain_order=True).agg(pl.col(ROW))
-    ids = names.group_by(ID, maintain_order=True).agg(pl.col(NAME), pl.col(ROW)).filter(
-        pl.col(NAME).list.len() > 1
+    ids = (
+        names.group_by(ID, maintain_order=True)
+        .agg(pl.col(NAME), pl.col(ROW))
+        .filter(pl.col(NAME).list.len() > 1)
     )
     failures = []
     for partner_id, found, row_lists in ids.iter_rows():

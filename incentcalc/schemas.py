@@ -141,7 +141,7 @@ ROW_RULES: dict[SourceName, dict[str, CellRule]] = {
         "close_date": OPTIONAL_DAY, "amount": CellRule(MONEY, True, SIGNED_AMOUNT),
         "currency": CURRENCY,
         "deal_type": CellRule(pl.String(), checks=(("isin", _values(DealType)),)),
-        "registered_on": OPTIONAL_DAY, "product": OPTIONAL_TEXT, "partner_name": OPTIONAL_TEXT,
+        "registered_on": OPTIONAL_DAY, "product": OPTIONAL_TEXT,
     },
     SourceName.NPS: {
         "response_id": TEXT, "partner_id": TEXT, "customer_id": OPTIONAL_TEXT,

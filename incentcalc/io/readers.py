@@ -24,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from incentcalc.columns import ROW, SOURCE_COLUMNS, Column, DealType, Kind
+from incentcalc.columns import EXTRA_COLUMNS, ROW, SOURCE_COLUMNS, Column, DealType, Kind
 from incentcalc.config import Source, SourceName
 from incentcalc.errors import ConfigError, DataError
 from incentcalc.inputs import FAILURE_SCHEMA, SourceFile
@@ -91,6 +91,7 @@ def read_source(
     window: Window | None = None,
     partner: str | None = None,
     dates: dict[str, date] | None = None,
+    extra: tuple[Column, ...] = (),
 ) -> SourceRead:
     """Read, map and parse one configured source (a file, or a database with `dates` bound
     to its query's `:period_start`-style parameters); with a `window`, only the rows it keeps
@@ -100,6 +101,8 @@ def read_source(
     Fully empty rows are ignored and rows listed by `skip_rows_where` are dropped (and
     counted in `file.skipped`) before anything is parsed. A source without data rows is
     empty, with a warning.
+
+    `extra` columns (of `columns.EXTRA_COLUMNS`) are read and parsed too.
 
     Raises `ConfigError` for a missing file or a mapping key that names no canonical column,
     and `DataError` for a file that is not a readable table or lacks a needed header.
@@ -111,7 +114,7 @@ def read_source(
         filters = _row_filters(name, source, window, partner)
         table, sha256 = read_table(f"{name} source", source.path, source, filters)
         file = SourceFile(name, source.path, sha256, 0)
-    written, skipped = skip_listed_rows(_select_columns(name, source, table), source)
+    written, skipped = skip_listed_rows(_select_columns(name, source, table, extra), source)
     mapped = fill_empty_cells(written, source).with_columns(
         _apply_values(pl.col(column), mapping).alias(column)
         for column, mapping in source.values.items()
@@ -122,7 +125,7 @@ def read_source(
     if partner is not None and PARTNER in mapped.columns:
         keep = mapped.select(pl.col(PARTNER).cast(pl.String()) == partner).to_series()
         written, mapped = written.filter(keep), mapped.filter(keep)
-    frame, failures = parse_columns(name, source, mapped, typed=table.typed)
+    frame, failures = parse_columns(name, source, mapped, typed=table.typed, extra=extra)
     file = replace(file, rows=frame.height, skipped=skipped)
     return SourceRead(name, source.location, frame, written, failures, file, _empty_warning(file))
 
@@ -213,7 +216,7 @@ def check_mapping(name: SourceName, source: Source) -> None:
     """Every key of `columns`, `values`, `defaults`, `fill_empty`, `skip_rows_where` and a
     per-column `date_format` must be a canonical column: a typo there would otherwise be
     silently ignored."""
-    known = [c.name for c in SOURCE_COLUMNS[name]]
+    known = [c.name for c in (*SOURCE_COLUMNS[name], *EXTRA_COLUMNS.get(name, ()))]
     dates = source.date_format if isinstance(source.date_format, dict) else {}
     options = ("columns", "values", "defaults", "fill_empty", "skip_rows_where", "date_format")
     for option in options:
@@ -248,8 +251,12 @@ def _missing_header(column: Column, header: str, headers: tuple[str, ...]) -> st
     )
 
 
-def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.DataFrame:
-    """The canonical columns (as written, trimmed) plus `_row`; missing headers raise."""
+def _select_columns(
+    name: SourceName, source: Source, table: RawTable, extra: tuple[Column, ...] = ()
+) -> pl.DataFrame:
+    """The canonical columns and `extra` (as written, trimmed) plus `_row`; missing headers
+    raise."""
+    columns = (*SOURCE_COLUMNS[name], *extra)
     frame, headers = table.frame, table.headers
     position = (
         pl.int_range(pl.len(), dtype=pl.Int64) if table.index is None else pl.lit(table.index)
@@ -259,12 +266,12 @@ def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.Dat
     exprs: list[pl.Expr] = [row, blank.alias(BLANK)]
     defaults: list[pl.Expr] = []
     missing: list[dict[str, object]] = []
-    for column in SOURCE_COLUMNS[name]:
+    for column in columns:
         header = source.header_of(column.name)
-        position = header_position(headers, header, source.location)
-        if position is not None:
-            dtype = frame.dtypes[position]
-            raw = pl.nth(position)
+        found = header_position(headers, header, source.location)
+        if found is not None:
+            dtype = frame.dtypes[found]
+            raw = pl.nth(found)
             cell = _trimmed(raw, dtype, source.null_values, trim=table.trim)
             exprs.append(cell.alias(column.name))
         elif column.name in source.defaults:
@@ -284,7 +291,7 @@ def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.Dat
             f"`columns` under sources.{name} in the config.",
             failures=failures,
         )
-    names = [c.name for c in SOURCE_COLUMNS[name]]
+    names = [c.name for c in columns]
     selected = frame.select(exprs).filter(~pl.col(BLANK)).with_columns(defaults)
     return selected.select(ROW, *names)
 
@@ -341,10 +348,16 @@ def _apply_values(expr: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
 
 
 def parse_columns(
-    name: SourceName, source: Source, mapped: pl.DataFrame, *, typed: bool = False
+    name: SourceName,
+    source: Source,
+    mapped: pl.DataFrame,
+    *,
+    typed: bool = False,
+    extra: tuple[Column, ...] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Parse mapped columns into canonical dtypes; returns (frame, parse failures)."""
-    columns = SOURCE_COLUMNS[name]
+    """Parse mapped columns (the source's and `extra`) into canonical dtypes; returns
+    (frame, parse failures)."""
+    columns = (*SOURCE_COLUMNS[name], *extra)
     mapped = mapped.with_columns(
         pl.col(c.name).cast(pl.String()) for c in columns if c.kind is Kind.PERIOD
     )
@@ -365,7 +378,7 @@ def parse_columns(
         )
         for n in problems
     ]
-    frame = parsed.select(ROW, *(c.name for c in SOURCE_COLUMNS[name])).with_columns(
+    frame = parsed.select(ROW, *(c.name for c in columns)).with_columns(
         pl.col(column).fill_null(value)
         for (source_name, column), value in EMPTY_MEANS.items()
         if source_name == name

@@ -259,8 +259,11 @@ def kpi_value(kpi: dict[str, Any], f: Facts) -> Fraction | None:
     if metric == "win_rate":
         return None if won + f.lost == 0 else Fraction(won, won + f.lost)
     if metric == "avg_deal_size":
-        return None if won == 0 else sum((Fraction(d["amount_base"]) for d in won_deals),
-                                          Fraction(0)) / won
+        return (
+            None
+            if won == 0
+            else sum((Fraction(d["amount_base"]) for d in won_deals), Fraction(0)) / won
+        )
     if metric == "nps":
         responses = len(f.nps_scores)
         if responses < int(kpi.get("min_responses", 1)) or responses == 0:
