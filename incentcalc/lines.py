@@ -34,7 +34,7 @@ def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) ->
     stage = pl.col("stage")
     note = (
         pl.when(pl.col("counted") & is_credit())
-        .then(pl.lit("counted: a credit, nets against revenue"))
+        .then(pl.lit("credit: counted, nets against revenue"))
         .when(pl.col("counted"))
         .then(pl.lit("counted"))
         .when(pl.col("hit_note").is_not_null() & in_period("close_date", period))

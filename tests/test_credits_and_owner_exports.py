@@ -188,3 +188,38 @@ def test_a_won_deal_without_amount_fails_until_fill_empty_says_it_is_zero(tmp_pa
     assert done.returncode == 0, done.stderr
     dana = next(r for r in rows(out / "payouts.csv") if r["partner_id"] == "Dana Reyes")
     assert dana["bonus_base"] == "18000.00"
+
+
+def test_explain_counts_credits_apart_and_says_what_they_do() -> None:
+    done = incentcalc("explain", "--config", OWNERS, "--period", "2023Q4", "--partner", AVERY,
+                      "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    revenue = next(k for k in document["kpis"] if k["kpi"] == "revenue")
+    assert (revenue["rows_behind"]["counted"], revenue["rows_behind"]["credit"]) == (3, 1)
+    done = incentcalc("explain", "--config", OWNERS, "--period", "2023Q4", "--partner", AVERY)
+    assert "credit: counted, nets against revenue" in " ".join(done.stdout.split())
+
+
+def test_an_excel_header_written_twice_is_named_by_occurrence_too(tmp_path: Path) -> None:
+    """The Excel reader renames a repeated header (`Company_1`); the sheet's own header row is
+    read again, so `Company#2` means the second column and a plain `Company` is refused."""
+    import xlsxwriter
+
+    from incentcalc.config import Source, SourceName
+    from incentcalc.errors import DataError
+    from incentcalc.io.readers import read_source
+
+    path = tmp_path / "deals.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["id", "p", "Company", "Company", "stage", "date", "amount", "cur"])
+    sheet.write_row(1, 0, ["D1", "P1", "C9", "C1", "closed_won", "2026-07-01", 10, "USD"])
+    book.close()
+    columns = {"deal_id": "id", "partner_id": "p", "customer_id": "Company#2", "stage": "stage",
+               "close_date": "date", "amount": "amount", "currency": "cur"}  # fmt: skip
+    read = read_source(SourceName.DEALS, Source(path=path, columns=columns))
+    assert read.frame["customer_id"].to_list() == ["C1"]
+    plain = Source(path=path, columns={**columns, "customer_id": "Company"})
+    with pytest.raises(DataError, match="Company#1, Company#2"):
+        read_source(SourceName.DEALS, plain)
