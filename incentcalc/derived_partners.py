@@ -15,7 +15,6 @@ Example: deals rows (P1, "Ann Lee"), (P2, empty), (P1, "Ann Lee") with
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import polars as pl
 
 from incentcalc.columns import EXTRA_COLUMNS, ROW, SOURCE_COLUMNS
 from incentcalc.config import Source, SourceName
-from incentcalc.inputs import FAILURE_SCHEMA
+from incentcalc.inputs import FAILURE_SCHEMA, SourceFile
 from incentcalc.io.readers import SourceRead, check_mapping, parse_columns, read_source
 
 ID, NAME = "partner_id", "partner_name"
@@ -55,8 +54,9 @@ def read_partners_from_deals(
     ]
     written = first.with_columns(constants)
     frame, failures = parse_columns(SourceName.PARTNERS, partners, written)
-    # the manifest records the bytes the partners were made from: the deals file's
-    file = replace(whole.file, name=SourceName.PARTNERS, rows=frame.height, skipped=0)
+    # one name for the source everywhere (failures, quarantine, manifest); the manifest's
+    # sha256 is that of the deals bytes the partners were made from
+    file = SourceFile(SourceName.PARTNERS, partners.location, whole.file.sha256, frame.height)
     read = SourceRead(SourceName.PARTNERS, partners.location, frame, written, failures, file)
     return read, two_names(rows, whole.path)
 

@@ -215,12 +215,14 @@ def fill_empty_cells(written: pl.DataFrame, source: Source) -> pl.DataFrame:
 def check_mapping(name: SourceName, source: Source) -> None:
     """Every key of `columns`, `values`, `defaults`, `fill_empty`, `skip_rows_where` and a
     per-column `date_format` must be a canonical column: a typo there would otherwise be
-    silently ignored."""
-    known = [c.name for c in (*SOURCE_COLUMNS[name], *EXTRA_COLUMNS.get(name, ()))]
+    silently ignored. An extra column (deals' partner_name) may only be named in `columns`."""
+    canonical = [c.name for c in SOURCE_COLUMNS[name]]
     dates = source.date_format if isinstance(source.date_format, dict) else {}
     options = ("columns", "values", "defaults", "fill_empty", "skip_rows_where", "date_format")
     for option in options:
         keys = dates if option == "date_format" else getattr(source, option)
+        extra = [c.name for c in EXTRA_COLUMNS.get(name, ())] if option == "columns" else []
+        known = [*canonical, *extra]
         for key in keys:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1)
