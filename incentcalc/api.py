@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from incentcalc.columns import is_credit
 from incentcalc.config import Action, ProgramConfig, SourceName, load_config
 from incentcalc.errors import DataError
 from incentcalc.exceptions import build_exceptions
@@ -119,7 +120,8 @@ def _held_by_rules(hits: pl.DataFrame) -> pl.DataFrame:
 def _deals_with_flags(
     inputs: Inputs, config: ProgramConfig, period: Period, rates: pl.DataFrame, scope: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """In-scope partners' deals with amount_base and `counted`, and the integrity hits.
+    """In-scope partners' deals with amount_base, `counted` and `credit` (RULES.md 4), and
+    the integrity hits.
 
     Only deals near the period matter (the period, the days listed around it, and the
     reversal window after it) or still open; the rest of the export's history is skipped.
@@ -141,7 +143,7 @@ def _deals_with_flags(
         & in_period("close_date", period)
         & ~pl.col("deal_id").is_in(excluded["deal_id"].implode())
     )
-    return deals.with_columns(counted.alias("counted")), hits
+    return deals.with_columns(counted.alias("counted"), is_credit().alias("credit")), hits
 
 
 def _near_and_in_scope(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from incentcalc.columns import DealType, RenewalStatus, Stage, is_credit
+from incentcalc.columns import DealType, RenewalStatus, Stage
 from incentcalc.config import Metric
 from incentcalc.money import QUOTIENT
 from incentcalc.periods import Period
@@ -33,7 +33,7 @@ def _deal_totals(deals: pl.DataFrame, period: Period) -> pl.DataFrame:
     the won deals, their amounts (`sales`, for avg_deal_size) and new logos over the counted
     deals that are not credits (RULES.md 4)."""
     counted = pl.col("counted")
-    won = counted & ~is_credit()
+    won = counted & ~pl.col("credit")
     return (
         deals.filter(in_period("close_date", period))
         .group_by("partner_id")
@@ -109,8 +109,9 @@ def compute_metric_values(
 ) -> pl.DataFrame:
     """One row per (partner, metric) with num, den, available and the NPS response count.
 
-    `deals` needs `amount_base` and a boolean `counted` (closed_won, in period, not excluded
-    by an integrity rule); `renewals` needs `original_base` and `renewed_base`.
+    `deals` needs `amount_base` and booleans `counted` (closed_won, in period, not excluded
+    by an integrity rule) and `credit` (a negative closed_won amount, RULES.md 4);
+    `renewals` needs `original_base` and `renewed_base`.
     """
     totals = (
         pl.DataFrame({"partner_id": partner_ids})

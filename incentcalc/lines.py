@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from incentcalc.columns import RenewalStatus, Stage, is_credit
+from incentcalc.columns import RenewalStatus, Stage
 from incentcalc.kpis import decided_renewal, in_period
 from incentcalc.periods import Period
 from incentcalc.result import DEAL_LINE_COLUMNS, NPS_LINE_COLUMNS, RENEWAL_LINE_COLUMNS
@@ -24,7 +24,7 @@ def _outside(column: str) -> pl.Expr:
 def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) -> pl.LazyFrame:
     """Deals of in-scope partners closed in or near the period, or still open.
 
-    `deals` needs `counted`, `amount_base`, `fx_rate`; `hits` are the integrity hits.
+    `deals` needs `counted`, `credit`, `amount_base`, `fx_rate`; `hits` are the integrity hits.
     """
     notes = (
         hits.lazy()
@@ -33,7 +33,7 @@ def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) ->
     )
     stage = pl.col("stage")
     note = (
-        pl.when(pl.col("counted") & is_credit())
+        pl.when(pl.col("counted") & pl.col("credit"))
         .then(pl.lit("credit: counted, nets against revenue"))
         .when(pl.col("counted"))
         .then(pl.lit("counted"))
