@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from incentcalc.columns import is_credit
 from incentcalc.config import Action, ProgramConfig, SourceName, load_config
 from incentcalc.errors import DataError
 from incentcalc.exceptions import build_exceptions
@@ -130,7 +131,8 @@ def _held_by_rules(hits: pl.DataFrame) -> pl.DataFrame:
 def _deals_with_flags(
     inputs: Inputs, config: ProgramConfig, period: Period, rates: pl.DataFrame, scope: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """In-scope partners' deals with amount_base and `counted`, and the integrity hits.
+    """In-scope partners' deals with amount_base, `counted` and `credit` (RULES.md 4), and
+    the integrity hits.
 
     Only deals near the period matter (the period, the days listed around it, and the
     reversal window after it) or still open; the rest of the export's history is skipped.
@@ -152,7 +154,7 @@ def _deals_with_flags(
         & in_period("close_date", period)
         & ~pl.col("deal_id").is_in(excluded["deal_id"].implode())
     )
-    return deals.with_columns(counted.alias("counted")), hits
+    return deals.with_columns(counted.alias("counted"), is_credit().alias("credit")), hits
 
 
 def _near_and_in_scope(
@@ -253,8 +255,11 @@ def _payouts(
     partner (RULES.md 6-8, 11); returns the payout rows, the per-partner details, the
     budget's use and what the closed periods handed over (with the loyalty notes)."""
     mode = config.program.rounding
+    value = pl.col("num").cast(MONEY)
     base = kpi_rows.filter(pl.col("kpi") == config.payout.base).select(
-        "partner_id", pl.col("num").cast(MONEY).alias("bonus_base")
+        # credits above the quarter's sales pay nothing (RULES.md 8)
+        "partner_id",
+        pl.when(value < 0).then(pl.lit(0).cast(MONEY)).otherwise(value).alias("bonus_base"),
     )
     composites = compute_composites(kpi_rows)
     tiers = apply_tier_grace(assign_tiers(composites, kpi_rows, config), history, config, period)

@@ -78,7 +78,7 @@ SOURCE_COLUMNS: dict[SourceName, tuple[Column, ...]] = {
         Column("customer_id", T),
         Column("stage", T),
         Column("close_date", D, optional=True),
-        Column("amount", Kind.MONEY),
+        Column("amount", Kind.MONEY, optional=True),
         Column("currency", C),
         Column("deal_type", T, optional=True),
         Column("registered_on", D, optional=True),
@@ -122,6 +122,12 @@ SOURCE_COLUMNS: dict[SourceName, tuple[Column, ...]] = {
     ),
 }
 
+EXTRA_COLUMNS: dict[SourceName, tuple[Column, ...]] = {
+    SourceName.DEALS: (Column("partner_name", T, optional=True),),
+}
+"""Columns a source's `columns` may map that only some reads ask for (`read_source`'s
+`extra`): the deals' partner_name names the partners of `partners: {from: deals}`."""
+
 REQUIRED_SOURCES = (SourceName.PARTNERS, SourceName.DEALS)
 """Sources every program reads. nps and renewals are needed only by the KPIs that read them
 (`validation.check_needed_sources`); the rest are optional."""
@@ -143,6 +149,13 @@ class Stage(StrEnum):
     CLOSED_LOST = "closed_lost"
     OPEN = "open"
     CANCELLED = "cancelled"
+
+
+def is_credit() -> pl.Expr:
+    """True for a credit (RULES.md 4): a closed_won deal with a negative amount, which only
+    validation with `credits: true` on the deals source lets through. It nets against
+    revenue but is not a won deal."""
+    return ((pl.col("stage") == Stage.CLOSED_WON) & (pl.col("amount") < 0)).fill_null(False)
 
 
 class DealType(StrEnum):

@@ -191,8 +191,11 @@ class Source(_Model):
     decimal_separator: Literal[".", ","] = "."
     currency_symbols: list[str] = Field(default_factory=list)
     null_values: list[str] = Field(default_factory=list)
+    fill_empty: dict[str, str] = Field(default_factory=dict)
+    credits: bool = False
+    from_: Literal["deals"] | None = Field(default=None, alias="from")
 
-    @field_validator("defaults", mode="before")
+    @field_validator("defaults", "fill_empty", mode="before")
     @classmethod
     def _defaults_as_text(cls, value: Any) -> Any:
         # Only scalars become text: str() of a list or mapping is never a wanted constant, and
@@ -234,8 +237,13 @@ class Source(_Model):
 
     @model_validator(mode="after")
     def _one_location(self) -> Source:
+        if self.from_ is not None:
+            return self._derived_only()
         if (self.path is None) == (self.uri is None):
-            raise ValueError("give exactly one of `path` (a file) or `uri` (a database)")
+            raise ValueError(
+                "give exactly one of `path` (a file), `uri` (a database) or, for partners, "
+                "`from: deals`"
+            )
         misplaced = (DATABASE_ONLY if self.uri is None else FILE_ONLY) & self.model_fields_set
         if misplaced:
             kind = "a database `uri`" if self.uri is None else "a file `path`"
@@ -243,6 +251,19 @@ class Source(_Model):
             raise ValueError(f"{', '.join(sorted(misplaced))} {verb} only to {kind}")
         if self.uri is not None and (self.query is None) == (self.table is None):
             raise ValueError("a database source needs exactly one of `query` or `table`")
+        return self
+
+    def _derived_only(self) -> Source:
+        """`from: deals` (DATA.md): the partners are the deals' partner_ids, every other
+        column a constant of `defaults` (`date_format` may say how its dates are written)."""
+        extra = self.model_fields_set - {"from_", "defaults", "date_format"}
+        if extra:
+            given = ", ".join(sorted(extra))
+            raise ValueError(
+                f"`from: deals` takes only `defaults` (and `date_format`), not {given}: the "
+                "partner_id and partner_name columns come from the deals source (map them under "
+                "sources.deals.columns)"
+            )
         return self
 
     @property
@@ -253,6 +274,8 @@ class Source(_Model):
         the start of its sha256, as in the manifest)."""
         if self.path is not None:
             return self.path
+        if self.from_ is not None:
+            return "partners from deals"
         what = f"table {self.table}" if self.table else f"query {query_sha256(self)[:12]}"
         return f"{public_url(self.uri or '')} ({what})"
 
@@ -313,6 +336,10 @@ def _literal_password(uri: str) -> bool:
     return any(secret and not SECRET_REFERENCE.match(secret) for secret in secrets)
 
 
+DERIVED_PARTNER_DEFAULTS = ("segment", "joined_on", "status")
+"""Partners columns `partners: {from: deals}` must be given in `defaults`."""
+
+
 class Sources(_Model):
     """The configured sources. `nps` and `renewals` may be left out when no KPI or gate reads
     them (a revenue-only program); `validation.check_needed_sources` says which are needed."""
@@ -324,6 +351,30 @@ class Sources(_Model):
     targets: Source | None = None
     fx_rates: Source | None = None
     adjustments: Source | None = None
+
+    @model_validator(mode="after")
+    def _derived_and_credits(self) -> Sources:
+        """`from: deals` only for partners, with the partners columns every partner needs;
+        `credits` only for deals (DATA.md)."""
+        for name, source in self.items():
+            if source.from_ is not None and name is not SourceName.PARTNERS:
+                raise ValueError(f"{name}: `from: deals` is for the partners source only")
+            if source.credits and name is not SourceName.DEALS:
+                raise ValueError(f"{name}: `credits: true` is for the deals source only")
+        if self.partners.from_ is not None:
+            lacking = [c for c in DERIVED_PARTNER_DEFAULTS if c not in self.partners.defaults]
+            if lacking:
+                raise ValueError(
+                    f"partners: `from: deals` needs {', '.join(lacking)} in `defaults` (e.g. "
+                    "`defaults: {segment: reseller, joined_on: 2020-01-01, status: active}`): "
+                    "the deals export does not say them"
+                )
+        return self
+
+    @property
+    def partners_from_deals(self) -> bool:
+        """True when the partners are the deals' partner_ids (no partner master)."""
+        return self.partners.from_ is not None
 
     def items(self) -> list[tuple[SourceName, Source]]:
         """The configured sources in canonical order."""
@@ -615,6 +666,7 @@ def resolve_paths(config: ProgramConfig, folder: Path) -> ProgramConfig:
             else {"uri": resolve_sqlite_uri(source.uri or "", folder)}
         )
         for name, source in config.sources.items()
+        if source.from_ is None
     }
     ledger = config.ledger
     if ledger is not None:

@@ -25,7 +25,7 @@ from enum import StrEnum
 
 import polars as pl
 
-from incentcalc.columns import Stage
+from incentcalc.columns import Stage, is_credit
 from incentcalc.config import (
     Action,
     Integrity,
@@ -241,7 +241,9 @@ def find_reversals(
 
 
 def _finders(rules: Integrity, period: Period) -> list[tuple[Rule, Action, _Finder]]:
-    """The configured rules, in running order, each as (rule, action, finder). A progress run
+    """The configured rules, in running order, each as (rule, action, finder). A credit
+    (RULES.md 4) is never a registration or reversal hit: it is not a sale to register or
+    reverse; duplicate_deals and quarter_end_spike see it like any counted deal. A progress run
     before the quarter's end skips `quarter_end_spike`: that end has not come yet."""
     steps: list[tuple[Rule, Action, _Finder]] = []
     duplicate = rules.duplicate_deals
@@ -250,8 +252,9 @@ def _finders(rules: Integrity, period: Period) -> list[tuple[Rule, Action, _Find
     registration = rules.registration
     if registration is not None and registration.required:
         steps.append(
-            (Rule.REGISTRATION, registration.action, lambda s, _d, _p: find_unregistered(s))
-        )
+            (Rule.REGISTRATION, registration.action,
+             lambda s, _d, _p: find_unregistered(s.filter(~is_credit())))
+        )  # fmt: skip
     spike = rules.quarter_end_spike
     if spike is not None and period.complete:  # before the quarter's end (RULES.md 12): skipped
         steps.append(
@@ -260,8 +263,9 @@ def _finders(rules: Integrity, period: Period) -> list[tuple[Rule, Action, _Find
     reversal = rules.reversal
     if reversal is not None:
         steps.append(
-            (Rule.REVERSAL, reversal.action, lambda s, d, p: find_reversals(s, d, p, reversal))
-        )
+            (Rule.REVERSAL, reversal.action,
+             lambda s, d, p: find_reversals(s.filter(~is_credit()), d, p, reversal))
+        )  # fmt: skip
     return steps
 
 

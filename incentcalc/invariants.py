@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 
-from incentcalc.config import Metric, ProgramConfig
+from incentcalc.config import MONEY_METRICS, Metric, ProgramConfig
 from incentcalc.errors import InvariantError
 from incentcalc.result import LEDGER_LINE_COLUMNS, BudgetUse, Status
 from incentcalc.scoring import gates_table, tiers_table
@@ -99,6 +99,8 @@ def _kpi_violations(config: ProgramConfig, kpis: pl.DataFrame) -> list[Violation
     for name, kpi in config.kpis.items():
         this = pl.col("kpi") == name
         low, high = _VALUE_RANGES.get(kpi.metric, (Decimal(0), None))
+        if kpi.metric in MONEY_METRICS and config.sources.deals.credits:
+            low = None  # credits above the quarter's sales (RULES.md 4)
         present = this & ~pl.col("missing")
         if low is not None:
             checks.append((present & (value < low), "value", f"{name} below {low}"))

@@ -30,7 +30,11 @@ def _count(condition: pl.Expr) -> pl.Expr:
 
 
 def _deal_totals(deals: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """Per partner: revenue and expansion_revenue over every counted deal (credits net in),
+    the won deals, their amounts (`sales`, for avg_deal_size) and new logos over the counted
+    deals that are not credits (RULES.md 4)."""
     counted = pl.col("counted")
+    won = counted & ~pl.col("credit")
     return (
         deals.filter(in_period("close_date", period))
         .group_by("partner_id")
@@ -40,10 +44,11 @@ def _deal_totals(deals: pl.DataFrame, period: Period) -> pl.DataFrame:
             .filter(counted & (pl.col("deal_type") == DealType.EXPANSION))
             .sum()
             .alias("expansion_revenue"),
-            _count(counted).alias("won"),
+            pl.col("amount_base").filter(won).sum().alias("sales"),
+            _count(won).alias("won"),
             _count(pl.col("stage") == Stage.CLOSED_LOST).alias("lost"),
             pl.col("customer_id")
-            .filter(counted & (pl.col("deal_type") == DealType.NEW))
+            .filter(won & (pl.col("deal_type") == DealType.NEW))
             .n_unique()
             .cast(pl.Int64)
             .alias("new_logos"),
@@ -105,8 +110,9 @@ def compute_metric_values(
 ) -> pl.DataFrame:
     """One row per (partner, metric) with num, den, available and the NPS response count.
 
-    `deals` needs `amount_base` and a boolean `counted` (closed_won, in period, not excluded
-    by an integrity rule); `renewals` needs `original_base` and `renewed_base`.
+    `deals` needs `amount_base` and booleans `counted` (closed_won, in period, not excluded
+    by an integrity rule) and `credit` (a negative closed_won amount, RULES.md 4);
+    `renewals` needs `original_base` and `renewed_base`.
     """
     totals = (
         pl.DataFrame({"partner_id": partner_ids})
@@ -123,7 +129,7 @@ def compute_metric_values(
         _ratio(Metric.WON_DEALS, c("won"), one),
         _ratio(Metric.NEW_LOGOS, c("new_logos"), one),
         _ratio(Metric.WIN_RATE, c("won"), c("won") + c("lost")),
-        _ratio(Metric.AVG_DEAL_SIZE, c("revenue"), c("won")),
+        _ratio(Metric.AVG_DEAL_SIZE, c("sales"), c("won")),
         _ratio(Metric.NPS, (c("promoters") - c("detractors")) * 100, c("responses")),
         _ratio(Metric.GROSS_RENEWAL_RATE, c("kept_sum"), c("original_sum")),
         _ratio(Metric.NET_REVENUE_RETENTION, c("renewed_sum"), c("original_sum")),

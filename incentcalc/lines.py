@@ -33,7 +33,7 @@ def _outside(column: str, period: Period) -> pl.Expr:
 def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) -> pl.LazyFrame:
     """Deals of in-scope partners closed in or near the period, or still open.
 
-    `deals` needs `counted`, `amount_base`, `fx_rate`; `hits` are the integrity hits.
+    `deals` needs `counted`, `credit`, `amount_base`, `fx_rate`; `hits` are the integrity hits.
     """
     notes = (
         hits.lazy()
@@ -42,7 +42,9 @@ def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) ->
     )
     stage = pl.col("stage")
     note = (
-        pl.when(pl.col("counted"))
+        pl.when(pl.col("counted") & pl.col("credit"))
+        .then(pl.lit("credit: counted, nets against revenue"))
+        .when(pl.col("counted"))
         .then(pl.lit("counted"))
         .when(pl.col("hit_note").is_not_null() & in_period("close_date", period))
         .then(pl.lit("excluded"))

@@ -138,7 +138,8 @@ ROW_RULES: dict[SourceName, dict[str, CellRule]] = {
     SourceName.DEALS: {
         "deal_id": TEXT, "partner_id": TEXT, "customer_id": TEXT,
         "stage": CellRule(pl.String(), checks=(("isin", _values(Stage)),)),
-        "close_date": OPTIONAL_DAY, "amount": CellRule(MONEY, checks=AMOUNT), "currency": CURRENCY,
+        "close_date": OPTIONAL_DAY, "amount": CellRule(MONEY, True, SIGNED_AMOUNT),
+        "currency": CURRENCY,
         "deal_type": CellRule(pl.String(), checks=(("isin", _values(DealType)),)),
         "registered_on": OPTIONAL_DAY, "product": OPTIONAL_TEXT,
     },
@@ -168,7 +169,9 @@ ROW_RULES: dict[SourceName, dict[str, CellRule]] = {
 }  # fmt: skip
 """Each source's columns and their rules; every column is required, others may ride along
 (`_row`), and no two rows may share the source's key (UNIQUE_KEYS). `schema_models` builds
-pandera schemas from them."""
+pandera schemas from them. A deal's amount may be empty or negative here: whether it must be
+there (closed_won) and may be negative (a credit, with `credits: true`) depends on its stage
+and the config, so `validation` checks it with the other rules between columns."""
 
 
 def rows_pass(source: SourceName, frame: pl.DataFrame) -> bool:

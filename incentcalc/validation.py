@@ -33,6 +33,7 @@ import polars as pl
 
 from incentcalc.columns import ROW, Stage
 from incentcalc.config import Metric, ProgramConfig, SourceName
+from incentcalc.derived_partners import read_partners_from_deals
 from incentcalc.errors import ConfigError, DataError
 from incentcalc.history import History
 from incentcalc.inputs import FAILURE_SCHEMA, Inputs, empty_failures
@@ -173,15 +174,23 @@ def check_inputs(
     dates = query_dates(config, period, history)
     sources = dict(config.sources.items())
 
+    two_names: list[pl.DataFrame] = []
+
     def read_and_check(name: SourceName) -> tuple[SourceRead, pl.DataFrame] | DataError:
         """One source read and its rows checked, or the `DataError` of an unreadable one."""
         try:
-            read = read_source(
-                name, sources[name], window=windows.get(name), partner=partner, dates=dates
-            )
+            if sources[name].from_ is not None:  # partners: {from: deals}
+                read, conflicts = read_partners_from_deals(
+                    sources[name], config.sources.deals, partner=partner, dates=dates
+                )
+                two_names.append(conflicts)
+            else:
+                read = read_source(
+                    name, sources[name], window=windows.get(name), partner=partner, dates=dates
+                )
         except DataError as exc:
             return exc
-        return read, validate_source(read)
+        return read, validate_source(read, credits=sources[name].credits)
 
     # Polars lets go of the GIL while it reads and checks: the small sources are done while
     # the deals export is decoded, and this thread meanwhile loads what Polars needs for
@@ -217,6 +226,7 @@ def check_inputs(
             # a partner whose row quarantine rejected is known, just not calculated
             check_partner_references(inputs, paths, reads[SourceName.PARTNERS].frame["partner_id"]),
             check_config_rules(config, period, inputs, paths),
+            *two_names,
         ],
         paths,
     )
@@ -329,9 +339,10 @@ def _without_failed_rows(
 # -- row failures ------------------------------------------------------------------------
 
 
-def validate_source(read: SourceRead) -> pl.DataFrame:
-    """Parse failures, pandera row rules and same-row rules of one source."""
-    cells = pl.concat([validate_rows(read.name, read.frame), _same_row_cells(read)])
+def validate_source(read: SourceRead, *, credits: bool = False) -> pl.DataFrame:
+    """Parse failures, pandera row rules and same-row rules of one source (`credits`: the
+    deals source lets closed_won amounts be negative, RULES.md 4)."""
+    cells = pl.concat([validate_rows(read.name, read.frame), _same_row_cells(read, credits)])
     return pl.concat([read.failures, list_unmapped_values(locate(read, cells))])
 
 
@@ -371,7 +382,26 @@ def list_unmapped_values(failures: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _same_row_cells(read: SourceRead) -> pl.DataFrame:
+def _deal_amount_rules(credits: bool) -> list[tuple[pl.Expr, str, str]]:
+    """A won deal needs its amount (only won deals' amounts are used, so a lost deal may
+    leave it empty); a negative amount is a credit only on a closed_won row with `credits`."""
+    amount, won = pl.col("amount"), pl.col("stage") == Stage.CLOSED_WON
+    negative_rule = (
+        "must be 0 or more: only a closed_won deal may be negative (a credit)"
+        if credits
+        else "must be 0 or more (no negatives); if negative closed_won amounts are credits "
+        "(de-scopes, credit notes), set `credits: true` on the deals source to net them "
+        "against revenue"
+    )
+    return [
+        (amount.is_null() & won, "amount",
+         "required when stage is closed_won; fill in the amount (an export that writes 0 as "
+         'an empty cell can set `fill_empty: {amount: "0"}` on the source)'),
+        ((amount < 0) & ~(won & pl.lit(credits)), "amount", negative_rule),
+    ]  # fmt: skip
+
+
+def _same_row_cells(read: SourceRead, credits: bool = False) -> pl.DataFrame:
     rules: list[tuple[pl.Expr, str, str]] = []
     if read.name is SourceName.PARTNERS:
         rules.append(
@@ -383,6 +413,7 @@ def _same_row_cells(read: SourceRead) -> pl.DataFrame:
             (pl.col("close_date").is_null() & pl.col("stage").is_in(CLOSED_STAGES), "close_date",
              "required when stage is closed_won, closed_lost or cancelled; fill in the date")
         )  # fmt: skip
+        rules += _deal_amount_rules(credits)
     elif read.name is SourceName.RENEWALS:
         rules.append(
             ((pl.col("status") == "renewed") & pl.col("renewed_amount").is_null(),

@@ -180,6 +180,8 @@ def programs(draw: st.DrawFn, base: str, fiscal_start: int, history: bool) -> di
         "tiers": draw(tier_definitions(kpis)),
         "payout": draw(payout_definitions()),
     }
+    if draw(st.booleans()):
+        program["sources"]["deals"]["credits"] = True  # negative closed_won = a credit
     rules = draw(integrity_definitions())
     if rules:
         program["integrity"] = rules
@@ -414,6 +416,26 @@ class _World:
             return draw(st.sampled_from(TIE_AMOUNTS))
         return format(Decimal(draw(st.integers(100_000, 20_000_000))) / 100, ".2f")
 
+    @property
+    def credits(self) -> bool:
+        return bool(self.program["sources"]["deals"].get("credits"))
+
+    def credits_against(self, sale: dict[str, str], count: int) -> Table:
+        """A credit (RULES.md 4) against a sale: a part of it or more than all of it, dated
+        like any deal, often unregistered, sometimes entered twice (a duplicate)."""
+        draw = self.draw
+        cents = draw(st.one_of(st.integers(1, 30_000_000), st.sampled_from([100_000, 1])))
+        credit = {
+            **sale,
+            "deal_id": f"D{count + 1:03d}",
+            "close_date": self.day().isoformat(),
+            "amount": format(-Decimal(cents) / 100, ".2f"),
+            "deal_type": draw(st.sampled_from(["", "new", "expansion"])),
+            "registered_on": draw(st.sampled_from(["", sale["registered_on"]])),
+        }
+        twice = draw(st.integers(0, 3)) == 0
+        return [credit, {**credit, "deal_id": f"D{count + 2:03d}"}] if twice else [credit]
+
     def currency(self) -> str:
         """Mostly the base currency; codes are read case-insensitively (DATA.md)."""
         code = self.draw(st.sampled_from([self.currencies[0]] * 3 + self.currencies[1:]))
@@ -454,14 +476,21 @@ class _World:
                                           else draw(st.integers(1, 10)))).isoformat(),
                     "product": "Core",
                 }  # fmt: skip
+                if stage in ("closed_lost", "open") and draw(st.integers(0, 3)) == 0:
+                    row["amount"] = ""  # DATA.md: only won deals need an amount
                 rows.append(row)
                 if stage != "closed_won":
                     continue
+                credit = ["credit", "credit"] if self.credits else []
                 plant = draw(
-                    st.sampled_from(["none"] * 4 + ["duplicate", "reversal", "later", "later"])
+                    st.sampled_from(
+                        ["none"] * 4 + ["duplicate", "reversal", "later", "later", *credit]
+                    )
                 )
                 if plant == "duplicate":
                     rows.append({**row, "deal_id": f"D{len(rows) + 1:03d}"})
+                elif plant == "credit":
+                    rows.extend(self.credits_against(row, len(rows)))
                 elif plant == "reversal":
                     days = st.one_of(st.integers(0, 70), st.sampled_from([0, 30, 31, 60, 61]))
                     cancel = close + timedelta(days=draw(days))

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE
+from conftest import EXAMPLE, EXAMPLES
 from typer.testing import CliRunner
 
 import incentcalc.commands  # noqa: F401  (registers the commands)
@@ -22,10 +22,10 @@ TEXT_COLUMNS = {"period", "partner_id", "partner_name", "segment", "region", "te
                 "tier", "earned_tier", "team_tier", "cap_applied", "payout_currency"}  # fmt: skip
 
 
-def run_example(config: str, out: Path, *extra: str) -> Path:
+def run_example(config: str, out: Path, *extra: str, example: Path = EXAMPLE) -> Path:
     result = runner.invoke(
         app,
-        ["run", "--config", str(EXAMPLE / config), "--period", "2026Q3", "--out", str(out),
+        ["run", "--config", str(example / config), "--period", "2026Q3", "--out", str(out),
          "--no-statements", "--quiet", *extra],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -38,12 +38,19 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.mark.parametrize(
-    ("config", "expected", "extra"),
+    ("example", "config", "expected", "extra"),
     [
-        ("program.yaml", "expected_payouts.csv", ()),
-        ("program_budget.yaml", "expected_payouts_budget.csv", ()),
-        ("program.yaml", "expected_payouts_as_of_2026-08-15.csv", ("--as-of", "2026-08-15")),
+        ("basic", "program.yaml", "expected_payouts.csv", ()),
+        ("basic", "program_budget.yaml", "expected_payouts_budget.csv", ()),
+        ("credits", "program.yaml", "expected_payouts.csv", ()),
         (
+            "basic",
+            "program.yaml",
+            "expected_payouts_as_of_2026-08-15.csv",
+            ("--as-of", "2026-08-15"),
+        ),
+        (
+            "basic",
             "program_budget.yaml",
             "expected_payouts_budget_as_of_2026-08-15.csv",
             ("--as-of", "2026-08-15"),
@@ -51,20 +58,20 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     ],
 )
 def test_worked_example_matches_the_expected_payouts_to_the_cent(
-    tmp_path: Path, config: str, expected: str, extra: tuple[str, ...]
+    tmp_path: Path, example: str, config: str, expected: str, extra: tuple[str, ...]
 ) -> None:
-    """The ordinary quarter and the progress run to 15 Aug (RULES.md 12). The progress files
-    leave `reason` empty where we say "suspended" (the README: its wording may differ), so
-    there only the ordinary files are held to reason-or-none."""
-    out = run_example(config, tmp_path / "out", *extra)
+    """The ordinary quarters (basic, credits) and basic's progress run to 15 Aug (RULES.md 12).
+    The progress files and the credits example leave `reason` empty where we say "suspended"
+    (wording may differ), so there only the ordinary basic files are held to reason-or-none."""
+    out = run_example(config, tmp_path / "out", *extra, example=EXAMPLES / example)
     got = read_rows(out / "payouts.csv")
-    want = read_rows(EXAMPLE / expected)
+    want = read_rows(EXAMPLES / example / expected)
     assert list(got[0]) == list(PAYOUT_COLUMNS)
     assert [r["partner_id"] for r in got] == [r["partner_id"] for r in want]
     for got_row, want_row in zip(got, want, strict=True):
         for column in PAYOUT_COLUMNS:
             if column == "reason":
-                assert extra or bool(got_row[column]) == bool(want_row[column]), column
+                assert extra or got_row[column] or not want_row[column], column
             elif column in TEXT_COLUMNS:
                 assert got_row[column] == want_row[column], (want_row["partner_id"], column)
             else:
@@ -228,3 +235,39 @@ def test_quarantine_sets_bad_rows_aside_and_the_run_goes_on(tmp_path: Path) -> N
     assert "quarantined" in kinds
     p8 = next(r for r in read_rows(out / "payouts.csv") if r["partner_id"] == "P8")
     assert p8["bonus_base"] == "0.00"  # its only deal was set aside
+
+
+def test_credits_net_revenue_get_no_deal_bonus_and_are_not_registration_hits(
+    tmp_path: Path,
+) -> None:
+    """The credits example (RULES.md 4, 8): P1's gross is split over its two sales only; the
+    credits are never registration hits, and the credit entered twice is a duplicate."""
+    out = run_example("program.yaml", tmp_path / "out", example=EXAMPLES / "credits")
+    bonuses = {r["deal_id"]: r["bonus"] for r in read_rows(out / "deal_bonuses.csv")}
+    assert (bonuses["D001"], bonuses["D002"]) == ("1288.70", "1181.30")
+    assert not {"D020", "D021", "D022", "D023"} & set(bonuses)
+    hits = [(r["deal_id"], r["rule"]) for r in read_rows(out / "exceptions.csv") if r["rule"]]
+    assert ("D023", "duplicate_deals") in hits
+    assert not [hit for hit in hits if hit[1] == "registration"]
+    revenue = {
+        r["partner_id"]: r["value"] for r in read_rows(out / "kpis.csv") if r["kpi"] == "revenue"
+    }
+    assert Decimal(revenue["P8"]) == Decimal("-6000")
+
+
+def test_a_negative_closed_won_amount_without_credits_says_how_to_allow_it(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "credits"
+    shutil.copytree(EXAMPLES / "credits", data)
+    config = data / "program.yaml"
+    config.write_text(config.read_text().replace("    credits: true\n", ""))
+    result = runner.invoke(
+        app, ["validate", "--config", str(config), "--period", "2026Q3", "--json"]
+    )
+    assert result.exit_code == 1, result.output
+    failures = json.loads(result.stdout)["failures"]
+    assert failures["total"] == 4
+    (group,) = failures["by_rule"]
+    assert group["column"] == "amount" and "credits: true" in group["rule"]
+    assert [e["row"] for e in group["examples"]] == [14, 15, 16]

@@ -110,7 +110,8 @@ def ledger_rows(result: QuarterResult) -> list[tuple[Any, ...]]:
 def deal_frame(rows: list[tuple[str, str, str, bool, str]]) -> pl.DataFrame:
     return pl.DataFrame(
         [{"deal_id": d, "partner_id": p, "customer_id": "C", "close_date": date(2026, 8, 1),
-          "amount_base": Decimal(a), "counted": c, "deal_type": t} for d, p, a, c, t in rows],
+          "amount_base": Decimal(a), "counted": c, "credit": False, "deal_type": t}
+         for d, p, a, c, t in rows],
         schema_overrides={"amount_base": MONEY},
     )  # fmt: skip
 

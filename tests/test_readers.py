@@ -227,8 +227,8 @@ def test_bad_date_and_negative_amount_and_stage_are_reported(tmp_path: Path) -> 
     assert failures(found) == [
         (2, "close_date", "2026-02-30"),
         (2, "stage", "won"),
-        (2, "amount", "-5.00"),
         (2, "currency", "dollar"),
+        (2, "amount", "-5.00"),  # a rule between columns: negative only as a credit
     ]
     rules = dict(zip(found["column"], found["rule"], strict=True))
     assert "YYYY-MM-DD" in rules["close_date"]

@@ -11,7 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE
+from conftest import EXAMPLE, EXAMPLES
 from reference import compute_quarter
 from reference.compare import compare_rows, read_csv_text
 from reference.ledger import Entry
@@ -58,6 +58,18 @@ def test_reference_matches_the_worked_example_to_the_cent(
         for row in (*result.payouts, *want):
             row.pop("reason")
     assert compare_rows(result.payouts, want, "partner_id", "payouts") == []
+
+
+def test_reference_matches_the_credits_example_to_the_cent() -> None:
+    """RULES.md 4 and 8: credits net revenue, pay no deal bonus, a negative base pays 0."""
+    credits = EXAMPLES / "credits"
+    result = compute_quarter(credits / "program.yaml", "2026Q3")
+    want = read_csv_text(credits / "expected_payouts.csv")
+    got = [{**row, "reason": ""} for row in result.payouts]  # the example leaves reasons out
+    assert compare_rows(got, want, "partner_id", "payouts") == []
+    by_deal = {row["deal_id"]: row["bonus"] for row in result.deal_bonuses}
+    assert (by_deal["D001"], by_deal["D002"]) == (Decimal("1288.70"), Decimal("1181.30"))
+    assert not {"D020", "D021", "D022", "D023"} & set(by_deal)
 
 
 def test_reference_splits_the_worked_example_gross_over_deals() -> None:

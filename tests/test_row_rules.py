@@ -29,7 +29,7 @@ def _deals(**changes: object) -> pl.DataFrame:
     ("changes", "column"),
     [
         ({"stage": "won"}, "stage"),
-        ({"amount": Decimal("-1.00")}, "amount"),
+        ({"amount": Decimal("1000000000000.00")}, "amount"),
         ({"currency": "usd"}, "currency"),
         ({"partner_id": None}, "partner_id"),
         ({"deal_id": "D2"}, "deal_id"),

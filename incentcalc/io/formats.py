@@ -19,6 +19,7 @@ import io
 import itertools
 import logging
 import os
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -134,10 +136,12 @@ class FileProblem:
 
     @classmethod
     def duplicate_header(cls, path: Path | str, header: str, count: int) -> DataError:
+        names = ", ".join(f"{header}#{n}" for n in range(1, count + 1))
         return cls._error(
             path,
             f"the header {header!r} appears {count} times, so it is unclear which column to use. "
-            "Rename the extra columns in the export, or map another header with `columns`.",
+            f"Name the one you mean by its occurrence in `columns` ({names}), or map another "
+            "header.",
         )
 
 
@@ -250,9 +254,12 @@ def _parse_bytes(data: bytes, path: Path, source: Source, fmt: FileFormat) -> Ra
         raise FileProblem.empty(path)
     frame = _read_xlsx(data, path, source)
     frame = frame.rename({c: c.strip() for c in frame.columns if c != c.strip()})
+    headers = tuple(frame.columns)
+    if fmt is FileFormat.XLSX and _renamed_duplicates(headers):
+        headers = _xlsx_header_row(data, source)
     return RawTable(
         frame.slice(min(source.skip_rows, frame.height)),
-        tuple(frame.columns),
+        headers,
         source.header_row + source.skip_rows,
         typed=True,
         trim=fmt is FileFormat.XLSX,
@@ -335,6 +342,29 @@ def _read_xlsx(data: bytes, path: Path, source: Source) -> pl.DataFrame:
                 "(a sheet name, or a 0-based position)."
             ) from None
         raise FileProblem.unparsable(path, "an Excel .xlsx workbook", detail) from None
+
+
+def _renamed_duplicates(headers: tuple[str, ...]) -> bool:
+    """True when the Excel reader renamed a repeated header (`X`, `X_1`): the sheet's own
+    header row is then read again, so a duplicate is named by occurrence (`X#2`) as in a
+    CSV, never silently taken as its first column."""
+    return any(
+        (match := re.match(r"^(.*)_\d+$", name)) is not None and match[1] in headers[:index]
+        for index, name in enumerate(headers)
+    )
+
+
+def _xlsx_header_row(data: bytes, source: Source) -> tuple[str, ...]:
+    """The header row of the sheet as written (repeated names kept), trimmed."""
+    sheet = source.sheet
+    where: dict[str, Any] = (
+        {"sheet_name": sheet} if isinstance(sheet, str) else {"sheet_id": (sheet or 0) + 1}
+    )
+    options = {"header_row": None, "skip_rows": source.header_row - 1, "n_rows": 1}
+    row = pl.read_excel(
+        io.BytesIO(data), engine="calamine", has_header=False, read_options=options, **where
+    ).row(0)
+    return tuple("" if cell is None else str(cell).strip() for cell in row)
 
 
 def _no_data(path: Path, source: Source) -> DataError:

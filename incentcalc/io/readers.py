@@ -24,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from incentcalc.columns import ROW, SOURCE_COLUMNS, Column, DealType, Kind
+from incentcalc.columns import EXTRA_COLUMNS, ROW, SOURCE_COLUMNS, Column, DealType, Kind
 from incentcalc.config import Source, SourceName
 from incentcalc.errors import ConfigError, DataError
 from incentcalc.inputs import FAILURE_SCHEMA, SourceFile
@@ -51,6 +51,9 @@ TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%f", "%.f", "%z", "%:z", "%p", "%T",
 UTC_OFFSET = r"\s*(Z|[+-]\d{2}(:?\d{2})?)$"
 EXCEL_EPOCH = date(1899, 12, 30)
 """Day 0 of Excel's serial dates (a date cell that reaches us as a plain number)."""
+
+OCCURRENCE = re.compile(r"^(?P<header>.+)#(?P<n>[1-9]\d{0,5})$")
+"""A header named by its occurrence: `Associated Company IDs#2` is the second of that name."""
 
 WHOLE = r"^[+-]?\d+(\.0*)?$"
 SERIAL = r"^\d{1,6}(\.0*)?$"
@@ -88,6 +91,7 @@ def read_source(
     window: Window | None = None,
     partner: str | None = None,
     dates: dict[str, date] | None = None,
+    extra: tuple[Column, ...] = (),
 ) -> SourceRead:
     """Read, map and parse one configured source (a file, or a database with `dates` bound
     to its query's `:period_start`-style parameters); with a `window`, only the rows it keeps
@@ -97,6 +101,8 @@ def read_source(
     Fully empty rows are ignored and rows listed by `skip_rows_where` are dropped (and
     counted in `file.skipped`) before anything is parsed. A source without data rows is
     empty, with a warning.
+
+    `extra` columns (of `columns.EXTRA_COLUMNS`) are read and parsed too.
 
     Raises `ConfigError` for a missing file or a mapping key that names no canonical column,
     and `DataError` for a file that is not a readable table or lacks a needed header.
@@ -108,8 +114,8 @@ def read_source(
         filters = _row_filters(name, source, window, partner)
         table, sha256 = read_table(f"{name} source", source.path, source, filters)
         file = SourceFile(name, source.path, sha256, 0)
-    written, skipped = skip_listed_rows(_select_columns(name, source, table), source)
-    mapped = written.with_columns(
+    written, skipped = skip_listed_rows(_select_columns(name, source, table, extra), source)
+    mapped = fill_empty_cells(written, source).with_columns(
         _apply_values(pl.col(column), mapping).alias(column)
         for column, mapping in source.values.items()
     )
@@ -119,7 +125,7 @@ def read_source(
     if partner is not None and PARTNER in mapped.columns:
         keep = mapped.select(pl.col(PARTNER).cast(pl.String()) == partner).to_series()
         written, mapped = written.filter(keep), mapped.filter(keep)
-    frame, failures = parse_columns(name, source, mapped, typed=table.typed)
+    frame, failures = parse_columns(name, source, mapped, typed=table.typed, extra=extra)
     file = replace(file, rows=frame.height, skipped=skipped)
     # One chunk per column, made here where the frames are made: the CSV reader returns a
     # chunk per thread, a database one per batch, and the window and partner filters (a
@@ -206,14 +212,30 @@ def skip_listed_rows(written: pl.DataFrame, source: Source) -> tuple[pl.DataFram
     return kept, written.height - kept.height
 
 
+def fill_empty_cells(written: pl.DataFrame, source: Source) -> pl.DataFrame:
+    """Empty cells of the columns `fill_empty` lists get its value, read from then on like a
+    written cell (through `values` and the source's number format): an ERP that writes a
+    0.00 total as an empty cell sets ``fill_empty: {amount: "0"}``."""
+    return written.with_columns(
+        pl.col(column).fill_null(
+            pl.lit(value) if written.schema[column] == pl.String()
+            else pl.lit(value).cast(written.schema[column], strict=False)
+        )
+        for column, value in source.fill_empty.items()
+    )  # fmt: skip
+
+
 def check_mapping(name: SourceName, source: Source) -> None:
-    """Every key of `columns`, `values`, `defaults`, `skip_rows_where` and a per-column
-    `date_format` must be a canonical column: a typo there would otherwise be silently
-    ignored."""
-    known = [c.name for c in SOURCE_COLUMNS[name]]
+    """Every key of `columns`, `values`, `defaults`, `fill_empty`, `skip_rows_where` and a
+    per-column `date_format` must be a canonical column: a typo there would otherwise be
+    silently ignored. An extra column (deals' partner_name) may only be named in `columns`."""
+    canonical = [c.name for c in SOURCE_COLUMNS[name]]
     dates = source.date_format if isinstance(source.date_format, dict) else {}
-    for option in ("columns", "values", "defaults", "skip_rows_where", "date_format"):
+    options = ("columns", "values", "defaults", "fill_empty", "skip_rows_where", "date_format")
+    for option in options:
         keys = dates if option == "date_format" else getattr(source, option)
+        extra = [c.name for c in EXTRA_COLUMNS.get(name, ())] if option == "columns" else []
+        known = [*canonical, *extra]
         for key in keys:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1)
@@ -244,8 +266,12 @@ def _missing_header(column: Column, header: str, headers: tuple[str, ...]) -> st
     )
 
 
-def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.DataFrame:
-    """The canonical columns (as written, trimmed) plus `_row`; missing headers raise."""
+def _select_columns(
+    name: SourceName, source: Source, table: RawTable, extra: tuple[Column, ...] = ()
+) -> pl.DataFrame:
+    """The canonical columns and `extra` (as written, trimmed) plus `_row`; missing headers
+    raise."""
+    columns = (*SOURCE_COLUMNS[name], *extra)
     frame, headers = table.frame, table.headers
     position = (
         pl.int_range(pl.len(), dtype=pl.Int64) if table.index is None else pl.lit(table.index)
@@ -255,14 +281,12 @@ def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.Dat
     exprs: list[pl.Expr] = [row, blank.alias(BLANK)]
     defaults: list[pl.Expr] = []
     missing: list[dict[str, object]] = []
-    for column in SOURCE_COLUMNS[name]:
+    for column in columns:
         header = source.header_of(column.name)
-        positions = [i for i, h in enumerate(headers) if h == header]
-        if len(positions) > 1:
-            raise FileProblem.duplicate_header(source.location, header, len(positions))
-        if positions:
-            dtype = frame.dtypes[positions[0]]
-            raw = pl.nth(positions[0])
+        found = header_position(headers, header, source.location)
+        if found is not None:
+            dtype = frame.dtypes[found]
+            raw = pl.nth(found)
             cell = _trimmed(raw, dtype, source.null_values, trim=table.trim)
             exprs.append(cell.alias(column.name))
         elif column.name in source.defaults:
@@ -282,9 +306,26 @@ def _select_columns(name: SourceName, source: Source, table: RawTable) -> pl.Dat
             f"`columns` under sources.{name} in the config.",
             failures=failures,
         )
-    names = [c.name for c in SOURCE_COLUMNS[name]]
+    names = [c.name for c in columns]
     selected = frame.select(exprs).filter(~pl.col(BLANK)).with_columns(defaults)
     return selected.select(ROW, *names)
+
+
+def header_position(headers: tuple[str, ...], header: str, where: Path | str) -> int | None:
+    """The column index of `header` (None: no such header). A header the export writes more
+    than once is named by its occurrence, ``"Associated Company IDs#2"`` for the second
+    (DATA.md); naming it plainly is refused with the names to use instead."""
+    positions = [i for i, h in enumerate(headers) if h == header]
+    if len(positions) == 1:
+        return positions[0]
+    if len(positions) > 1:
+        raise FileProblem.duplicate_header(where, header, len(positions))
+    match = OCCURRENCE.match(header)
+    if match is None:
+        return None
+    same = [i for i, h in enumerate(headers) if h == match["header"]]
+    occurrence = int(match["n"])
+    return same[occurrence - 1] if 1 <= occurrence <= len(same) and len(same) > 1 else None
 
 
 def _blank_row(frame: pl.DataFrame) -> pl.Expr:
@@ -322,10 +363,16 @@ def _apply_values(expr: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
 
 
 def parse_columns(
-    name: SourceName, source: Source, mapped: pl.DataFrame, *, typed: bool = False
+    name: SourceName,
+    source: Source,
+    mapped: pl.DataFrame,
+    *,
+    typed: bool = False,
+    extra: tuple[Column, ...] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Parse mapped columns into canonical dtypes; returns (frame, parse failures)."""
-    columns = SOURCE_COLUMNS[name]
+    """Parse mapped columns (the source's and `extra`) into canonical dtypes; returns
+    (frame, parse failures)."""
+    columns = (*SOURCE_COLUMNS[name], *extra)
     mapped = mapped.with_columns(
         pl.col(c.name).cast(pl.String()) for c in columns if c.kind is Kind.PERIOD
     )
@@ -346,7 +393,7 @@ def parse_columns(
         )
         for n in problems
     ]
-    frame = parsed.select(ROW, *(c.name for c in SOURCE_COLUMNS[name])).with_columns(
+    frame = parsed.select(ROW, *(c.name for c in columns)).with_columns(
         pl.col(column).fill_null(value)
         for (source_name, column), value in EMPTY_MEANS.items()
         if source_name == name

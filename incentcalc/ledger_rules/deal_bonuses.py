@@ -18,11 +18,12 @@ def compute_deal_bonuses(
     """One row per base deal of a partner that is not ineligible: share = gross * amount_base /
     sum of amount_base, cut to cents, leftover cents to the largest remainders (ties deal_id).
 
-    `deals` needs counted, deal_type, amount_base. The base deals are the counted ones (only
-    the expansion deals for an expansion_revenue base). Example: gross 4,000.00 over deals of
-    60,000 and 40,000 -> 2,400.00 and 1,600.00; amounts summing to 0 give 0 each.
+    `deals` needs counted, credit, deal_type, amount_base. The base deals are the counted ones that
+    are not credits (only the expansion deals for an expansion_revenue base): a credit gets no
+    share (RULES.md 8). Example: gross 4,000.00 over deals of 60,000 and 40,000 -> 2,400.00
+    and 1,600.00; amounts summing to 0 give 0 each.
     """
-    base = pl.col("counted")
+    base = pl.col("counted") & ~pl.col("credit")
     if base_metric == Metric.EXPANSION_REVENUE:
         base = base & (pl.col("deal_type") == DealType.EXPANSION)
     # The partners numbered in partner_id order: grouping and sorting the deals on that

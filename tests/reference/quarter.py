@@ -139,7 +139,7 @@ def _partner_row(partner: Row, counted: list[Row], checks: rules.IntegrityResult
         "tier_index": tier_index if graced is None else graced,
         "earned_tier_index": tier_index,
         "composite_score": composite,
-        "bonus_base": round_to(base_value, 2),
+        "bonus_base": round_to(max(base_value, Fraction(0)), 2),  # credits beyond sales: 0
         "payout_currency": currency,
         "fx_rate": ctx.rates[currency],
         "values": values,
@@ -215,7 +215,7 @@ def _deal_bonuses(rows: list[Row], counted: list[Row], ctx: rules.Context) -> li
             continue
         deals = {
             d["deal_id"]: d
-            for d in counted
+            for d in rules.sales(counted)
             if d["partner_id"] == row["partner_id"]
             and (not expansion_only or d["deal_type"] == "expansion")
         }

@@ -120,9 +120,9 @@ def integrity(deals: list[Row], scope_ids: set[str], ctx: Context) -> IntegrityR
     cancellations = [d for d in deals if d["stage"] == "cancelled" and d["close_date"]]
     examiners = {
         "duplicate_deals": _duplicate_hits,
-        "registration": _registration_hits,
+        "registration": lambda open_, rule, ctx: _registration_hits(sales(open_), rule, ctx),
         "quarter_end_spike": _spike_hits,
-        "reversal": lambda open_, rule, ctx: _reversal_hits(open_, rule, cancellations),
+        "reversal": lambda open_, rule, ctx: _reversal_hits(sales(open_), rule, cancellations),
     }
     for name in INTEGRITY_ORDER:
         rule = rules.get(name)
@@ -138,6 +138,17 @@ def integrity(deals: list[Row], scope_ids: set[str], ctx: Context) -> IntegrityR
             elif action == "hold":
                 result.hold_rules.setdefault(deal["partner_id"], name)
     return result
+
+
+def is_credit(deal: Row) -> bool:
+    """RULES.md 4: a closed_won deal with a negative amount (allowed by `credits: true`)."""
+    return deal["stage"] == "closed_won" and deal["amount"] is not None and deal["amount"] < 0
+
+
+def sales(deals: list[Row]) -> list[Row]:
+    """The deals that are not credits: registration and reversal never hit a credit, and
+    only these are won deals, new logos and deal bonus shares."""
+    return [deal for deal in deals if not is_credit(deal)]
 
 
 def _duplicate_hits(deals: list[Row], rule: dict[str, Any], ctx: Context) -> list[Row]:
@@ -235,7 +246,8 @@ def kpi_value(kpi: dict[str, Any], f: Facts) -> Fraction | None:
     """The metric's value per the table of RULES.md 4; None when it is missing."""
     metric = kpi["metric"]
     revenue = Fraction(sum((d["amount_base"] for d in f.counted), Decimal(0)))
-    won = len(f.counted)
+    won_deals = sales(f.counted)
+    won = len(won_deals)
     originals = sum((Fraction(o) for o, _, _ in f.renewals), Fraction(0))
     if metric == "revenue":
         return revenue
@@ -245,11 +257,15 @@ def kpi_value(kpi: dict[str, Any], f: Facts) -> Fraction | None:
     if metric == "won_deals":
         return Fraction(won)
     if metric == "new_logos":
-        return Fraction(len({d["customer_id"] for d in f.counted if d["deal_type"] == "new"}))
+        return Fraction(len({d["customer_id"] for d in won_deals if d["deal_type"] == "new"}))
     if metric == "win_rate":
         return None if won + f.lost == 0 else Fraction(won, won + f.lost)
     if metric == "avg_deal_size":
-        return None if won == 0 else revenue / won
+        return (
+            None
+            if won == 0
+            else sum((Fraction(d["amount_base"]) for d in won_deals), Fraction(0)) / won
+        )
     if metric == "nps":
         responses = len(f.nps_scores)
         if responses < int(kpi.get("min_responses", 1)) or responses == 0:
