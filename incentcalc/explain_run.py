@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from concurrent.futures import Future, ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -49,17 +50,26 @@ def _mismatch(run_dir: Path, what: str) -> UsageError:
 
 
 def explain_from_run(
-    config_path: Path, period_label: str, partner_id: str, run_dir: Path
+    config_path: Path, period_label: str, partner_id: str, run_dir: Path, *, quarantine: bool
 ) -> dict[str, Any]:
     """`explain_partner`'s document, with the payouts (budget factor, team) and deal bonuses
     (split of the budgeted gross) of `run_dir`, on the ledger's entries before the period.
 
     The partner's rows are read in a thread (the Parquet scans let go of the GIL) while the
-    engine is imported and the run folder is read and checked."""
+    engine is imported and the run folder is read and checked. With `quarantine` the
+    partner's invalid rows are set aside whatever their share: the run made the
+    `--max-rejected` check over every partner's rows."""
     config = load_config(config_path)
     period = parse_period(period_label, config.program.fiscal_year_start_month)
     with ThreadPoolExecutor(max_workers=1) as reader:
-        inputs = reader.submit(load_inputs, config, period, partner=partner_id)
+        inputs = reader.submit(
+            load_inputs,
+            config,
+            period,
+            partner=partner_id,
+            quarantine=quarantine,
+            max_rejected=Decimal(1),
+        )
         return _explain(config, period, (config_path, partner_id, run_dir), inputs)
 
 

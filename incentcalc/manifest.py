@@ -44,6 +44,20 @@ def budget_document(budget: BudgetUse) -> dict[str, Any]:
     }
 
 
+def rejected_partners(rejected: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """partner_id -> the rows quarantine left out of that partner's numbers (`rows`, `which`),
+    and for a rejected partners row `calculated: false`."""
+    from incentcalc.validation import partners_hit
+
+    lost = rejected.filter(pl.col("source") == "partners")["partner_id"].drop_nulls().unique()
+    hurt: dict[str, dict[str, Any]] = {
+        partner: {"calculated": False} for partner in sorted(lost.to_list())
+    }
+    for partner, rows, listing in partners_hit(rejected):
+        hurt.setdefault(partner, {}).update(rows=rows, which=listing)
+    return dict(sorted(hurt.items()))
+
+
 def result_facts(result: QuarterResult) -> dict[str, Any]:
     """What a run found, shared by the manifest and the `--json` summary: partners, counts by
     status, money totals, budget use, exceptions and integrity hits, rejected rows, and the
@@ -60,7 +74,8 @@ def result_facts(result: QuarterResult) -> dict[str, Any]:
         .sort("rule", "action")
         .rename({"len": "hits"})
         .to_dicts(),
-        "rejected_rows": result.inputs.rejected.height,
+        "rejected_rows": result.inputs.rejected.select("file", "row").n_unique(),
+        "rejected_partners": rejected_partners(result.inputs.rejected),
         "skipped_rows": {f.name.value: f.skipped for f in result.inputs.files if f.skipped},
     }
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 
 import polars as pl
@@ -34,7 +34,13 @@ import polars as pl
 from incentcalc.columns import ROW, Stage
 from incentcalc.config import Metric, ProgramConfig, SourceName
 from incentcalc.errors import ConfigError, DataError
-from incentcalc.inputs import FAILURE_SCHEMA, Inputs, empty_failures
+from incentcalc.inputs import (
+    FAILURE_SCHEMA,
+    REJECTED_SCHEMA,
+    Inputs,
+    empty_failures,
+    empty_rejected,
+)
 from incentcalc.io.database import query_dates
 from incentcalc.io.readers import SourceRead, read_source
 from incentcalc.periods import Period
@@ -54,6 +60,7 @@ PARTNER_REFERENCES = (
 """Sources whose partner_id must exist in the partners file."""
 
 CLOSED_STAGES = (Stage.CLOSED_WON.value, Stage.CLOSED_LOST.value, Stage.CANCELLED.value)
+PARTNER_ID = "partner_id"
 SUMMARY_GROUPS = 5
 """Failure groups quoted in a DataError message (the full list is in `validate --report`)."""
 
@@ -198,10 +205,10 @@ def check_inputs(
     row_failures = _sorted([*unreadable, *checked], paths, per_cell=True)
     frames = {name: read.frame for name, read in reads.items()}
     warnings = [w for read in reads.values() for w in read.warnings]
-    rejected = empty_failures()
+    rejected = empty_rejected()
     if quarantine and row_failures.height:
         frames = _without_failed_rows(frames, row_failures, paths)
-        rejected = row_failures
+        rejected = rejected_rows(reads, row_failures)
         warnings += quarantine_warnings(reads, rejected)
     files = tuple(read.file for read in reads.values())
     inputs = Inputs(frames, files, rejected, tuple(warnings))
@@ -242,40 +249,130 @@ def unreadable_columns(read: SourceRead) -> pl.DataFrame:
     )  # fmt: skip
 
 
+ROW_ID: dict[SourceName, str] = {
+    SourceName.PARTNERS: "partner_id",
+    SourceName.DEALS: "deal_id",
+    SourceName.NPS: "response_id",
+    SourceName.RENEWALS: "contract_id",
+    SourceName.ADJUSTMENTS: "adjustment_id",
+}
+"""The column that names a row of each source (targets and FX rates have none)."""
+
+MAX_ROWS_NAMED = 5
+"""Rejected rows named one by one in a warning or message (rejected_rows.csv has all)."""
+
+
+def rejected_rows(reads: dict[SourceName, SourceRead], failures: pl.DataFrame) -> pl.DataFrame:
+    """The row failures quarantine sets aside (REJECTED_SCHEMA): each with its source, the
+    row's own id and its partner_id as written. A file that feeds two sources names the
+    row once, by the source that is not the partners master (its rows are deals first)."""
+    ordered = sorted(reads.values(), key=lambda read: read.name is SourceName.PARTNERS)
+    owners = pl.concat(
+        [
+            read.written.select(
+                pl.lit(read.name.value).alias("source"),
+                pl.lit(str(read.path)).alias("file"),
+                pl.col(ROW).cast(pl.Int64).alias("row"),
+                _written_text(read.written, ROW_ID.get(read.name)).alias("record_id"),
+                _written_text(read.written, PARTNER_ID).alias("partner_id"),
+            )
+            for read in ordered
+        ]
+        or [pl.DataFrame(schema={k: REJECTED_SCHEMA[k] for k in ("source", "file", "row")})],
+        how="diagonal_relaxed",
+    ).unique(subset=["file", "row"], keep="first", maintain_order=True)
+    return (
+        failures.join(owners, on=["file", "row"], how="left", maintain_order="left")
+        .with_columns(pl.col(c).cast(t) for c, t in REJECTED_SCHEMA.items())
+        .select(REJECTED_SCHEMA.keys())
+    )
+
+
+def _written_text(written: pl.DataFrame, column: str | None) -> pl.Expr:
+    if column is None or column not in written.columns:
+        return pl.lit(None, pl.String())
+    return pl.col(column).cast(pl.String())
+
+
+def rejected_row_names(rejected: pl.DataFrame, limit: int = MAX_ROWS_NAMED) -> str:
+    """The first rejected rows by number and id: "row 12 (deal_id D7, partner P3), row 15"."""
+    rows = rejected.unique(subset=["file", "row"], keep="first", maintain_order=True).sort(
+        "row", maintain_order=True
+    )
+    names = []
+    for source, row, record, partner in (
+        rows.head(limit).select("source", "row", "record_id", "partner_id").iter_rows()
+    ):
+        ids = [] if record is None else [f"{ROW_ID[SourceName(source)]} {record}"]
+        if partner is not None and source != SourceName.PARTNERS:
+            ids.append(f"partner {partner}")
+        names.append(f"row {row}" + (f" ({', '.join(ids)})" if ids else ""))
+    more = rows.height - limit
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
+
+
+def partners_hit(rejected: pl.DataFrame) -> list[tuple[str, int, str]]:
+    """(partner_id, rows, listing) for each partner whose numbers leave out rejected rows of a
+    source other than partners, by partner_id."""
+    rows = rejected.filter(
+        (pl.col("source") != SourceName.PARTNERS) & pl.col("partner_id").is_not_null()
+    ).unique(subset=["file", "row"], keep="first", maintain_order=True)
+    return [
+        (str(partner), own.height, rejected_row_names(own))
+        for (partner,), own in rows.sort("partner_id", "row").group_by(
+            "partner_id", maintain_order=True
+        )
+    ]
+
+
 def quarantine_warnings(reads: dict[SourceName, SourceRead], rejected: pl.DataFrame) -> list[str]:
-    """What quarantine left out, said on every run: rows per source, and each partner not
-    calculated at all because its partners row was rejected."""
+    """What quarantine left out, said on every run: rows per source (which ones), each partner
+    not calculated at all because its partners row was rejected, and each partner whose
+    numbers now leave rows out."""
     warnings = []
     for name, read in reads.items():
-        rows = rejected.filter(pl.col("file") == str(read.path))["row"].drop_nulls().unique()
+        own = rejected.filter(pl.col("source") == name.value)
+        rows = own["row"].drop_nulls().unique()
         if rows.len():
             warnings.append(
-                f"{rows.len()} row(s) of {name} ({read.path}) were rejected and left out; "
-                "they are listed in rejected_rows.csv"
+                f"{rows.len()} row(s) of {name} ({read.path}) were rejected and left out "
+                f"({rejected_row_names(own)}); they are listed in rejected_rows.csv"
             )
         if name is SourceName.PARTNERS and rows.len():
             lost = read.written.filter(pl.col(ROW).is_in(rows.implode()))
-            for row, partner in lost.select(ROW, "partner_id").iter_rows():
+            for row, partner in lost.select(ROW, PARTNER_ID).iter_rows():
                 shown = repr(partner) if partner is not None else "(no id)"
                 warnings.append(
                     f"partner {shown} is not calculated: its partners row {row} was rejected"
                 )
+    for partner, count, listing in partners_hit(rejected):
+        warnings.append(
+            f"partner {partner!r} is calculated without {count} rejected row(s) ({listing}): "
+            "its KPIs and payout leave them out until they are fixed"
+        )
     return warnings
 
 
 def check_rejected_share(result: Validation, max_rejected: Decimal) -> None:
-    """Stop (exit 1) when any source lost more than `max_rejected` of its rows to quarantine:
-    that many bad rows is a systematic problem, not a few bad rows."""
+    """Stop (exit 1) when any source lost more than `max_rejected` of its rows to quarantine,
+    naming how many rows, which, and the two ways out: fix the rows (or the mapping), or
+    raise --max-rejected to at least the share they are."""
+    rejected = result.inputs.rejected
     for file in result.inputs.files:
-        bad = result.row_failures.filter(pl.col("file") == str(file.path))["row"].n_unique()
+        own = rejected.filter(pl.col("file") == str(file.path))
+        bad = own["row"].n_unique()
         if file.rows and Decimal(bad) / Decimal(file.rows) > max_rejected:
             limit = f"{(max_rejected * 100).normalize():f}%"
+            needed = (Decimal(bad * 100) / Decimal(file.rows)).quantize(
+                Decimal("0.01"), rounding=ROUND_CEILING
+            )
             raise DataError(
                 f"--quarantine would reject {bad} of {file.rows} rows of {file.name} "
                 f"({file.path}), more than --max-rejected {limit}; nothing was "
-                "calculated or written. That many bad rows is a format or mapping problem, not "
-                "a few bad rows: run `incentcalc validate --report FILE` to see them and fix "
-                "the export or its mapping, or raise --max-rejected if leaving them out is right.",
+                f"calculated or written. The rows: {rejected_row_names(own)}. Either fix "
+                "them in the export or its mapping (`incentcalc validate --report FILE` lists "
+                "each with its rule), or, if leaving them out is right, raise the limit: "
+                f"--max-rejected {needed.normalize():f}%.",
                 failures=result.row_failures,
             )
 

@@ -23,6 +23,7 @@ from xlsxwriter.workbook import Workbook
 
 from incentcalc.config import MONEY_METRICS, Kpi, Metric, ProgramConfig, Tier
 from incentcalc.currencies import minor_unit
+from incentcalc.exceptions import REJECTED_LINE
 from incentcalc.result import Status
 from incentcalc.statements.fastsheet import FastCellWorksheet, row_xml
 from incentcalc.statements.formats import (
@@ -351,6 +352,9 @@ def _header_lines(out: _Sheet, payload: PartnerPayload, context: StatementContex
         note=status_note(p, config.payout.min_payout, context.base_currency),
         bold=True,
     )
+    rejected = ledger_note(payload.ledger_notes, REJECTED_LINE)
+    if rejected:
+        out.line("Data left out", "rows set aside", note=rejected, bold=True)
     currency = p["payout_currency"] or context.base_currency
     out.line(
         "Currency",
