@@ -200,7 +200,7 @@ def check_inputs(
         if isinstance(got, DataError)
     ]
     paths = {name: source.location for name, source in sources.items()}
-    if quarantine:
+    if quarantine and partner is None:  # one partner's rows are too few to judge a column
         checked += [unreadable_columns(read) for read in reads.values()]
     row_failures = _sorted([*unreadable, *checked], paths, per_cell=True)
     frames = {name: read.frame for name, read in reads.items()}
