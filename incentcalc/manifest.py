@@ -34,6 +34,13 @@ def count_by_status(payouts: pl.DataFrame) -> dict[str, int]:
     return {status.value: int(counts.get(status.value, 0)) for status in Status}
 
 
+def paid_nothing(payouts: pl.DataFrame) -> int:
+    """Partners of status payable whose payable is 0.00 (a Bronze tier at rate 0, a base of
+    0): counted apart, so "payable 57" is not read as 57 partners paid."""
+    zero = (pl.col("status") == Status.PAYABLE.value) & (pl.col("payable") == 0)
+    return int(payouts.select(zero.sum()).item() or 0)
+
+
 def budget_document(budget: BudgetUse) -> dict[str, Any]:
     """The budget's use as JSON-able text: budget, capped total, factor, whether it scaled."""
     return {
@@ -66,6 +73,7 @@ def result_facts(result: QuarterResult) -> dict[str, Any]:
     return {
         "partners": result.payouts.height,
         "counts_by_status": count_by_status(result.payouts),
+        "payable_zero": paid_nothing(result.payouts),
         "totals": compute_totals(result.payouts),
         "budget": budget_document(result.budget),
         "exceptions": dict(result.exceptions.group_by("kind").len().sort("kind").iter_rows()),

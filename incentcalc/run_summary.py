@@ -122,8 +122,13 @@ def render_run(console: Console, result: QuarterResult, summary: dict[str, Any])
     status = Table(title="By status", title_justify="left")
     status.add_column("Status")
     status.add_column("Partners", justify="right")
+    zero = summary["payable_zero"]
     for name, count in summary["counts_by_status"].items():
-        status.add_row(name, f"{count:,}")
+        if name == "payable" and zero:
+            status.add_row(name, f"{count - zero:,}")
+            status.add_row("payable, 0.00", f"{zero:,}")
+        else:
+            status.add_row(name, f"{count:,}")
     console.print(status)
 
     budget = summary["budget"]
