@@ -25,7 +25,7 @@ missing column, a column none of whose values can be read, or more rejected rows
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 
@@ -45,7 +45,7 @@ from incentcalc.io.database import query_dates
 from incentcalc.io.readers import SourceRead, read_source
 from incentcalc.periods import Period
 from incentcalc.schemas import CELL_FAILURE_SCHEMA, NOT_ALLOWED, UNIQUE_KEYS, validate_rows
-from incentcalc.window import read_windows
+from incentcalc.window import Window, read_windows
 
 READERS = 3
 """Sources read and checked at once: the deals export plus two small ones on two cores."""
@@ -183,7 +183,7 @@ def check_inputs(
             )
         except DataError as exc:
             return exc
-        return read, validate_source(read)
+        return checked_rows(read, validate_source(read), windows.get(name))
 
     # Polars lets go of the GIL while it reads and checks: the small sources are done while
     # the deals export is decoded, and this thread meanwhile loads what Polars needs for
@@ -223,6 +223,24 @@ def check_inputs(
         paths,
     )
     return Validation(inputs, row_failures, cross, paths)
+
+
+def checked_rows(
+    read: SourceRead, failures: pl.DataFrame, window: Window | None
+) -> tuple[SourceRead, pl.DataFrame]:
+    """The read and its failures without the failing rows that were read only to be listed
+    (dated outside the range the rules use, `Window.checked`): no rule reads them, so they
+    are left off the statements' listing instead of being reported (docs/data.md)."""
+    if window is None or window.checked is None or failures.is_empty():
+        return read, failures
+    listed = read.frame.filter(window.listed_only(pl.col(window.column)))[ROW]
+    dropped = failures.filter(pl.col("row").is_in(listed.implode()))["row"].unique()
+    if dropped.is_empty():
+        return read, failures
+    keep = ~pl.col(ROW).is_in(dropped.implode())
+    trimmed = replace(read, frame=read.frame.filter(keep), written=read.written.filter(keep))
+    trimmed = replace(trimmed, file=replace(read.file, rows=trimmed.frame.height))
+    return trimmed, failures.filter(~pl.col("row").is_in(dropped.implode()))
 
 
 def unreadable_columns(read: SourceRead) -> pl.DataFrame:

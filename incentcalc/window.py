@@ -1,14 +1,22 @@
 """The rows a period can use (DATA.md, Validation): what a run reads of a growing export.
 
-A run of period P needs the rows dated in P, the rows the integrity rules and the statements
-look at around it, the rows the ledger's clawbacks look back at, and every undated row (open
-deals, the partner master, FX rates). Rows of other periods are history the run does not
-read, so the cost of a run follows the quarter, not the export: the readers push these
-windows into the scans (`io.readers`), and validation checks only what they keep
+A run of period P needs the rows dated in P, the rows the integrity rules look at around it
+(the reversal rule's days after P), the rows the ledger's clawbacks look back at, and every
+undated row (open deals, the partner master, FX rates): those rows are validated. Rows of
+other periods are history the run does not read, so the cost of a run follows the quarter,
+not the export: the readers push these windows into the scans (`io.readers`)
 (`validate --all-rows` checks the whole history).
 
+Statements also list the rows within NEIGHBOURHOOD of P (marked "outside the period"), so
+they are read too; but no rule uses them, so a row there that fails validation is left off
+the listing instead of being reported (DATA.md: validation checks the rows the period can
+use). The validated range follows the rules configured, never the listing.
+
 Example: for 2026Q3 with reversal.within_days 30 and payout.clawback_within_days 90, deals
-closed 2026-04-01..2026-10-31 (or not closed) are read; NPS responses 2026-05-31..2026-10-31.
+closed 2026-04-02..2026-10-30 (or not closed) are validated and deals closed
+2026-04-02..2026-10-31 read (the listing reaches 31 days past the period); without any of
+those rules, deals closed 2026-07-01..2026-09-30 are validated and 2026-05-31..2026-10-31
+read. NPS responses and renewals: validated in the period, read 31 days around it.
 """
 
 from __future__ import annotations
@@ -35,12 +43,21 @@ class Window:
     first: date | None = None
     last: date | None = None
     label: str | None = None
+    checked: tuple[date, date] | None = None
+    """The dates validated (the rules' range, inside first..last); None: all rows read."""
 
     def keeps(self, value: pl.Expr) -> pl.Expr:
         """True for the rows to read, given the column's parsed value."""
         if self.label is not None:
             return value.is_null() | (value == self.label)
         return value.is_null() | value.is_between(pl.lit(self.first), pl.lit(self.last))
+
+    def listed_only(self, value: pl.Expr) -> pl.Expr:
+        """True for rows read only to be listed (dated outside the validated range)."""
+        if self.checked is None:
+            return pl.lit(False)
+        first, last = self.checked
+        return value.is_not_null() & ~value.is_between(pl.lit(first), pl.lit(last))
 
 
 def near_period(column: str, period: Period, after: timedelta = NEIGHBOURHOOD) -> pl.Expr:
@@ -52,8 +69,8 @@ def near_period(column: str, period: Period, after: timedelta = NEIGHBOURHOOD) -
 
 
 def deal_window(config: ProgramConfig, period: Period) -> Window:
-    """Deals: the period, the listed neighbourhood, the reversal rule's look-ahead
-    (RULES.md 10) and the clawback look-back (RULES.md 11.5)."""
+    """Deals: validated over the period, the reversal rule's look-ahead (RULES.md 10) and the
+    clawback look-back (RULES.md 11.5); read over those and the listed neighbourhood."""
     reversal = config.integrity.reversal
     after = timedelta(days=reversal.within_days if reversal else 0)
     clawback = config.payout.clawback_within_days
@@ -62,6 +79,7 @@ def deal_window(config: ProgramConfig, period: Period) -> Window:
         "close_date",
         period.start - max(before, NEIGHBOURHOOD),
         period.end + max(after, NEIGHBOURHOOD),
+        checked=(period.start - before, period.end + after),
     )
 
 
@@ -69,10 +87,11 @@ def read_windows(config: ProgramConfig, period: Period) -> dict[SourceName, Wind
     """Source -> the window of its rows the period can use; sources not listed are read
     whole (partners, FX rates: undated or small)."""
     first, last = period.start - NEIGHBOURHOOD, period.end + NEIGHBOURHOOD
+    checked = (period.start, period.end)
     return {
         SourceName.DEALS: deal_window(config, period),
-        SourceName.NPS: Window("responded_on", first, last),
-        SourceName.RENEWALS: Window("due_date", first, last),
+        SourceName.NPS: Window("responded_on", first, last, checked=checked),
+        SourceName.RENEWALS: Window("due_date", first, last, checked=checked),
         SourceName.TARGETS: Window("period", label=period.label),
         SourceName.ADJUSTMENTS: Window("period", label=period.label),
     }
