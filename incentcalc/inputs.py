@@ -58,6 +58,9 @@ class SourceFile:
     rows: int
     skipped: int = 0
     database: dict[str, str] | None = None
+    rows_of: str = "every row"
+    """Which rows `rows` and `skipped` count: the window read for the period
+    ("close_date 2026-05-31..2026-10-31 or empty") or every row of the file."""
 
 
 @dataclass(frozen=True)

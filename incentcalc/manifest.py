@@ -94,7 +94,8 @@ def input_document(file: SourceFile) -> dict[str, Any]:
     the URL without credentials, table or query sha256 (DATA.md)."""
     document: dict[str, Any] = {"source": file.name.value, "path": str(file.path),
                                 "sha256": file.sha256, "rows": file.rows,
-                                "skipped_rows": file.skipped}  # fmt: skip
+                                "skipped_rows": file.skipped,
+                                "rows_of": file.rows_of}  # fmt: skip
     if file.database is not None:
         document["database"] = file.database
     return document

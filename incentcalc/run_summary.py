@@ -138,8 +138,12 @@ def render_run(console: Console, result: QuarterResult, summary: dict[str, Any])
             f"Budget {_money(budget['budget'])}: capped gross {_money(budget['total_capped'])}, "
             f"{used}."
         )
+    rows_of = {f.name.value: f.rows_of for f in result.inputs.files}
     for source, skipped in summary["skipped_rows"].items():
-        console.print(f"Skipped {skipped:,} row(s) of {source} (skip_rows_where).")
+        console.print(
+            f"Skipped {skipped:,} row(s) of {source} (skip_rows_where) among the rows read: "
+            f"{rows_of.get(source, 'every row')}."
+        )
     for hit in summary["integrity_hits"]:
         console.print(f"Integrity: {hit['rule']} ({hit['action']}): {hit['hits']:,} deal(s)")
     for warning in summary["warnings"]:

@@ -205,6 +205,7 @@ def check_inputs(
     row_failures = _sorted([*unreadable, *checked], paths, per_cell=True)
     frames = {name: read.frame for name, read in reads.items()}
     warnings = [w for read in reads.values() for w in read.warnings]
+    warnings += skipped_counted_warnings(reads, period)
     rejected = empty_rejected()
     if quarantine and row_failures.height:
         frames = _without_failed_rows(frames, row_failures, paths)
@@ -225,6 +226,51 @@ def check_inputs(
     return Validation(inputs, row_failures, cross, paths)
 
 
+def counted_rows(name: SourceName, period: Period) -> pl.Expr | None:
+    """True for a row of `name` that `period` counts: a deal closed (won, lost, cancelled)
+    in it, a response with a score or a decided renewal in it, a target or adjustment of it."""
+
+    def within(column: str) -> pl.Expr:
+        return pl.col(column).is_between(pl.lit(period.start), pl.lit(period.end))
+
+    return {
+        SourceName.DEALS: pl.col("stage").is_in(CLOSED_STAGES) & within("close_date"),
+        SourceName.NPS: pl.col("score").is_not_null() & within("responded_on"),
+        SourceName.RENEWALS: pl.col("status").is_in(["renewed", "churned"]) & within("due_date"),
+        SourceName.TARGETS: (pl.col("period") == period.label) & pl.col("target").is_not_null(),
+        SourceName.ADJUSTMENTS: (pl.col("period") == period.label) & pl.col("amount").is_not_null(),
+    }.get(name)
+
+
+def skipped_counted_warnings(reads: dict[SourceName, SourceRead], period: Period) -> list[str]:
+    """A warning naming the rows `skip_rows_where` left out although the period counts them
+    (a won deal without an amount skipped by `{amount: [""]}`): never a silent skip."""
+    warnings = []
+    for name, read in reads.items():
+        counted = counted_rows(name, period)
+        if read.skipped is None or read.skipped.is_empty() or counted is None:
+            continue
+        lost = read.skipped.filter(counted.fill_null(False))
+        if lost.is_empty():
+            continue
+        named = rejected_row_names(
+            lost.select(
+                pl.lit(name.value).alias("source"),
+                pl.lit(str(read.path)).alias("file"),
+                pl.col(ROW).cast(pl.Int64).alias("row"),
+                _written_text(lost, ROW_ID.get(name)).alias("record_id"),
+                _written_text(lost, PARTNER_ID).alias("partner_id"),
+            )
+        )
+        warnings.append(
+            f"skip_rows_where left out {lost.height} row(s) of {name} ({read.path}) that "
+            f"{period.label} counts: {named}. Their numbers are missing from the payouts; "
+            "narrow the rule so it only matches rows the period does not use (a rule may "
+            'combine columns: `skip_rows_where: [{amount: [""], stage: [open]}]`).'
+        )
+    return warnings
+
+
 def checked_rows(
     read: SourceRead, failures: pl.DataFrame, window: Window | None
 ) -> tuple[SourceRead, pl.DataFrame]:
@@ -238,9 +284,14 @@ def checked_rows(
     if dropped.is_empty():
         return read, failures
     keep = ~pl.col(ROW).is_in(dropped.implode())
-    trimmed = replace(read, frame=read.frame.filter(keep), written=read.written.filter(keep))
+    trimmed = replace(
+        read,
+        frame=read.frame.filter(keep),
+        written=read.written.filter(keep),
+        failures=read.failures.filter(~pl.col("row").is_in(dropped.implode())),
+    )
     trimmed = replace(trimmed, file=replace(read.file, rows=trimmed.frame.height))
-    return trimmed, failures.filter(~pl.col("row").is_in(dropped.implode()))
+    return trimmed, validate_source(trimmed)  # counts and duplicates without those rows
 
 
 def unreadable_columns(read: SourceRead) -> pl.DataFrame:
@@ -777,14 +828,16 @@ def failures_error(failures: pl.DataFrame, *, quarantine: bool = False) -> DataE
 
 
 def source_rows(validation: Validation) -> dict[str, dict[str, object]]:
-    """source -> {path, rows, skipped} for reports (rows and skipped are null for a file that
-    could not be read; skipped counts the rows `skip_rows_where` left out)."""
+    """source -> {path, rows, skipped, rows_of} for reports (rows and skipped are null for a
+    file that could not be read; skipped counts the rows `skip_rows_where` left out; both
+    count the same rows, those `rows_of` names: the period's window or every row)."""
     files = {f.name: f for f in validation.inputs.files}
     return {
         name.value: {
             "path": str(path),
             "rows": files[name].rows if name in files else None,
             "skipped": files[name].skipped if name in files else None,
+            "rows_of": files[name].rows_of if name in files else None,
         }
         for name, path in validation.paths.items()
     }

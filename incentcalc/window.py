@@ -52,6 +52,12 @@ class Window:
             return value.is_null() | (value == self.label)
         return value.is_null() | value.is_between(pl.lit(self.first), pl.lit(self.last))
 
+    def describe(self) -> str:
+        """The rows read, in words: "close_date 2026-05-31..2026-10-31 or empty"."""
+        if self.label is not None:
+            return f"{self.column} {self.label}"
+        return f"{self.column} {self.first}..{self.last} or empty"
+
     def listed_only(self, value: pl.Expr) -> pl.Expr:
         """True for rows read only to be listed (dated outside the validated range)."""
         if self.checked is None:

@@ -79,6 +79,9 @@ class SourceRead:
     failures: pl.DataFrame
     file: SourceFile
     warnings: tuple[str, ...] = ()
+    skipped: pl.DataFrame | None = None
+    """The rows `skip_rows_where` left out, parsed like `frame` (a cell that does not parse is
+    null): validation warns about any the period would count."""
 
 
 def read_source(
@@ -108,7 +111,7 @@ def read_source(
         filters = _row_filters(name, source, window, partner)
         table, sha256 = read_table(f"{name} source", source.path, source, filters)
         file = SourceFile(name, source.path, sha256, 0)
-    written, skipped = skip_listed_rows(_select_columns(name, source, table), source)
+    written = _select_columns(name, source, table)
     mapped = written.with_columns(
         _apply_values(pl.col(column), mapping).alias(column)
         for column, mapping in source.values.items()
@@ -119,9 +122,14 @@ def read_source(
     if partner is not None and PARTNER in mapped.columns:
         keep = mapped.select(pl.col(PARTNER).cast(pl.String()) == partner).to_series()
         written, mapped = written.filter(keep), mapped.filter(keep)
+    skip = written.select(skip_listed(source)).to_series()
+    skipped, _ = parse_columns(name, source, mapped.filter(skip), typed=table.typed)
+    written, mapped = written.filter(~skip), mapped.filter(~skip)
     frame, failures = parse_columns(name, source, mapped, typed=table.typed)
-    file = replace(file, rows=frame.height, skipped=skipped)
-    return SourceRead(name, source.location, frame, written, failures, file, _empty_warning(file))
+    rows_of = window.describe() if window is not None else "every row"
+    file = replace(file, rows=frame.height, skipped=skipped.height, rows_of=rows_of)
+    warnings = _empty_warning(file)
+    return SourceRead(name, source.location, frame, written, failures, file, warnings, skipped)
 
 
 def _row_filters(
@@ -174,23 +182,31 @@ def _empty_warning(file: SourceFile) -> tuple[str, ...]:
     )
 
 
-def skip_listed_rows(written: pl.DataFrame, source: Source) -> tuple[pl.DataFrame, int]:
-    """Drop the rows `skip_rows_where` lists (canonical column -> values as written, `""` for
-    an empty cell); returns the kept rows and how many were dropped.
+def skip_listed(source: Source) -> pl.Expr:
+    """True for the rows `skip_rows_where` lists, judged on the cells as written (`""` for an
+    empty cell) or, for a column with a `values` mapping, on the canonical value it maps to.
+    Each rule skips the rows that match all its columns; a row matching any rule is skipped.
 
-    Example: ``skip_rows_where: {score: [""]}`` drops a survey's skipped question.
+    Examples: ``{score: [""]}`` drops a survey's skipped question; ``[{amount: [""], stage:
+    [open]}]`` drops open deals without an amount, never a won deal without one.
     """
-    if not source.skip_rows_where:
-        return written, 0
-    masks = []
-    for column, listed in source.skip_rows_where.items():
-        texts = [value.strip() for value in listed]
-        cell = pl.col(column).cast(pl.String())
-        mask = cell.is_in([t for t in texts if t])
-        masks.append(mask | cell.is_null() if "" in texts else mask.fill_null(False))
-    skip = pl.any_horizontal(masks)
-    kept = written.filter(~skip)
-    return kept, written.height - kept.height
+    rules = [
+        pl.all_horizontal(
+            _matches(column, listed, source.values.get(column)) for column, listed in rule.items()
+        )
+        for rule in source.skip_rules
+        if rule
+    ]
+    return pl.any_horizontal(rules) if rules else pl.lit(False)
+
+
+def _matches(column: str, listed: list[str], mapping: dict[str, str] | None) -> pl.Expr:
+    texts = [value.strip() for value in listed]
+    cell = pl.col(column).cast(pl.String())
+    hit = cell.is_in([t for t in texts if t]).fill_null(False)
+    if mapping is not None:
+        hit |= _apply_values(cell, mapping).is_in([t for t in texts if t]).fill_null(False)
+    return hit | cell.is_null() if "" in texts else hit
 
 
 def check_mapping(name: SourceName, source: Source) -> None:
@@ -199,8 +215,14 @@ def check_mapping(name: SourceName, source: Source) -> None:
     ignored."""
     known = [c.name for c in SOURCE_COLUMNS[name]]
     dates = source.date_format if isinstance(source.date_format, dict) else {}
-    for option in ("columns", "values", "defaults", "skip_rows_where", "date_format"):
-        keys = dates if option == "date_format" else getattr(source, option)
+    listed = {
+        "columns": list(source.columns),
+        "values": list(source.values),
+        "defaults": list(source.defaults),
+        "skip_rows_where": [key for rule in source.skip_rules for key in rule],
+        "date_format": list(dates),
+    }
+    for option, keys in listed.items():
         for key in keys:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1)
