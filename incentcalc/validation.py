@@ -32,7 +32,7 @@ from pathlib import Path
 import polars as pl
 
 from incentcalc.columns import ROW, Stage
-from incentcalc.config import Metric, ProgramConfig, SourceName
+from incentcalc.config import Metric, ProgramConfig, Source, SourceName
 from incentcalc.errors import ConfigError, DataError
 from incentcalc.inputs import (
     FAILURE_SCHEMA,
@@ -193,7 +193,11 @@ def check_inputs(
         pl.lit(Decimal(0))
         done = dict(zip(sources, reading, strict=True))
     reads = {name: got[0] for name, got in done.items() if not isinstance(got, DataError)}
-    checked = [got[1] for got in done.values() if not isinstance(got, DataError)]
+    checked = [
+        _by_header(got[1], sources[name])
+        for name, got in done.items()
+        if not isinstance(got, DataError)
+    ]
     unreadable = [
         _file_failure(got, sources[name].location)
         for name, got in done.items()
@@ -201,7 +205,7 @@ def check_inputs(
     ]
     paths = {name: source.location for name, source in sources.items()}
     if quarantine and partner is None:  # one partner's rows are too few to judge a column
-        checked += [unreadable_columns(read) for read in reads.values()]
+        checked += [_by_header(unreadable_columns(r), sources[n]) for n, r in reads.items()]
     row_failures = _sorted([*unreadable, *checked], paths, per_cell=True)
     frames = {name: read.frame for name, read in reads.items()}
     warnings = [w for read in reads.values() for w in read.warnings]
@@ -456,18 +460,36 @@ def _file_failure(exc: DataError, path: Path | str) -> pl.DataFrame:
     )
 
 
+def _by_header(failures: pl.DataFrame, source: Source) -> pl.DataFrame:
+    """The failures with the export's header of each column (`__header`): a file that feeds
+    two sources (deals and renewals from one opportunity export) has one cell under two
+    canonical names, and its failure is reported once."""
+    headers = {
+        column: source.header_of(column) for column in failures["column"].unique().drop_nulls()
+    }
+    return failures.with_columns(
+        pl.col("column")
+        .replace_strict(headers, default=None, return_dtype=pl.String())
+        .alias("__header")
+    )
+
+
 def _sorted(
     parts: list[pl.DataFrame], paths: dict[SourceName, Path | str], *, per_cell: bool = False
 ) -> pl.DataFrame:
     """Failures in canonical source order, then file row order. With `per_cell`, one rule
-    per cell: a cell that did not parse is not reported again as empty."""
+    per cell of the file: a cell that did not parse is not reported again as empty, and a
+    cell that two sources read (one file, two sources) is reported once."""
     order = pl.DataFrame(
         {"file": [str(p) for p in paths.values()], "__order": range(len(paths))},
         schema={"file": pl.String(), "__order": pl.Int64()},
-    )
-    both = pl.concat([empty_failures(), *parts]).with_row_index("__seq")
+    ).unique("file", keep="first", maintain_order=True)  # a file may feed two sources
+    both = pl.concat([empty_failures(), *parts], how="diagonal").with_row_index("__seq")
     if per_cell:
-        both = both.unique(subset=["file", "row", "column"], keep="first", maintain_order=True)
+        cell = pl.coalesce("__header", "column") if "__header" in both.columns else "column"
+        both = both.with_columns(cell.alias("__cell")).unique(
+            subset=["file", "row", "__cell"], keep="first", maintain_order=True
+        )
     return (
         both.join(order, on="file", how="left")
         .sort("__order", "row", "__seq", nulls_last=False)
