@@ -122,12 +122,15 @@ def read_source(
     if partner is not None and PARTNER in mapped.columns:
         keep = mapped.select(pl.col(PARTNER).cast(pl.String()) == partner).to_series()
         written, mapped = written.filter(keep), mapped.filter(keep)
-    skip = written.select(skip_listed(source)).to_series()
-    skipped, _ = parse_columns(name, source, mapped.filter(skip), typed=table.typed)
-    written, mapped = written.filter(~skip), mapped.filter(~skip)
+    skipped = None
+    if source.skip_rules:
+        skip = written.select(skip_listed(source)).to_series()
+        skipped, _ = parse_columns(name, source, mapped.filter(skip), typed=table.typed)
+        written, mapped = written.filter(~skip), mapped.filter(~skip)
     frame, failures = parse_columns(name, source, mapped, typed=table.typed)
     rows_of = window.describe() if window is not None else "every row"
-    file = replace(file, rows=frame.height, skipped=skipped.height, rows_of=rows_of)
+    count = 0 if skipped is None else skipped.height
+    file = replace(file, rows=frame.height, skipped=count, rows_of=rows_of)
     warnings = _empty_warning(file)
     return SourceRead(name, source.location, frame, written, failures, file, warnings, skipped)
 
