@@ -33,6 +33,7 @@ import polars as pl
 
 from incentcalc.columns import ROW, Stage
 from incentcalc.config import Metric, ProgramConfig, Source, SourceName
+from incentcalc.continuation import continuation_hints
 from incentcalc.errors import ConfigError, DataError
 from incentcalc.inputs import (
     FAILURE_SCHEMA,
@@ -92,6 +93,8 @@ class Validation:
     row_failures: pl.DataFrame = field(default_factory=empty_failures)
     cross_failures: pl.DataFrame = field(default_factory=empty_failures)
     paths: dict[SourceName, Path | str] = field(default_factory=dict)
+    hints: tuple[str, ...] = ()
+    """What the failures look like when they are a pattern (order-line continuation rows)."""
 
     @property
     def failures(self) -> pl.DataFrame:
@@ -130,7 +133,7 @@ def load_inputs(
         return reuse
     result = check_inputs(config, period, quarantine=quarantine, partner=partner)
     if result.cross_failures.height or (result.row_failures.height and not quarantine):
-        raise failures_error(result.failures)
+        raise failures_error(result.failures, hints=result.hints)
     if quarantine:
         read = [str(file.path) for file in result.inputs.files]
         whole = result.row_failures.filter(pl.col("row").is_null() | ~pl.col("file").is_in(read))
@@ -215,10 +218,17 @@ def check_inputs(
         frames = _without_failed_rows(frames, row_failures, paths)
         rejected = rejected_rows(reads, row_failures)
         warnings += quarantine_warnings(reads, rejected)
+    hints = [
+        hint
+        for name, read in reads.items()
+        if name is not SourceName.PARTNERS and name in ROW_ID
+        for hint in continuation_hints(read, row_failures, ROW_ID[name])
+    ]
+    warnings += hints
     files = tuple(read.file for read in reads.values())
     inputs = Inputs(frames, files, rejected, tuple(warnings))
     if unreadable:
-        return Validation(inputs, row_failures, empty_failures(), paths)
+        return Validation(inputs, row_failures, empty_failures(), paths, tuple(hints))
     cross = _sorted(
         [
             # a partner whose row quarantine rejected is known, just not calculated
@@ -227,7 +237,7 @@ def check_inputs(
         ],
         paths,
     )
-    return Validation(inputs, row_failures, cross, paths)
+    return Validation(inputs, row_failures, cross, paths, tuple(hints))
 
 
 def counted_rows(name: SourceName, period: Period) -> pl.Expr | None:
@@ -821,7 +831,9 @@ def group_failures(failures: pl.DataFrame, examples: int = 3) -> pl.DataFrame:
     )
 
 
-def failures_error(failures: pl.DataFrame, *, quarantine: bool = False) -> DataError:
+def failures_error(
+    failures: pl.DataFrame, *, quarantine: bool = False, hints: tuple[str, ...] = ()
+) -> DataError:
     """The DataError of a failed validation: a count, the first groups, and where to see all.
     With `quarantine`, the failures are of whole files or columns, which it cannot set aside."""
     groups = group_failures(failures, examples=1)
@@ -840,6 +852,7 @@ def failures_error(failures: pl.DataFrame, *, quarantine: bool = False) -> DataE
         lines.append(f"  - {group['file']} {where}{column}{shown}: {group['rule']}{count}")
     if groups.height > SUMMARY_GROUPS:
         lines.append(f"  - ... and {groups.height - SUMMARY_GROUPS} more kind(s) of failure")
+    lines += hints
     lines.append(
         "Quarantine sets rows aside, never a whole file or column: fix the file or its mapping."
         if quarantine
