@@ -251,8 +251,8 @@ def explain_partner(result: QuarterResult, partner_id: str) -> dict[str, Any]:
     program uses is in it: the tables of the sources its KPIs read, and the partner's rows
     quarantine set aside (`rejected_rows`) when there are any."""
     match = result.payouts.filter(pl.col("partner_id") == partner_id)
-    if match.is_empty() and (rejected := _not_calculated(result, partner_id)) is not None:
-        return rejected
+    if match.is_empty() and (not_calculated := _not_calculated(result, partner_id)) is not None:
+        return not_calculated
     if match.is_empty():
         raise UsageError(
             f"Partner {partner_id!r} is not in scope for {result.period.label}: it is not in the "

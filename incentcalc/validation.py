@@ -496,7 +496,8 @@ def _sorted(
     ).unique("file", keep="first", maintain_order=True)  # a file may feed two sources
     both = pl.concat([empty_failures(), *parts], how="diagonal").with_row_index("__seq")
     if per_cell:
-        cell = pl.coalesce("__header", "column") if "__header" in both.columns else "column"
+        headers = "__header" in both.columns
+        cell = pl.coalesce("__header", "column") if headers else pl.col("column")
         both = both.with_columns(cell.alias("__cell")).unique(
             subset=["file", "row", "__cell"], keep="first", maintain_order=True
         )
