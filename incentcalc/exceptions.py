@@ -8,6 +8,7 @@ import polars as pl
 from incentcalc.columns import RenewalStatus
 from incentcalc.kpis import in_period
 from incentcalc.periods import Period
+from incentcalc.rejected import partners_hit
 from incentcalc.result import EXCEPTION_COLUMNS, LEDGER_NOTE_SCHEMA, ExceptionKind, Status
 
 _SCHEMA = dict.fromkeys(EXCEPTION_COLUMNS, pl.String())
@@ -107,8 +108,6 @@ REJECTED_LINE = "rejected_rows"
 def rejected_notes(rejected: pl.DataFrame) -> pl.DataFrame:
     """One note per partner whose numbers leave out rejected rows (their count in `amount`'s
     place is not money, so it stays null), for that partner's statement and `explain`."""
-    from incentcalc.validation import partners_hit  # validation imports this module's users
-
     return pl.DataFrame(
         [
             {"partner_id": partner, "line": REJECTED_LINE, "amount": None,

@@ -16,6 +16,7 @@ import polars as pl
 from incentcalc import __version__
 from incentcalc.inputs import SourceFile
 from incentcalc.io.digest import file_sha256
+from incentcalc.rejected import partners_hit
 from incentcalc.result import MONEY_COLUMNS, BudgetUse, QuarterResult, Status
 
 MANIFEST_VERSION = 1
@@ -54,8 +55,6 @@ def budget_document(budget: BudgetUse) -> dict[str, Any]:
 def rejected_partners(rejected: pl.DataFrame) -> dict[str, dict[str, Any]]:
     """partner_id -> the rows quarantine left out of that partner's numbers (`rows`, `which`),
     and for a rejected partners row `calculated: false`."""
-    from incentcalc.validation import partners_hit
-
     lost = rejected.filter(pl.col("source") == "partners")["partner_id"].drop_nulls().unique()
     hurt: dict[str, dict[str, Any]] = {
         partner: {"calculated": False} for partner in sorted(lost.to_list())

@@ -45,6 +45,7 @@ from incentcalc.inputs import (
 from incentcalc.io.database import query_dates
 from incentcalc.io.readers import SourceRead, read_source
 from incentcalc.periods import Period
+from incentcalc.rejected import ROW_ID, partners_hit, rejected_row_names
 from incentcalc.schemas import CELL_FAILURE_SCHEMA, NOT_ALLOWED, UNIQUE_KEYS, validate_rows
 from incentcalc.window import Window, read_windows
 
@@ -332,19 +333,6 @@ def unreadable_columns(read: SourceRead) -> pl.DataFrame:
     )  # fmt: skip
 
 
-ROW_ID: dict[SourceName, str] = {
-    SourceName.PARTNERS: "partner_id",
-    SourceName.DEALS: "deal_id",
-    SourceName.NPS: "response_id",
-    SourceName.RENEWALS: "contract_id",
-    SourceName.ADJUSTMENTS: "adjustment_id",
-}
-"""The column that names a row of each source (targets and FX rates have none)."""
-
-MAX_ROWS_NAMED = 5
-"""Rejected rows named one by one in a warning or message (rejected_rows.csv has all)."""
-
-
 def rejected_rows(reads: dict[SourceName, SourceRead], failures: pl.DataFrame) -> pl.DataFrame:
     """The row failures quarantine sets aside (REJECTED_SCHEMA): each with its source, the
     row's own id and its partner_id as written. A file that feeds two sources names the
@@ -375,37 +363,6 @@ def _written_text(written: pl.DataFrame, column: str | None) -> pl.Expr:
     if column is None or column not in written.columns:
         return pl.lit(None, pl.String())
     return pl.col(column).cast(pl.String())
-
-
-def rejected_row_names(rejected: pl.DataFrame, limit: int = MAX_ROWS_NAMED) -> str:
-    """The first rejected rows by number and id: "row 12 (deal_id D7, partner P3), row 15"."""
-    rows = rejected.unique(subset=["file", "row"], keep="first", maintain_order=True).sort(
-        "row", maintain_order=True
-    )
-    names = []
-    for source, row, record, partner in (
-        rows.head(limit).select("source", "row", "record_id", "partner_id").iter_rows()
-    ):
-        ids = [] if record is None else [f"{ROW_ID[SourceName(source)]} {record}"]
-        if partner is not None and source != SourceName.PARTNERS:
-            ids.append(f"partner {partner}")
-        names.append(f"row {row}" + (f" ({', '.join(ids)})" if ids else ""))
-    more = rows.height - limit
-    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
-
-
-def partners_hit(rejected: pl.DataFrame) -> list[tuple[str, int, str]]:
-    """(partner_id, rows, listing) for each partner whose numbers leave out rejected rows of a
-    source other than partners, by partner_id."""
-    rows = rejected.filter(
-        (pl.col("source") != SourceName.PARTNERS) & pl.col("partner_id").is_not_null()
-    ).unique(subset=["file", "row"], keep="first", maintain_order=True)
-    return [
-        (str(partner), own.height, rejected_row_names(own))
-        for (partner,), own in rows.sort("partner_id", "row").group_by(
-            "partner_id", maintain_order=True
-        )
-    ]
 
 
 def quarantine_warnings(reads: dict[SourceName, SourceRead], rejected: pl.DataFrame) -> list[str]:
