@@ -14,9 +14,9 @@ from pathlib import Path
 import polars as pl
 
 from incentcalc.columns import is_credit
-from incentcalc.config import Action, ProgramConfig, SourceName, load_config
+from incentcalc.config import Action, Metric, ProgramConfig, SourceName, load_config
 from incentcalc.errors import DataError
-from incentcalc.exceptions import build_exceptions
+from incentcalc.exceptions import build_exceptions, rejected_notes
 from incentcalc.fx import convert, period_rates
 from incentcalc.history import History
 from incentcalc.inputs import Inputs
@@ -68,14 +68,21 @@ def load_program(
 
 
 def run_quarter(
-    config_path: Path, period_label: str, *, quarantine: bool = False, as_of: str | None = None
+    config_path: Path,
+    period_label: str,
+    *,
+    quarantine: bool = False,
+    max_rejected: Decimal = DEFAULT_MAX_REJECTED,
+    as_of: str | None = None,
 ) -> QuarterResult:
     """Load, validate and calculate one quarter (as of a day of it, with `as_of`) on the
     ledger's entries before it (any period, as `explain` and `diff` do: RULES.md 11.1);
     nothing is written."""
     config, period = load_program(config_path, period_label, as_of)
     basis = ledger_basis(config, period, recalculate=False, any_period=True)
-    return compute_quarter(config, period, quarantine=quarantine, history=basis.history)
+    return compute_quarter(
+        config, period, quarantine=quarantine, history=basis.history, max_rejected=max_rejected
+    )
 
 
 def load_history(config: ProgramConfig, period: Period, *, recalculate: bool) -> History:
@@ -225,7 +232,12 @@ def calculate_quarter(
             payouts=payouts,
             kpis=kpis,
             exceptions=exceptions,
-            deal_lines=build_deal_lines(deals, hits, period),
+            deal_lines=build_deal_lines(
+                deals,
+                hits,
+                period,
+                win_rate=any(k.metric is Metric.WIN_RATE for k in config.kpis.values()),
+            ),
             nps_lines=build_nps_lines(nps, period),
             renewal_lines=build_renewal_lines(renewals, period),
             budget=budget,
@@ -234,7 +246,9 @@ def calculate_quarter(
             warnings=_warnings(scope, config, period),
             deal_bonuses=deal_bonuses,
             ledger_lines=ledger.lines,
-            ledger_notes=ledger.notes,
+            ledger_notes=pl.concat([ledger.notes, rejected_notes(inputs.rejected)]).sort(
+                "partner_id", "line", maintain_order=True
+            ),
             closed_history=history.closed_payouts(),
             quarter_targets=_quarter_targets(kpi_rows, scope, period),
         )

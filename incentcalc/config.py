@@ -182,7 +182,9 @@ class Source(_Model):
     date_format: str | dict[str, str] | None = None
     header_row: int = Field(default=1, ge=1, le=MAX_HEADER_ROW)
     skip_rows: int = Field(default=0, ge=0)
-    skip_rows_where: dict[str, list[str]] = Field(default_factory=dict)
+    skip_rows_where: dict[str, list[str]] | list[dict[str, list[str]]] = Field(default_factory=dict)
+    """`{column: [values]}`: a row matching any column is skipped; a list of such mappings:
+    a row matching every column of one of them is skipped (`{amount: [""], stage: [open]}`)."""
     defaults: dict[str, str] = Field(default_factory=dict)
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     encoding: str = "utf-8"
@@ -208,12 +210,22 @@ class Source(_Model):
     @classmethod
     def _skipped_values_as_text(cls, value: Any) -> Any:
         # `score: ["", 11]` lists cells as written: numbers become their text, `~` an empty cell
-        if isinstance(value, dict):
+        def as_text(rule: Any) -> Any:
+            if not isinstance(rule, dict):
+                return rule
             return {
                 key: [_scalar_text(i) for i in items] if isinstance(items, list) else items
-                for key, items in value.items()
+                for key, items in rule.items()
             }
-        return value
+
+        return [as_text(rule) for rule in value] if isinstance(value, list) else as_text(value)
+
+    @property
+    def skip_rules(self) -> list[dict[str, list[str]]]:
+        """`skip_rows_where` as rules, each skipping the rows that match all its columns."""
+        if isinstance(self.skip_rows_where, list):
+            return self.skip_rows_where
+        return [{column: values} for column, values in self.skip_rows_where.items()]
 
     @field_validator("path")
     @classmethod

@@ -8,7 +8,8 @@ import polars as pl
 from incentcalc.columns import RenewalStatus
 from incentcalc.kpis import in_period
 from incentcalc.periods import Period
-from incentcalc.result import EXCEPTION_COLUMNS, ExceptionKind, Status
+from incentcalc.rejected import partners_hit
+from incentcalc.result import EXCEPTION_COLUMNS, LEDGER_NOTE_SCHEMA, ExceptionKind, Status
 
 _SCHEMA = dict.fromkeys(EXCEPTION_COLUMNS, pl.String())
 
@@ -76,17 +77,46 @@ def _pending_renewals(renewals: pl.DataFrame, scope: pl.DataFrame, period: Perio
 
 
 def _quarantined(rejected: pl.DataFrame) -> pl.DataFrame:
-    summary = (
-        rejected.group_by("file", "column", "rule")
-        .agg(pl.len().alias("rows"), pl.col("row").min().alias("first_row"))
-        .select(
-            pl.format("{}:{}", "file", "column").alias("record_id"),
-            pl.col("rule"),
-            pl.lit("quarantined").alias("action"),
-            pl.format("{} row(s) left out, first at row {}", "rows", "first_row").alias("detail"),
-        )
+    """One row per row quarantine left out, with its partner_id (whose numbers it is missing
+    from), its deal_id for a deals row, `file:row` as record_id and every failure in detail."""
+    cell = pl.format(
+        "{} {}: {}",
+        "column",
+        pl.when(pl.col("value").is_null())
+        .then(pl.lit("(empty)"))
+        .otherwise(pl.format("'{}'", "value")),
+        "rule",
+    )
+    rows = rejected.group_by("source", "file", "row", maintain_order=True).agg(
+        pl.col("record_id").first(), pl.col("partner_id").first(), cell.str.join("; ")
+    )
+    summary = rows.select(
+        "partner_id",
+        pl.when(pl.col("source") == "deals").then(pl.col("record_id")).alias("deal_id"),
+        pl.format("{}:{}", "file", "row").alias("record_id"),
+        pl.format("rejected {} row", "source").alias("rule"),
+        pl.lit("quarantined").alias("action"),
+        pl.format("left out of the calculation: {}", "column").alias("detail"),
     )
     return _shape(summary, ExceptionKind.QUARANTINED)
+
+
+REJECTED_LINE = "rejected_rows"
+"""The `line` of a partner's note (LEDGER_NOTE_SCHEMA) on rows quarantine left out."""
+
+
+def rejected_notes(rejected: pl.DataFrame) -> pl.DataFrame:
+    """One note per partner whose numbers leave out rejected rows (their count in `amount`'s
+    place is not money, so it stays null), for that partner's statement and `explain`."""
+    return pl.DataFrame(
+        [
+            {"partner_id": partner, "line": REJECTED_LINE, "amount": None,
+             "note": f"{rows} row(s) of your data were set aside by quarantine and are left "
+             f"out of this statement until fixed: {listing}"}
+            for partner, rows, listing in partners_hit(rejected)
+        ],
+        schema=LEDGER_NOTE_SCHEMA,
+    )  # fmt: skip
 
 
 def build_exceptions(

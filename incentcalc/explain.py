@@ -12,6 +12,7 @@ import polars as pl
 from incentcalc.config import Metric, ProgramConfig, ScoreCurve, SourceName
 from incentcalc.currencies import minor_unit
 from incentcalc.errors import UsageError
+from incentcalc.exceptions import REJECTED_LINE
 from incentcalc.periods import progress_title
 from incentcalc.result import QuarterResult
 
@@ -196,9 +197,63 @@ def _local_amount(amount: Decimal | str, currency: str) -> Decimal:
     return Decimal(amount).quantize(Decimal(1).scaleb(-minor_unit(currency)))
 
 
+def used_sources(config: ProgramConfig) -> set[str]:
+    """The row sources the program's KPIs read: deals always (the bonus base), nps and
+    renewals only with a KPI on them (explain shows no table for a source not used)."""
+    used = {"deals"}
+    for kpi in config.kpis.values():
+        if kpi.metric in RENEWAL_METRICS:
+            used.add("renewals")
+        elif kpi.metric not in DEAL_METRICS:
+            used.add("nps")
+    return used
+
+
+def _rejected(result: QuarterResult, partner_id: str) -> list[dict[str, Any]]:
+    """The partner's rows quarantine set aside, each with every failure of the row."""
+    own = result.inputs.rejected.filter(pl.col("partner_id") == partner_id)
+    return _rows(own.select("source", "file", "row", "record_id", "column", "value", "rule"))
+
+
+def _deal_order(deals: pl.DataFrame) -> pl.DataFrame:
+    """Counted deals first, then deals excluded by an integrity rule (with the reason), then
+    the rest (open, lost, outside the period), each group by deal_id: the deals behind the
+    revenue are the first rows a person sees."""
+    group = (
+        pl.when(pl.col("counted"))
+        .then(0)
+        .when(pl.col("note").str.starts_with("excluded"))
+        .then(1)
+        .otherwise(2)
+    )
+    return deals.sort(group, "deal_id")
+
+
+def _not_calculated(result: QuarterResult, partner_id: str) -> dict[str, Any] | None:
+    """The document of a partner whose partners row quarantine rejected: not calculated,
+    the row and why (None when the partner has no rejected partners row)."""
+    rows = [r for r in _rejected(result, partner_id) if r["source"] == SourceName.PARTNERS]
+    if not rows:
+        return None
+    return {
+        "command": "explain",
+        "program": result.config.program.name,
+        "period": result.period.label,
+        "partner": {"partner_id": partner_id},
+        "calculated": False,
+        "why": f"its partners row {rows[0]['row']} was set aside by --quarantine, so it is "
+        "not calculated this period; fix the row and run again",
+        "rejected_rows": _rejected(result, partner_id),
+    }
+
+
 def explain_partner(result: QuarterResult, partner_id: str) -> dict[str, Any]:
-    """Everything behind one partner's payout row, as a JSON-able document."""
+    """Everything behind one partner's payout row, as a JSON-able document. Only what the
+    program uses is in it: the tables of the sources its KPIs read, and the partner's rows
+    quarantine set aside (`rejected_rows`) when there are any."""
     match = result.payouts.filter(pl.col("partner_id") == partner_id)
+    if match.is_empty() and (not_calculated := _not_calculated(result, partner_id)) is not None:
+        return not_calculated
     if match.is_empty():
         raise UsageError(
             f"Partner {partner_id!r} is not in scope for {result.period.label}: it is not in the "
@@ -210,10 +265,9 @@ def explain_partner(result: QuarterResult, partner_id: str) -> dict[str, Any]:
     own = pl.col("partner_id") == partner_id
     bonuses = result.deal_bonuses.filter(own).select("deal_id", "bonus")
     lines = {
-        "deals": result.deal_lines.filter(own)
-        .sort("deal_id")
-        .collect()
-        .join(bonuses, on="deal_id", how="left"),
+        "deals": _deal_order(result.deal_lines.filter(own).collect()).join(
+            bonuses, on="deal_id", how="left", maintain_order="left"
+        ),
         "nps": result.nps_lines.filter(own).sort("response_id").collect(),
         "renewals": result.renewal_lines.filter(own).sort("contract_id", "due_date").collect(),
     }
@@ -222,7 +276,7 @@ def explain_partner(result: QuarterResult, partner_id: str) -> dict[str, Any]:
             own & (pl.col("period") == result.period.label)
         )
     )
-    notes = _rows(result.ledger_notes.filter(own))
+    notes = _rows(result.ledger_notes.filter(own & (pl.col("line") != REJECTED_LINE)))
     tier = next(t for t in result.config.tiers if t.name == payout["tier"])
     team = None
     if payout["team_id"]:
@@ -231,6 +285,7 @@ def explain_partner(result: QuarterResult, partner_id: str) -> dict[str, Any]:
         )
         team = {"team_id": payout["team_id"], "team_score": payout["team_score"],
                 "team_tier": payout["team_tier"], "members": _rows(members)}  # fmt: skip
+    used = used_sources(result.config)
     return {
         "command": "explain",
         "program": result.config.program.name,
@@ -253,6 +308,7 @@ def explain_partner(result: QuarterResult, partner_id: str) -> dict[str, Any]:
         "ledger": notes,
         "exceptions": _rows(result.exceptions.filter(own)),
         "deals": _rows(lines["deals"]),
-        "nps_responses": _rows(lines["nps"]),
-        "renewals": _rows(lines["renewals"]),
+        **({"nps_responses": _rows(lines["nps"])} if "nps" in used else {}),
+        **({"renewals": _rows(lines["renewals"])} if "renewals" in used else {}),
+        **({"rejected_rows": rejected} if (rejected := _rejected(result, partner_id)) else {}),
     }

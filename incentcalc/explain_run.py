@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from concurrent.futures import Future, ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -50,31 +51,47 @@ def _mismatch(run_dir: Path, what: str) -> UsageError:
 
 
 def explain_from_run(
-    config_path: Path, period_label: str, partner_id: str, run_dir: Path, as_of: str | None = None
+    config_path: Path,
+    period_label: str,
+    partner_id: str,
+    run_dir: Path,
+    as_of: str | None = None,
+    *,
+    quarantine: bool = False,
 ) -> dict[str, Any]:
     """`explain_partner`'s document, with the payouts (budget factor, team) and deal bonuses
     (split of the budgeted gross) of `run_dir`, on the ledger's entries before the period.
 
     The partner's rows are read in a thread (the Parquet scans let go of the GIL) while the
-    engine is imported and the run folder is read and checked."""
+    engine is imported and the run folder is read and checked. With `quarantine` the
+    partner's invalid rows are set aside whatever their share: the run made the
+    `--max-rejected` check over every partner's rows."""
     day = None if as_of is None else parse_day(as_of)
     config = load_config(config_path)
     period = parse_period(period_label, config.program.fiscal_year_start_month)
     period = period if day is None else period.progress_to(day)
     with ThreadPoolExecutor(max_workers=1) as reader:
-        reading = reader.submit(_history_and_inputs, config, period, partner_id)
+        reading = reader.submit(_history_and_inputs, config, period, partner_id, quarantine)
         return _explain(config, period, (config_path, partner_id, run_dir), reading)
 
 
 def _history_and_inputs(
-    config: ProgramConfig, period: Period, partner_id: str
+    config: ProgramConfig, period: Period, partner_id: str, quarantine: bool
 ) -> tuple[History, Inputs]:
     """The ledger's entries before the period, then the partner's rows (the deals' window
     keeps the rows of the stored deals the clawbacks can still take: `window.deal_window`)."""
     from incentcalc.ledger.basis import ledger_basis
 
     history = ledger_basis(config, period, recalculate=False, any_period=True).history
-    return history, load_inputs(config, period, partner=partner_id, history=history)
+    inputs = load_inputs(
+        config,
+        period,
+        partner=partner_id,
+        history=history,
+        quarantine=quarantine,
+        max_rejected=Decimal(1),
+    )
+    return history, inputs
 
 
 def _explain(

@@ -25,6 +25,26 @@ def empty_failures() -> pl.DataFrame:
     return pl.DataFrame(schema=FAILURE_SCHEMA)
 
 
+REJECTED_SCHEMA: dict[str, pl.DataType] = {
+    "source": pl.String(),
+    "file": pl.String(),
+    "row": pl.Int64(),
+    "record_id": pl.String(),
+    "partner_id": pl.String(),
+    "column": pl.String(),
+    "value": pl.String(),
+    "rule": pl.String(),
+}
+"""rejected_rows.csv: a failure (FAILURE_SCHEMA) of a row quarantine set aside, with whose
+row it was: the source, the row's own id as written (deal_id, response_id, contract_id,
+adjustment_id, partner_id of a partners row; empty for targets and FX rates) and the
+partner_id it belongs to, so finance sees whom leaving it out hurts."""
+
+
+def empty_rejected() -> pl.DataFrame:
+    return pl.DataFrame(schema=REJECTED_SCHEMA)
+
+
 @dataclass(frozen=True)
 class SourceFile:
     """Audit facts about one input, for the manifest: a file (path, sha256 of its bytes) or
@@ -38,6 +58,9 @@ class SourceFile:
     rows: int
     skipped: int = 0
     database: dict[str, str] | None = None
+    rows_of: str = "every row"
+    """Which rows `rows` and `skipped` count: the window read for the period
+    ("close_date 2026-05-31..2026-10-31 or empty") or every row of the file."""
 
 
 @dataclass(frozen=True)
@@ -46,13 +69,13 @@ class Inputs:
 
     Each frame has the columns of `columns.SOURCE_COLUMNS` with their canonical dtypes and
     a leading `_row` column. Periods (targets, fx_rates, adjustments) are canonical labels.
-    `rejected` holds the rows quarantined with `--quarantine` (FAILURE_SCHEMA columns);
+    `rejected` holds the rows quarantined with `--quarantine` (REJECTED_SCHEMA columns);
     `warnings` what a person must hear about the inputs (an empty source, rejected rows).
     """
 
     frames: dict[SourceName, pl.DataFrame]
     files: tuple[SourceFile, ...] = ()
-    rejected: pl.DataFrame = field(default_factory=empty_failures)
+    rejected: pl.DataFrame = field(default_factory=empty_rejected)
     warnings: tuple[str, ...] = ()
 
     def __getitem__(self, name: SourceName) -> pl.DataFrame:

@@ -30,10 +30,13 @@ def _outside(column: str, period: Period) -> pl.Expr:
     return pl.concat_str(words, pl.col(column).cast(pl.String))
 
 
-def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) -> pl.LazyFrame:
+def build_deal_lines(
+    deals: pl.DataFrame, hits: pl.DataFrame, period: Period, *, win_rate: bool = True
+) -> pl.LazyFrame:
     """Deals of in-scope partners closed in or near the period, or still open.
 
     `deals` needs `counted`, `credit`, `amount_base`, `fx_rate`; `hits` are the integrity hits.
+    `win_rate`: the program has a win-rate KPI, so a lost deal counts toward it.
     """
     notes = (
         hits.lazy()
@@ -53,7 +56,7 @@ def build_deal_lines(deals: pl.DataFrame, hits: pl.DataFrame, period: Period) ->
         .when(~in_period("close_date", period))
         .then(_outside("close_date", period))
         .when(stage == Stage.CLOSED_LOST)
-        .then(pl.lit("lost: counts toward win rate only"))
+        .then(pl.lit("lost: counts toward win rate only" if win_rate else "lost: not counted"))
         .when(stage == Stage.CANCELLED)
         .then(pl.lit("cancelled"))
         .otherwise(pl.lit("not counted"))

@@ -16,6 +16,7 @@ import polars as pl
 from incentcalc import __version__
 from incentcalc.inputs import SourceFile
 from incentcalc.io.digest import file_sha256
+from incentcalc.rejected import partners_hit
 from incentcalc.result import MONEY_COLUMNS, BudgetUse, QuarterResult, Status
 
 MANIFEST_VERSION = 1
@@ -32,6 +33,13 @@ def count_by_status(payouts: pl.DataFrame) -> dict[str, int]:
     """Partners per payout status, every status listed (0 when none)."""
     counts = dict(payouts.group_by("status").len().iter_rows())
     return {status.value: int(counts.get(status.value, 0)) for status in Status}
+
+
+def paid_nothing(payouts: pl.DataFrame) -> int:
+    """Partners of status payable whose payable is 0.00 (a Bronze tier at rate 0, a base of
+    0): counted apart, so "payable 57" is not read as 57 partners paid."""
+    zero = (pl.col("status") == Status.PAYABLE.value) & (pl.col("payable") == 0)
+    return int(payouts.select(zero.sum()).item() or 0)
 
 
 def budget_document(budget: BudgetUse) -> dict[str, Any]:
@@ -51,6 +59,18 @@ def as_of_text(result: QuarterResult) -> str | None:
     return None if as_of is None else as_of.isoformat()
 
 
+def rejected_partners(rejected: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """partner_id -> the rows quarantine left out of that partner's numbers (`rows`, `which`),
+    and for a rejected partners row `calculated: false`."""
+    lost = rejected.filter(pl.col("source") == "partners")["partner_id"].drop_nulls().unique()
+    hurt: dict[str, dict[str, Any]] = {
+        partner: {"calculated": False} for partner in sorted(lost.to_list())
+    }
+    for partner, rows, listing in partners_hit(rejected):
+        hurt.setdefault(partner, {}).update(rows=rows, which=listing)
+    return dict(sorted(hurt.items()))
+
+
 def result_facts(result: QuarterResult) -> dict[str, Any]:
     """What a run found, shared by the manifest and the `--json` summary: partners, counts by
     status, money totals, budget use, exceptions and integrity hits, rejected rows, and the
@@ -59,6 +79,7 @@ def result_facts(result: QuarterResult) -> dict[str, Any]:
     return {
         "partners": result.payouts.height,
         "counts_by_status": count_by_status(result.payouts),
+        "payable_zero": paid_nothing(result.payouts),
         "totals": compute_totals(result.payouts),
         "budget": budget_document(result.budget),
         "exceptions": dict(result.exceptions.group_by("kind").len().sort("kind").iter_rows()),
@@ -67,7 +88,8 @@ def result_facts(result: QuarterResult) -> dict[str, Any]:
         .sort("rule", "action")
         .rename({"len": "hits"})
         .to_dicts(),
-        "rejected_rows": result.inputs.rejected.height,
+        "rejected_rows": result.inputs.rejected.select("file", "row").n_unique(),
+        "rejected_partners": rejected_partners(result.inputs.rejected),
         "skipped_rows": {f.name.value: f.skipped for f in result.inputs.files if f.skipped},
     }
 
@@ -78,7 +100,8 @@ def input_document(file: SourceFile) -> dict[str, Any]:
     the URL without credentials, table or query sha256 (DATA.md)."""
     document: dict[str, Any] = {"source": file.name.value, "path": str(file.path),
                                 "sha256": file.sha256, "rows": file.rows,
-                                "skipped_rows": file.skipped}  # fmt: skip
+                                "skipped_rows": file.skipped,
+                                "rows_of": file.rows_of}  # fmt: skip
     if file.database is not None:
         document["database"] = file.database
     return document

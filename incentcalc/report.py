@@ -106,6 +106,7 @@ def render_sources(console: Console, sources: dict[str, dict[str, Any]]) -> None
     table.add_column("File", overflow="fold")
     table.add_column("Rows", justify="right")
     table.add_column("Skipped", justify="right")
+    table.add_column("Rows counted", overflow="fold")
     for name, facts in sources.items():
         rows, skipped = facts["rows"], facts.get("skipped")
         table.add_row(
@@ -113,7 +114,9 @@ def render_sources(console: Console, sources: dict[str, dict[str, Any]]) -> None
             short_path(facts["path"]),
             "-" if rows is None else f"{rows:,}",
             "-" if skipped is None else f"{skipped:,}",
+            facts.get("rows_of") or "-",
         )
+    table.caption = "Rows and Skipped count the same rows: the rows counted."
     console.print(table)
 
 

@@ -9,10 +9,12 @@ They never stop a run (exit 0 with warnings, CLI.md); they are printed, listed i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 import polars as pl
 
 from incentcalc.config import ProgramConfig
+from incentcalc.ledger.basis import stranded_warnings
 from incentcalc.result import QuarterResult
 
 MAX_IDS_NAMED = 10
@@ -56,13 +58,32 @@ def unknown_partner_warnings(selection: Sequence[str] | None, result: QuarterRes
     if selection is None:
         return []
     known = set(result.payouts["partner_id"].to_list())
-    unknown = sorted({pid for pid in selection if pid not in known})
-    if not unknown:
-        return []
-    return [
-        f"--partners: {len(unknown)} id(s) not in scope for {result.period.label}, no statement "
-        f"written: {named_ids(unknown)}"
+    split = split_ids(selection, known)
+    pieces = {piece.strip() for pid in split for piece in pid.split(",")}
+    unknown = sorted({pid for pid in selection if pid not in known and pid not in pieces})
+    warnings = [
+        f"--partners split the id {pid!r} at its commas, so it got no statement: write it in "
+        f"double quotes (--partners '\"{pid}\"') or one id per line in --partners-file"
+        for pid in split
     ]
+    if unknown:
+        warnings.append(
+            f"--partners: {len(unknown)} id(s) not in scope for {result.period.label}, no "
+            f"statement written: {named_ids(unknown)}"
+        )
+    return warnings
+
+
+def split_ids(selection: Sequence[str], known: set[str]) -> list[str]:
+    """In-scope ids with commas that `selection` holds as their comma-separated pieces in a
+    row (`--partners Mid Atlantic (MD, DE, DC)` without quotes), sorted."""
+    found = []
+    for pid in sorted(p for p in known if "," in p and p not in selection):
+        pieces = [piece.strip() for piece in pid.split(",")]
+        starts = range(len(selection) - len(pieces) + 1)
+        if any(list(selection[i : i + len(pieces)]) == pieces for i in starts):
+            found.append(pid)
+    return found
 
 
 def named_ids(ids: Sequence[str]) -> str:
@@ -75,8 +96,11 @@ def named_ids(ids: Sequence[str]) -> str:
 def run_warnings(result: QuarterResult, selection: Sequence[str] | None) -> list[str]:
     """Every warning of this module for one run."""
     config = result.config
+    totals = result.payouts.select(pl.col("holdback").sum(), pl.col("carried_forward").sum())
+    holdback, carried = (Decimal(value or 0) for value in totals.row(0))
     return [
         *tier_rate_warnings(config),
         *unused_weight_warnings(config, result),
         *unknown_partner_warnings(selection, result),
+        *stranded_warnings(config, holdback, carried),
     ]

@@ -133,8 +133,13 @@ def render_run(console: Console, result: QuarterResult, summary: dict[str, Any])
     status = Table(title="By status", title_justify="left")
     status.add_column("Status")
     status.add_column("Partners", justify="right")
+    zero = summary["payable_zero"]
     for name, count in summary["counts_by_status"].items():
-        status.add_row(name, f"{count:,}")
+        if name == "payable" and zero:
+            status.add_row(name, f"{count - zero:,}")
+            status.add_row("payable, 0.00", f"{zero:,}")
+        else:
+            status.add_row(name, f"{count:,}")
     console.print(status)
 
     budget = summary["budget"]
@@ -144,8 +149,12 @@ def render_run(console: Console, result: QuarterResult, summary: dict[str, Any])
             f"Budget {_money(budget['budget'])}: capped gross {_money(budget['total_capped'])}, "
             f"{used}."
         )
+    rows_of = {f.name.value: f.rows_of for f in result.inputs.files}
     for source, skipped in summary["skipped_rows"].items():
-        console.print(f"Skipped {skipped:,} row(s) of {source} (skip_rows_where).")
+        console.print(
+            f"Skipped {skipped:,} row(s) of {source} (skip_rows_where) among the rows read: "
+            f"{rows_of.get(source, 'every row')}."
+        )
     for hit in summary["integrity_hits"]:
         console.print(f"Integrity: {hit['rule']} ({hit['action']}): {hit['hits']:,} deal(s)")
     for warning in summary["warnings"]:

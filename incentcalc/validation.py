@@ -25,23 +25,31 @@ missing column, a column none of whose values can be read, or more rejected rows
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 
 import polars as pl
 
 from incentcalc.columns import ROW, Stage
-from incentcalc.config import Metric, ProgramConfig, SourceName
+from incentcalc.config import Metric, ProgramConfig, Source, SourceName
+from incentcalc.continuation import continuation_hints
 from incentcalc.derived_partners import read_partners_from_deals
 from incentcalc.errors import ConfigError, DataError
 from incentcalc.history import History
-from incentcalc.inputs import FAILURE_SCHEMA, Inputs, empty_failures
+from incentcalc.inputs import (
+    FAILURE_SCHEMA,
+    REJECTED_SCHEMA,
+    Inputs,
+    empty_failures,
+    empty_rejected,
+)
 from incentcalc.io.database import query_dates
 from incentcalc.io.readers import SourceRead, read_source
 from incentcalc.periods import Period
+from incentcalc.rejected import ROW_ID, partners_hit, rejected_row_names
 from incentcalc.schemas import CELL_FAILURE_SCHEMA, NOT_ALLOWED, UNIQUE_KEYS, validate_rows
-from incentcalc.window import read_windows
+from incentcalc.window import Window, read_windows
 
 READERS = 3
 """Sources read and checked at once: the deals export plus two small ones on two cores."""
@@ -56,6 +64,7 @@ PARTNER_REFERENCES = (
 """Sources whose partner_id must exist in the partners file."""
 
 CLOSED_STAGES = (Stage.CLOSED_WON.value, Stage.CLOSED_LOST.value, Stage.CANCELLED.value)
+PARTNER_ID = "partner_id"
 SUMMARY_GROUPS = 5
 """Failure groups quoted in a DataError message (the full list is in `validate --report`)."""
 
@@ -87,6 +96,8 @@ class Validation:
     row_failures: pl.DataFrame = field(default_factory=empty_failures)
     cross_failures: pl.DataFrame = field(default_factory=empty_failures)
     paths: dict[SourceName, Path | str] = field(default_factory=dict)
+    hints: tuple[str, ...] = ()
+    """What the failures look like when they are a pattern (order-line continuation rows)."""
 
     @property
     def failures(self) -> pl.DataFrame:
@@ -127,7 +138,7 @@ def load_inputs(
         return reuse
     result = check_inputs(config, period, quarantine=quarantine, partner=partner, history=history)
     if result.cross_failures.height or (result.row_failures.height and not quarantine):
-        raise failures_error(result.failures)
+        raise failures_error(result.failures, hints=result.hints)
     if quarantine:
         read = [str(file.path) for file in result.inputs.files]
         whole = result.row_failures.filter(pl.col("row").is_null() | ~pl.col("file").is_in(read))
@@ -190,7 +201,10 @@ def check_inputs(
                 )
         except DataError as exc:
             return exc
-        return read, validate_source(read, credits=sources[name].credits)
+        credits = sources[name].credits
+        return checked_rows(
+            read, validate_source(read, credits=credits), windows.get(name), credits
+        )
 
     # Polars lets go of the GIL while it reads and checks: the small sources are done while
     # the deals export is decoded, and this thread meanwhile loads what Polars needs for
@@ -200,27 +214,39 @@ def check_inputs(
         pl.lit(Decimal(0))
         done = dict(zip(sources, reading, strict=True))
     reads = {name: got[0] for name, got in done.items() if not isinstance(got, DataError)}
-    checked = [got[1] for got in done.values() if not isinstance(got, DataError)]
+    checked = [
+        _by_header(got[1], sources[name])
+        for name, got in done.items()
+        if not isinstance(got, DataError)
+    ]
     unreadable = [
         _file_failure(got, sources[name].location)
         for name, got in done.items()
         if isinstance(got, DataError)
     ]
     paths = {name: source.location for name, source in sources.items()}
-    if quarantine:
-        checked += [unreadable_columns(read) for read in reads.values()]
+    if quarantine and partner is None:  # one partner's rows are too few to judge a column
+        checked += [_by_header(unreadable_columns(r), sources[n]) for n, r in reads.items()]
     row_failures = _sorted([*unreadable, *checked], paths, per_cell=True)
     frames = {name: read.frame for name, read in reads.items()}
     warnings = [w for read in reads.values() for w in read.warnings]
-    rejected = empty_failures()
+    warnings += skipped_counted_warnings(reads, period)
+    rejected = empty_rejected()
     if quarantine and row_failures.height:
         frames = _without_failed_rows(frames, row_failures, paths)
-        rejected = row_failures
+        rejected = rejected_rows(reads, row_failures)
         warnings += quarantine_warnings(reads, rejected)
+    hints = [
+        hint
+        for name, read in reads.items()
+        if name is not SourceName.PARTNERS and name in ROW_ID
+        for hint in continuation_hints(read, row_failures, ROW_ID[name])
+    ]
+    warnings += hints
     files = tuple(read.file for read in reads.values())
     inputs = Inputs(frames, files, rejected, tuple(warnings))
     if unreadable:
-        return Validation(inputs, row_failures, empty_failures(), paths)
+        return Validation(inputs, row_failures, empty_failures(), paths, tuple(hints))
     cross = _sorted(
         [
             # a partner whose row quarantine rejected is known, just not calculated
@@ -230,7 +256,77 @@ def check_inputs(
         ],
         paths,
     )
-    return Validation(inputs, row_failures, cross, paths)
+    return Validation(inputs, row_failures, cross, paths, tuple(hints))
+
+
+def counted_rows(name: SourceName, period: Period) -> pl.Expr | None:
+    """True for a row of `name` that `period` counts: a deal closed (won, lost, cancelled)
+    in it, a response with a score or a decided renewal in it, a target or adjustment of it."""
+
+    def within(column: str) -> pl.Expr:
+        return pl.col(column).is_between(pl.lit(period.start), pl.lit(period.end))
+
+    return {
+        SourceName.DEALS: pl.col("stage").is_in(CLOSED_STAGES) & within("close_date"),
+        SourceName.NPS: pl.col("score").is_not_null() & within("responded_on"),
+        SourceName.RENEWALS: pl.col("status").is_in(["renewed", "churned"]) & within("due_date"),
+        SourceName.TARGETS: (pl.col("period") == period.label) & pl.col("target").is_not_null(),
+        SourceName.ADJUSTMENTS: (pl.col("period") == period.label) & pl.col("amount").is_not_null(),
+    }.get(name)
+
+
+def skipped_counted_warnings(reads: dict[SourceName, SourceRead], period: Period) -> list[str]:
+    """A warning naming the rows `skip_rows_where` left out although the period counts them
+    (a won deal without an amount skipped by `{amount: [""]}`): never a silent skip."""
+    warnings = []
+    for name, read in reads.items():
+        counted = counted_rows(name, period)
+        if read.skipped is None or read.skipped.is_empty() or counted is None:
+            continue
+        lost = read.skipped.filter(counted.fill_null(False))
+        if lost.is_empty():
+            continue
+        named = rejected_row_names(
+            lost.select(
+                pl.lit(name.value).alias("source"),
+                pl.lit(str(read.path)).alias("file"),
+                pl.col(ROW).cast(pl.Int64).alias("row"),
+                _written_text(lost, ROW_ID.get(name)).alias("record_id"),
+                _written_text(lost, PARTNER_ID).alias("partner_id"),
+            )
+        )
+        warnings.append(
+            f"skip_rows_where left out {lost.height} row(s) of {name} ({read.path}) that "
+            f"{period.label} counts: {named}. Their numbers are missing from the payouts; "
+            "narrow the rule so it only matches rows the period does not use (a rule may "
+            'combine columns: `skip_rows_where: [{amount: [""], stage: [open]}]`).'
+        )
+    return warnings
+
+
+def checked_rows(
+    read: SourceRead, failures: pl.DataFrame, window: Window | None, credits: bool = False
+) -> tuple[SourceRead, pl.DataFrame]:
+    """The read and its failures without the failing rows that were read only to be listed
+    (dated outside the range the rules use, `Window.checked`): no rule reads them, so they
+    are left off the statements' listing instead of being reported (docs/data.md)."""
+    if window is None or window.checked is None or failures.is_empty():
+        return read, failures
+    listed = read.frame.filter(window.listed_only(pl.col(window.column)))[ROW]
+    dropped = failures.filter(pl.col("row").is_in(listed.implode()))["row"].unique()
+    if dropped.is_empty():
+        return read, failures
+    keep = ~pl.col(ROW).is_in(dropped.implode())
+    trimmed = replace(
+        read,
+        frame=read.frame.filter(keep),
+        written=read.written.filter(keep),
+        failures=read.failures.filter(~pl.col("row").is_in(dropped.implode())),
+    )
+    trimmed = replace(trimmed, file=replace(read.file, rows=trimmed.frame.height))
+    return trimmed, validate_source(
+        trimmed, credits=credits
+    )  # counts and duplicates without those rows
 
 
 def unreadable_columns(read: SourceRead) -> pl.DataFrame:
@@ -257,40 +353,86 @@ def unreadable_columns(read: SourceRead) -> pl.DataFrame:
     )  # fmt: skip
 
 
+def rejected_rows(reads: dict[SourceName, SourceRead], failures: pl.DataFrame) -> pl.DataFrame:
+    """The row failures quarantine sets aside (REJECTED_SCHEMA): each with its source, the
+    row's own id and its partner_id as written. A file that feeds two sources names the
+    row once, by the source that is not the partners master (its rows are deals first)."""
+    ordered = sorted(reads.values(), key=lambda read: read.name is SourceName.PARTNERS)
+    owners = pl.concat(
+        [
+            read.written.select(
+                pl.lit(read.name.value).alias("source"),
+                pl.lit(str(read.path)).alias("file"),
+                pl.col(ROW).cast(pl.Int64).alias("row"),
+                _written_text(read.written, ROW_ID.get(read.name)).alias("record_id"),
+                _written_text(read.written, PARTNER_ID).alias("partner_id"),
+            )
+            for read in ordered
+        ]
+        or [pl.DataFrame(schema={k: REJECTED_SCHEMA[k] for k in ("source", "file", "row")})],
+        how="diagonal_relaxed",
+    ).unique(subset=["file", "row"], keep="first", maintain_order=True)
+    return (
+        failures.join(owners, on=["file", "row"], how="left", maintain_order="left")
+        .with_columns(pl.col(c).cast(t) for c, t in REJECTED_SCHEMA.items())
+        .select(REJECTED_SCHEMA.keys())
+    )
+
+
+def _written_text(written: pl.DataFrame, column: str | None) -> pl.Expr:
+    if column is None or column not in written.columns:
+        return pl.lit(None, pl.String())
+    return pl.col(column).cast(pl.String())
+
+
 def quarantine_warnings(reads: dict[SourceName, SourceRead], rejected: pl.DataFrame) -> list[str]:
-    """What quarantine left out, said on every run: rows per source, and each partner not
-    calculated at all because its partners row was rejected."""
+    """What quarantine left out, said on every run: rows per source (which ones), each partner
+    not calculated at all because its partners row was rejected, and each partner whose
+    numbers now leave rows out."""
     warnings = []
     for name, read in reads.items():
-        rows = rejected.filter(pl.col("file") == str(read.path))["row"].drop_nulls().unique()
+        own = rejected.filter(pl.col("source") == name.value)
+        rows = own["row"].drop_nulls().unique()
         if rows.len():
             warnings.append(
-                f"{rows.len()} row(s) of {name} ({read.path}) were rejected and left out; "
-                "they are listed in rejected_rows.csv"
+                f"{rows.len()} row(s) of {name} ({read.path}) were rejected and left out "
+                f"({rejected_row_names(own)}); they are listed in rejected_rows.csv"
             )
         if name is SourceName.PARTNERS and rows.len():
             lost = read.written.filter(pl.col(ROW).is_in(rows.implode()))
-            for row, partner in lost.select(ROW, "partner_id").iter_rows():
+            for row, partner in lost.select(ROW, PARTNER_ID).iter_rows():
                 shown = repr(partner) if partner is not None else "(no id)"
                 warnings.append(
                     f"partner {shown} is not calculated: its partners row {row} was rejected"
                 )
+    for partner, count, listing in partners_hit(rejected):
+        warnings.append(
+            f"partner {partner!r} is calculated without {count} rejected row(s) ({listing}): "
+            "its KPIs and payout leave them out until they are fixed"
+        )
     return warnings
 
 
 def check_rejected_share(result: Validation, max_rejected: Decimal) -> None:
-    """Stop (exit 1) when any source lost more than `max_rejected` of its rows to quarantine:
-    that many bad rows is a systematic problem, not a few bad rows."""
+    """Stop (exit 1) when any source lost more than `max_rejected` of its rows to quarantine,
+    naming how many rows, which, and the two ways out: fix the rows (or the mapping), or
+    raise --max-rejected to at least the share they are."""
+    rejected = result.inputs.rejected
     for file in result.inputs.files:
-        bad = result.row_failures.filter(pl.col("file") == str(file.path))["row"].n_unique()
+        own = rejected.filter(pl.col("file") == str(file.path))
+        bad = own["row"].n_unique()
         if file.rows and Decimal(bad) / Decimal(file.rows) > max_rejected:
             limit = f"{(max_rejected * 100).normalize():f}%"
+            needed = (Decimal(bad * 100) / Decimal(file.rows)).quantize(
+                Decimal("0.01"), rounding=ROUND_CEILING
+            )
             raise DataError(
                 f"--quarantine would reject {bad} of {file.rows} rows of {file.name} "
                 f"({file.path}), more than --max-rejected {limit}; nothing was "
-                "calculated or written. That many bad rows is a format or mapping problem, not "
-                "a few bad rows: run `incentcalc validate --report FILE` to see them and fix "
-                "the export or its mapping, or raise --max-rejected if leaving them out is right.",
+                f"calculated or written. The rows: {rejected_row_names(own)}. Either fix "
+                "them in the export or its mapping (`incentcalc validate --report FILE` lists "
+                "each with its rule), or, if leaving them out is right, raise the limit: "
+                f"--max-rejected {needed.normalize():f}%.",
                 failures=result.row_failures,
             )
 
@@ -305,18 +447,37 @@ def _file_failure(exc: DataError, path: Path | str) -> pl.DataFrame:
     )
 
 
+def _by_header(failures: pl.DataFrame, source: Source) -> pl.DataFrame:
+    """The failures with the export's header of each column (`__header`): a file that feeds
+    two sources (deals and renewals from one opportunity export) has one cell under two
+    canonical names, and its failure is reported once."""
+    headers = {
+        column: source.header_of(column) for column in failures["column"].unique().drop_nulls()
+    }
+    return failures.with_columns(
+        pl.col("column")
+        .replace_strict(headers, default=None, return_dtype=pl.String())
+        .alias("__header")
+    )
+
+
 def _sorted(
     parts: list[pl.DataFrame], paths: dict[SourceName, Path | str], *, per_cell: bool = False
 ) -> pl.DataFrame:
     """Failures in canonical source order, then file row order. With `per_cell`, one rule
-    per cell: a cell that did not parse is not reported again as empty."""
+    per cell of the file: a cell that did not parse is not reported again as empty, and a
+    cell that two sources read (one file, two sources) is reported once."""
     order = pl.DataFrame(
         {"file": [str(p) for p in paths.values()], "__order": range(len(paths))},
         schema={"file": pl.String(), "__order": pl.Int64()},
-    )
-    both = pl.concat([empty_failures(), *parts]).with_row_index("__seq")
+    ).unique("file", keep="first", maintain_order=True)  # a file may feed two sources
+    both = pl.concat([empty_failures(), *parts], how="diagonal").with_row_index("__seq")
     if per_cell:
-        both = both.unique(subset=["file", "row", "column"], keep="first", maintain_order=True)
+        headers = "__header" in both.columns
+        cell = pl.coalesce("__header", "column") if headers else pl.col("column")
+        both = both.with_columns(cell.alias("__cell")).unique(
+            subset=["file", "row", "__cell"], keep="first", maintain_order=True
+        )
     return (
         both.join(order, on="file", how="left")
         .sort("__order", "row", "__seq", nulls_last=False)
@@ -669,7 +830,9 @@ def group_failures(failures: pl.DataFrame, examples: int = 3) -> pl.DataFrame:
     )
 
 
-def failures_error(failures: pl.DataFrame, *, quarantine: bool = False) -> DataError:
+def failures_error(
+    failures: pl.DataFrame, *, quarantine: bool = False, hints: tuple[str, ...] = ()
+) -> DataError:
     """The DataError of a failed validation: a count, the first groups, and where to see all.
     With `quarantine`, the failures are of whole files or columns, which it cannot set aside."""
     groups = group_failures(failures, examples=1)
@@ -688,6 +851,7 @@ def failures_error(failures: pl.DataFrame, *, quarantine: bool = False) -> DataE
         lines.append(f"  - {group['file']} {where}{column}{shown}: {group['rule']}{count}")
     if groups.height > SUMMARY_GROUPS:
         lines.append(f"  - ... and {groups.height - SUMMARY_GROUPS} more kind(s) of failure")
+    lines += hints
     lines.append(
         "Quarantine sets rows aside, never a whole file or column: fix the file or its mapping."
         if quarantine
@@ -698,14 +862,16 @@ def failures_error(failures: pl.DataFrame, *, quarantine: bool = False) -> DataE
 
 
 def source_rows(validation: Validation) -> dict[str, dict[str, object]]:
-    """source -> {path, rows, skipped} for reports (rows and skipped are null for a file that
-    could not be read; skipped counts the rows `skip_rows_where` left out)."""
+    """source -> {path, rows, skipped, rows_of} for reports (rows and skipped are null for a
+    file that could not be read; skipped counts the rows `skip_rows_where` left out; both
+    count the same rows, those `rows_of` names: the period's window or every row)."""
     files = {f.name: f for f in validation.inputs.files}
     return {
         name.value: {
             "path": str(path),
             "rows": files[name].rows if name in files else None,
             "skipped": files[name].skipped if name in files else None,
+            "rows_of": files[name].rows_of if name in files else None,
         }
         for name, path in validation.paths.items()
     }

@@ -111,3 +111,33 @@ def test_the_deal_window_covers_the_reversal_and_clawback_look_around(example: P
     assert (nps.first, nps.last) == (date(2026, 5, 31), date(2026, 10, 31))
     assert windows[SourceName.TARGETS].label == PERIOD
     assert SourceName.PARTNERS not in windows
+
+
+LISTED_BAD_DEAL = "D097,P1,C902,closed_won,2026-10-15,-9.00,USD,new,2026-10-01,Core\n"
+"""A deal closed 15 days after 2026Q3 with a negative amount: listed on statements only."""
+
+
+def test_the_validated_range_follows_the_rules_configured(example: Path) -> None:
+    """Issue 26, defect 7: the window reached 31 days past the quarter with no rule that
+    needs it. Without a reversal rule the deal of 2026-10-15 is only listed (and, failing,
+    left off); with `reversal: {within_days: 30}` the rule reads it, so it is validated."""
+    append(
+        example / "deals.csv",
+        LISTED_BAD_DEAL,
+        LISTED_BAD_DEAL.replace("D097", "D096").replace("2026-10-15", "2026-06-20"),
+    )
+    assert failures(example) == []
+    result = runner.invoke(
+        app,
+        ["run", "--config", str(example / "program.yaml"), "--period", PERIOD,
+         "--out", str(example / "out"), "--quiet"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    config = example / "program.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text + "\nintegrity:\n  reversal: {within_days: 30}\n", encoding="utf-8")
+    found = failures(example)
+    assert [(f["row"], f["column"], f["value"]) for f in found] == [("14", "amount", "'-9.00")]
+    windows = read_windows(load_config(config), parse_period(PERIOD))
+    assert windows[SourceName.DEALS].checked == (date(2026, 7, 1), date(2026, 10, 30))
+    assert windows[SourceName.NPS].checked == (date(2026, 7, 1), date(2026, 9, 30))

@@ -44,6 +44,22 @@ def explain(
             "period): a progress run (provisional).",
         ),
     ] = None,
+    quarantine: Annotated[
+        bool,
+        typer.Option(
+            "--quarantine",
+            help="Set invalid rows aside as `run --quarantine` does; the partner's rows that "
+            "were set aside are shown with why.",
+        ),
+    ] = False,
+    max_rejected: Annotated[
+        str,
+        typer.Option(
+            "--max-rejected",
+            help="With --quarantine: stop when more than this share of any source's rows is "
+            "rejected (e.g. 5%).",
+        ),
+    ] = "1%",
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
@@ -54,12 +70,19 @@ def explain(
         if run_dir is not None:
             from incentcalc.explain_run import explain_from_run
 
-            document = explain_from_run(config, period, partner, run_dir, as_of)
+            document = explain_from_run(
+                config, period, partner, run_dir, as_of, quarantine=quarantine
+            )
         else:
             from incentcalc import api
+            from incentcalc.commands.run import parse_share
             from incentcalc.explain import explain_partner
 
-            document = explain_partner(api.run_quarter(config, period, as_of=as_of), partner)
+            share = parse_share(max_rejected)
+            result = api.run_quarter(
+                config, period, quarantine=quarantine, max_rejected=share, as_of=as_of
+            )
+            document = explain_partner(result, partner)
         if as_json:
             emit_json(document)
         elif not quiet:

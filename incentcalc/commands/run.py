@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -30,10 +31,13 @@ from incentcalc.errors import UsageError
 
 
 def read_partner_selection(partners: str | None, partners_file: Path | None) -> list[str] | None:
-    """Partner ids from `--partners A,B` and/or `--partners-file` (one id per line)."""
+    """Partner ids from `--partners A,B` and/or `--partners-file` (one id per line). The
+    `--partners` text is read as one CSV line, so an id with commas is written in double
+    quotes: `--partners '"Mid Atlantic (MD, DE, DC)",P2'`."""
     if partners is None and partners_file is None:
         return None
-    selected = [p.strip() for p in (partners or "").split(",") if p.strip()]
+    fields = next(csv.reader([partners or ""], skipinitialspace=True), [])
+    selected = [p.strip() for p in fields if p.strip()]
     if partners_file is not None:
         try:
             lines = partners_file.read_text(encoding="utf-8-sig").splitlines()
@@ -85,7 +89,12 @@ def run(
         bool, typer.Option("--no-statements", help="Skip the partner Excel statements.")
     ] = False,
     partners: Annotated[
-        str | None, typer.Option("--partners", help="Statements only for these ids (A,B,...).")
+        str | None,
+        typer.Option(
+            "--partners",
+            help="Statements only for these ids (A,B,...); quote an id with commas: "
+            "'\"Mid Atlantic (MD, DE, DC)\",B' (or use --partners-file).",
+        ),
     ] = None,
     partners_file: Annotated[
         Path | None, typer.Option("--partners-file", help="Statements only for ids in this file.")

@@ -82,6 +82,9 @@ class SourceRead:
     failures: pl.DataFrame
     file: SourceFile
     warnings: tuple[str, ...] = ()
+    skipped: pl.DataFrame | None = None
+    """The rows `skip_rows_where` left out, parsed like `frame` (a cell that does not parse is
+    null): validation warns about any the period would count."""
 
 
 def read_source(
@@ -114,7 +117,7 @@ def read_source(
         filters = _row_filters(name, source, window, partner)
         table, sha256 = read_table(f"{name} source", source.path, source, filters)
         file = SourceFile(name, source.path, sha256, 0)
-    written, skipped = skip_listed_rows(_select_columns(name, source, table, extra), source)
+    written = _select_columns(name, source, table, extra)
     mapped = fill_empty_cells(written, source).with_columns(
         _apply_values(pl.col(column), mapping).alias(column)
         for column, mapping in source.values.items()
@@ -125,8 +128,18 @@ def read_source(
     if partner is not None and PARTNER in mapped.columns:
         keep = mapped.select(pl.col(PARTNER).cast(pl.String()) == partner).to_series()
         written, mapped = written.filter(keep), mapped.filter(keep)
+    skipped = None
+    if source.skip_rules:
+        skip = written.select(skip_listed(source)).to_series()
+        skipped, _ = parse_columns(
+            name, source, mapped.filter(skip), typed=table.typed, extra=extra
+        )
+        written, mapped = written.filter(~skip), mapped.filter(~skip)
+        skipped = skipped.rechunk()
     frame, failures = parse_columns(name, source, mapped, typed=table.typed, extra=extra)
-    file = replace(file, rows=frame.height, skipped=skipped)
+    rows_of = window.describe() if window is not None else "every row"
+    count = 0 if skipped is None else skipped.height
+    file = replace(file, rows=frame.height, skipped=count, rows_of=rows_of)
     # One chunk per column, made here where the frames are made: the CSV reader returns a
     # chunk per thread, a database one per batch, and the window and partner filters (a
     # boolean Series) leave the chunks they empty in place ([0, 0, 1814] rows for the sample
@@ -134,7 +147,8 @@ def read_source(
     # it checks the chunk has one: on an empty chunk it panics (`assertion failed: i <
     # self.len()`) or reads out of bounds (pola-rs/polars#25339; tests/test_polars_bugs.py).
     frame, written = frame.rechunk(), written.rechunk()
-    return SourceRead(name, source.location, frame, written, failures, file, _empty_warning(file))
+    warnings = _empty_warning(file)
+    return SourceRead(name, source.location, frame, written, failures, file, warnings, skipped)
 
 
 def _row_filters(
@@ -193,23 +207,31 @@ def _empty_warning(file: SourceFile) -> tuple[str, ...]:
     )
 
 
-def skip_listed_rows(written: pl.DataFrame, source: Source) -> tuple[pl.DataFrame, int]:
-    """Drop the rows `skip_rows_where` lists (canonical column -> values as written, `""` for
-    an empty cell); returns the kept rows and how many were dropped.
+def skip_listed(source: Source) -> pl.Expr:
+    """True for the rows `skip_rows_where` lists, judged on the cells as written (`""` for an
+    empty cell) or, for a column with a `values` mapping, on the canonical value it maps to.
+    Each rule skips the rows that match all its columns; a row matching any rule is skipped.
 
-    Example: ``skip_rows_where: {score: [""]}`` drops a survey's skipped question.
+    Examples: ``{score: [""]}`` drops a survey's skipped question; ``[{amount: [""], stage:
+    [open]}]`` drops open deals without an amount, never a won deal without one.
     """
-    if not source.skip_rows_where:
-        return written, 0
-    masks = []
-    for column, listed in source.skip_rows_where.items():
-        texts = [value.strip() for value in listed]
-        cell = pl.col(column).cast(pl.String())
-        mask = cell.is_in([t for t in texts if t])
-        masks.append(mask | cell.is_null() if "" in texts else mask.fill_null(False))
-    skip = pl.any_horizontal(masks)
-    kept = written.filter(~skip)
-    return kept, written.height - kept.height
+    rules = [
+        pl.all_horizontal(
+            _matches(column, listed, source.values.get(column)) for column, listed in rule.items()
+        )
+        for rule in source.skip_rules
+        if rule
+    ]
+    return pl.any_horizontal(rules) if rules else pl.lit(False)
+
+
+def _matches(column: str, listed: list[str], mapping: dict[str, str] | None) -> pl.Expr:
+    texts = [value.strip() for value in listed]
+    cell = pl.col(column).cast(pl.String())
+    hit = cell.is_in([t for t in texts if t]).fill_null(False)
+    if mapping is not None:
+        hit |= _apply_values(cell, mapping).is_in([t for t in texts if t]).fill_null(False)
+    return hit | cell.is_null() if "" in texts else hit
 
 
 def fill_empty_cells(written: pl.DataFrame, source: Source) -> pl.DataFrame:
@@ -231,9 +253,15 @@ def check_mapping(name: SourceName, source: Source) -> None:
     silently ignored. An extra column (deals' partner_name) may only be named in `columns`."""
     canonical = [c.name for c in SOURCE_COLUMNS[name]]
     dates = source.date_format if isinstance(source.date_format, dict) else {}
-    options = ("columns", "values", "defaults", "fill_empty", "skip_rows_where", "date_format")
-    for option in options:
-        keys = dates if option == "date_format" else getattr(source, option)
+    listed = {
+        "columns": list(source.columns),
+        "values": list(source.values),
+        "defaults": list(source.defaults),
+        "fill_empty": list(source.fill_empty),
+        "skip_rows_where": [key for rule in source.skip_rules for key in rule],
+        "date_format": list(dates),
+    }
+    for option, keys in listed.items():
         extra = [c.name for c in EXTRA_COLUMNS.get(name, ())] if option == "columns" else []
         known = [*canonical, *extra]
         for key in keys:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from incentcalc.config import ProgramConfig
 from incentcalc.errors import UsageError
@@ -49,33 +50,75 @@ def ledger_basis(
 
 def ledger_warnings(config: ProgramConfig) -> list[str]:
     """What `validate` says about history rules and balances that have no ledger to act on
-    (CONFIG.md, RULES.md 11)."""
+    (CONFIG.md, RULES.md 11), naming only what the config itself says (not a default)."""
+    if config.ledger is None and (held := held_back_by(config)):
+        return [
+            *history_rule_warnings(config),
+            f"Without a ledger, the money held back by {held} is reported but never paid "
+            "out in a later period (RULES.md 11): it is stranded. Add `ledger: {path: DIR}` "
+            "(CONFIG.md) to carry it forward.",
+        ]
+    return history_rule_warnings(config)
+
+
+def history_rule_warnings(config: ProgramConfig) -> list[str]:
+    """The history rules the config writes out although it has no ledger for them."""
+    if config.ledger is None:
+        payout = config.payout
+        written = payout.model_fields_set
+        rules = [
+            name
+            for name, configured in (
+                (f"payout.holdback_release_after: {payout.holdback_release_after}",
+                 "holdback_release_after" in written),
+                (f"payout.clawback_within_days: {payout.clawback_within_days}",
+                 payout.clawback_within_days is not None),
+                (f"tier_grace_quarters: {config.tier_grace_quarters}",
+                 config.tier_grace_quarters > 0),
+                *((f"payout.loyalty {m.tier} every {m.quarters} quarters", m.quarters > 1)
+                  for m in payout.loyalty),
+            )
+            if configured
+        ]  # fmt: skip
+        if rules:
+            return [
+                "History rules are configured without a ledger, so they have nothing to act "
+                f"on: {', '.join(rules)}. Add `ledger: {{path: DIR}}` (CONFIG.md) to keep "
+                "closed periods."
+            ]
+    return []
+
+
+def held_back_by(config: ProgramConfig) -> str:
+    """The settings that keep money for a later period ("payout.holdback_pct 0.1 and
+    payout.min_payout 100"), or "" when there are none."""
+    payout = config.payout
+    settings = [
+        f"payout.{name} {value}"
+        for name, value in (("holdback_pct", payout.holdback_pct),
+                            ("min_payout", payout.min_payout))
+        if value > 0
+    ]  # fmt: skip
+    return " and ".join(settings)
+
+
+def stranded_warnings(config: ProgramConfig, holdback: Decimal, carried: Decimal) -> list[str]:
+    """What a run without a ledger says: the history rules it cannot act on, and the money
+    of this run that no later period will pay (held back, carried forward)."""
     if config.ledger is not None:
         return []
-    payout = config.payout
-    rules = [
-        name
-        for name, configured in (
-            (f"holdback_release_after: {payout.holdback_release_after}",
-             payout.holdback_pct > 0),
-            (f"clawback_within_days: {payout.clawback_within_days}",
-             payout.clawback_within_days is not None),
-            (f"tier_grace_quarters: {config.tier_grace_quarters}",
-             config.tier_grace_quarters > 0),
-            *((f"loyalty {m.tier} every {m.quarters} quarters", m.quarters > 1)
-              for m in payout.loyalty),
-        )
-        if configured
-    ]  # fmt: skip
-    warnings = []
-    if rules:
-        warnings.append(
-            "History rules are configured without a ledger, so they have nothing to act on: "
-            f"{', '.join(rules)}. Add `ledger: {{path: DIR}}` (CONFIG.md) to keep closed periods."
-        )
-    if payout.holdback_pct > 0 or payout.min_payout > 0:
-        warnings.append(
-            "Without a ledger, holdbacks and carried_forward balances are reported but never "
-            "paid out in a later period (RULES.md 11): they are stranded."
-        )
-    return warnings
+    amounts = [
+        f"{label} {amount:,.2f}"
+        for label, amount in (("holdback", holdback), ("carried forward", carried))
+        if amount != 0
+    ]
+    stranded = (
+        [
+            f"Without a ledger, this run's {' and '.join(amounts)} (from {held_back_by(config)})"
+            " are never paid out in a later period (RULES.md 11): they are stranded. Add "
+            "`ledger: {path: DIR}` (CONFIG.md) to carry them forward."
+        ]
+        if amounts
+        else []
+    )
+    return [*history_rule_warnings(config), *stranded]

@@ -23,6 +23,7 @@ from xlsxwriter.workbook import Workbook
 
 from incentcalc.config import ADDITIVE_METRICS, MONEY_METRICS, Kpi, Metric, ProgramConfig, Tier
 from incentcalc.currencies import minor_unit
+from incentcalc.exceptions import REJECTED_LINE
 from incentcalc.periods import day_text, progress_title
 from incentcalc.result import Status
 from incentcalc.statements.fastsheet import FastCellWorksheet, row_xml
@@ -367,6 +368,9 @@ def _header_lines(out: _Sheet, payload: PartnerPayload, context: StatementContex
         paid = p["status"] == Status.PAYABLE
         status = f"{ended}, this would be paid" if paid else f"{ended}: {status}"
     out.line("Status", p["status"], note=status, bold=True)
+    rejected = ledger_note(payload.ledger_notes, REJECTED_LINE)
+    if rejected:
+        out.line("Data left out", "rows set aside", note=rejected, bold=True)
     currency = p["payout_currency"] or context.base_currency
     out.line(
         "Currency",
