@@ -470,6 +470,37 @@ class Ledger(_Model):
     path: Path
 
 
+class Debtor(_Model):
+    """The account the payouts are paid from (PAYMENTS.md); its IBAN and BIC are checked by
+    `payments`, which is the only command that uses them."""
+
+    name: str = Field(min_length=1, max_length=140)
+    iban: str = Field(min_length=1)
+    bic: str | None = None
+
+
+class Payments(_Model):
+    """`incentcalc payments` (PAYMENTS.md): who pays, when, with which remittance text."""
+
+    debtor: Debtor
+    execution_date_after_days: int = Field(default=5, ge=0, le=365)
+    reference: str = Field(
+        default="Partner incentive {period} {partner_id}", min_length=1, max_length=140
+    )
+
+    @field_validator("reference")
+    @classmethod
+    def _known_fields(cls, value: str) -> str:
+        try:
+            value.format(period="", partner_id="", partner_name="", vendor_id="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"may use only {{period}}, {{partner_id}}, {{partner_name}} and {{vendor_id}} "
+                f"({exc})"
+            ) from None
+        return value
+
+
 class ProgramConfig(_Model):
     """A whole incentive program. Cross-field rules live in `_consistent`."""
 
@@ -482,6 +513,7 @@ class ProgramConfig(_Model):
     tier_grace_quarters: int = Field(default=0, ge=0)
     ledger: Ledger | None = None
     integrity: Integrity = Integrity()
+    payments: Payments | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgramConfig:
@@ -674,7 +706,7 @@ def describe_validation_error(origin: Path, exc: ValidationError, raw: Any = Non
         where = key_path(error["loc"], raw)
         value = error.get("input")
         message = re.sub(r"^Value error, ", "", error["msg"])
-        hidden = isinstance(value, dict | list) or error["loc"][-1:] == ("uri",)  # secrets
+        hidden = isinstance(value, dict | list) or error["loc"][-1:] in (("uri",), ("iban",))
         shown = "" if hidden else f" (value: {value!r})"
         lines.append(f"  - {where or '(top level)'}: {message}{shown}")
     return "\n".join(lines)
