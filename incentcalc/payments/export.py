@@ -26,7 +26,14 @@ from incentcalc.io.writers import locked_output, write_csv, write_json
 from incentcalc.ledger.store import Entry, open_ledger
 from incentcalc.output_names import PAYOUTS_PARQUET
 from incentcalc.payments.accounts import bic_problem, iban_problem, masked
-from incentcalc.payments.lines import LINE_COLUMNS, PaymentLine, paid_rows, payment_lines
+from incentcalc.payments.charset import sepa_text
+from incentcalc.payments.lines import (
+    LINE_COLUMNS,
+    NAME_LIMIT,
+    PaymentLine,
+    paid_rows,
+    payment_lines,
+)
 from incentcalc.payments.payees import entry_payees, master_payees
 from incentcalc.payments.sepa import SCHEMA, message_id, sepa_message
 from incentcalc.periods import Period
@@ -81,6 +88,11 @@ def payments_settings(config: ProgramConfig) -> Payments:
         raise ConfigError(f"payments.debtor.iban (ending {masked(debtor.iban)}) {problem}.")
     if debtor.bic and (problem := bic_problem(debtor.bic)) is not None:
         raise ConfigError(f"payments.debtor.bic {debtor.bic!r} {problem}.")
+    if not sepa_text(debtor.name, NAME_LIMIT).text:
+        raise ConfigError(
+            f"payments.debtor.name {debtor.name!r} has no character a SEPA file can write "
+            "(a-z A-Z 0-9 / - ? : ( ) . , ' + and space, or letters that transliterate)."
+        )
     return config.payments
 
 
