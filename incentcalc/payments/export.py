@@ -71,9 +71,6 @@ class PaymentExport:
     manifest: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
 
-    def count(self, method: PaymentMethod) -> int:
-        return sum(1 for line in self.lines if line.method is method)
-
 
 def payments_settings(config: ProgramConfig) -> Payments:
     """The config's `payments` section, its debtor account checked (exit 2 when wrong)."""
@@ -132,7 +129,10 @@ def export_payments(
     untied = [t for t in ties if not t.ties]
     if untied:
         raise InvariantError.broken(
-            [f"{t.currency} payment files {t.files} vs entry {t.entry}" for t in untied]
+            [
+                f"{t.currency}: payment files {t.files}, entry {t.entry}, off by {t.difference}"
+                for t in untied
+            ]
         )
     sepa_lines = [line for line in lines if line.method is PaymentMethod.SEPA]
     documents = {
@@ -237,5 +237,5 @@ def payments_manifest(
         },
         "sums_by_currency": sums,
         "files": hashes,
-        "warnings": warnings,
+        "warnings": list(warnings),
     }
