@@ -273,6 +273,12 @@ def test_an_invalid_iban_fails_validate_naming_the_partner_not_the_iban(tmp_path
     assert typo not in output and typo[:-4] not in output
     ran = incentcalc("run", "--config", program, "--period", "2026Q1", "--out", tmp_path / "r")
     assert ran.returncode == 1 and typo not in ran.stdout + ran.stderr
+    quarantined = incentcalc("run", "--config", program, "--period", "2026Q1", "--out",
+                             tmp_path / "q", "--quarantine", "--max-rejected", "50%",
+                             "--no-statements")  # fmt: skip
+    assert quarantined.returncode == 0, quarantined.stderr
+    rejected = (tmp_path / "q" / "rejected_rows.csv").read_text(encoding="utf-8")
+    assert "…" + typo[-4:] in rejected and typo not in rejected
 
 
 def _text_of(path: Path) -> str:
