@@ -185,6 +185,7 @@ def payment_columns(partners: pl.DataFrame, seed: int) -> dict[str, pl.Series]:
     bic: list[str | None] = [None] * count
     payee: list[str | None] = [None] * count
     method: list[str | None] = [None] * count
+    banks: dict[str, str | None] = {}
     planted = False
     for i in range(count):
         if currency[i] == "EUR":
@@ -197,7 +198,9 @@ def payment_columns(partners: pl.DataFrame, seed: int) -> dict[str, pl.Series]:
         else:
             continue
         number = IBAN.generate(country, bank_code=code, account_code=str(account[i]))
-        iban[i], bic[i] = number.formatted, str(number.bic) if number.bic else None
+        if code not in banks:  # one registry lookup per bank
+            banks[code] = str(number.bic) if number.bic else None
+        iban[i], bic[i] = number.formatted, banks[code]
         if not planted and country != "GB":
             payee[i], planted = PLANTED_PAYEE, True
         elif draw[2, i] < LEGAL_NAME_SHARE:
