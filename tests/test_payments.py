@@ -82,9 +82,11 @@ def test_the_method_of_each_line_and_why_it_is_manual() -> None:
         ("E" * 40, "Long id", "EUR", "50.00"),
         ("F", "☃☃", "EUR", "60.00"),
         ("G", "Zero", "EUR", "0.00"),
+        ("H", "Brasil", "EUR", "70.00"),
     )
     payees = [{"partner_id": pid, "iban": IBAN, "payment_method": None} for pid in "ABCF"]
     payees += [{"partner_id": "E" * 40, "iban": IBAN}]
+    payees += [{"partner_id": "H", "iban": "BR1800360305000010009795493C1"}]
     payees[1]["payment_method"] = "manual"
     lines, warnings = payment_lines(frame, payees, SETTINGS, "2026Q1", DAY)
     reasons = {line.partner_id[:1]: line.reason for line in lines}
@@ -94,6 +96,7 @@ def test_the_method_of_each_line_and_why_it_is_manual() -> None:
     assert reasons["D"] == "no IBAN in the partner master"
     assert "EndToEndId" in str(reasons["E"])
     assert reasons["F"] == "the payee name has no character a SEPA file can write"
+    assert reasons["H"] == "the IBAN's country BR is outside the SEPA zone"
     assert warnings == []
 
 

@@ -51,6 +51,13 @@ def iban_problem(value: str) -> str | None:
     return None
 
 
+def in_sepa_zone(iban: str) -> bool:
+    """Whether a (valid) IBAN's country takes part in SEPA credit transfers."""
+    from schwifty import IBAN
+
+    return bool(IBAN(compact(iban)).in_sepa_zone)
+
+
 def bic_problem(value: str) -> str | None:
     """Why `value` is not a valid BIC (ISO 9362); None when it is."""
     from schwifty import BIC

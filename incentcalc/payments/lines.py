@@ -15,6 +15,7 @@ import polars as pl
 from incentcalc.columns import PaymentMethod
 from incentcalc.config import Payments
 from incentcalc.currencies import minor_unit
+from incentcalc.payments.accounts import in_sepa_zone
 from incentcalc.payments.charset import SepaText, is_sepa_identifier, sepa_text
 from incentcalc.payments.payees import Payee
 
@@ -114,6 +115,8 @@ def _decide_method(line: PaymentLine, chosen: str | None) -> tuple[PaymentLine, 
         return _manual(line, "no IBAN in the partner master"), []
     if line.currency != SEPA_CURRENCY:
         return _manual(line, f"paid in {line.currency}; the SEPA file pays EUR only"), []
+    if not in_sepa_zone(line.iban):
+        return _manual(line, f"the IBAN's country {line.iban[:2]} is outside the SEPA zone"), []
     if not is_sepa_identifier(line.payment_id):
         reason = (
             f"payment_id {line.payment_id!r} cannot be a SEPA EndToEndId (at most 35 of the "
