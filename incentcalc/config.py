@@ -471,12 +471,32 @@ class Ledger(_Model):
 
 
 class Debtor(_Model):
-    """The account the payouts are paid from (PAYMENTS.md); its IBAN and BIC are checked by
-    `payments`, which is the only command that uses them."""
+    """The account the payouts are paid from (PAYMENTS.md), checked when the config loads so
+    `validate` catches a typo before the quarter is closed. An IBAN is never quoted whole."""
 
     name: str = Field(min_length=1, max_length=140)
     iban: str = Field(min_length=1)
     bic: str | None = None
+
+    @field_validator("iban")
+    @classmethod
+    def _valid_iban(cls, value: str) -> str:
+        from incentcalc.payments.accounts import iban_problem, masked
+
+        problem = iban_problem(value)
+        if problem is not None:
+            raise ValueError(f"the IBAN ending {masked(value)} {problem}")
+        return value
+
+    @field_validator("bic")
+    @classmethod
+    def _valid_bic(cls, value: str | None) -> str | None:
+        from incentcalc.payments.accounts import bic_problem
+
+        problem = None if value is None else bic_problem(value)
+        if problem is not None:
+            raise ValueError(f"the BIC {problem}")
+        return value
 
 
 class Payments(_Model):

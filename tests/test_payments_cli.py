@@ -232,6 +232,19 @@ def test_without_a_payments_section_it_is_a_config_error(tmp_path: Path) -> None
     assert result.returncode == 2 and "payments" in result.stderr
 
 
+def test_a_wrong_debtor_iban_is_a_config_error_that_validate_shows(tmp_path: Path) -> None:
+    typo = DEBTOR_IBAN[:-1] + "1"
+    program = make_program(tmp_path / "program", payments=False)
+    program.write_text(
+        program.read_text(encoding="utf-8") + PAYMENTS_SECTION.replace(DEBTOR_IBAN, typo),
+        encoding="utf-8",
+    )
+    result = incentcalc("validate", "--config", program, "--period", "2026Q1")
+    assert result.returncode == 2
+    assert "payments.debtor.iban" in result.stderr and "…3001" in result.stderr
+    assert typo not in result.stderr and typo not in result.stdout
+
+
 def test_an_entry_closed_without_payment_columns_uses_the_current_master(tmp_path: Path) -> None:
     program = make_program(tmp_path / "program", payments=False)
     run_and_close(program, "2026Q1", "--no-statements")

@@ -25,7 +25,6 @@ from incentcalc.io.digest import file_sha256
 from incentcalc.io.writers import locked_output, write_csv, write_json
 from incentcalc.ledger.store import Entry, open_ledger
 from incentcalc.output_names import PAYOUTS_PARQUET
-from incentcalc.payments.accounts import bic_problem, iban_problem, masked
 from incentcalc.payments.charset import sepa_text
 from incentcalc.payments.lines import (
     LINE_COLUMNS,
@@ -73,18 +72,13 @@ class PaymentExport:
 
 
 def payments_settings(config: ProgramConfig) -> Payments:
-    """The config's `payments` section, its debtor account checked (exit 2 when wrong)."""
+    """The config's `payments` section (its IBAN and BIC were checked when it loaded)."""
     if config.payments is None:
         raise ConfigError(
             "The config has no `payments` section, so there is no debtor account to pay "
             "from. Add `payments: {debtor: {name, iban, bic}}` (PAYMENTS.md)."
         )
     debtor = config.payments.debtor
-    problem = iban_problem(debtor.iban)
-    if problem is not None:
-        raise ConfigError(f"payments.debtor.iban (ending {masked(debtor.iban)}) {problem}.")
-    if debtor.bic and (problem := bic_problem(debtor.bic)) is not None:
-        raise ConfigError(f"payments.debtor.bic {debtor.bic!r} {problem}.")
     if not sepa_text(debtor.name, NAME_LIMIT).text:
         raise ConfigError(
             f"payments.debtor.name {debtor.name!r} has no character a SEPA file can write "
