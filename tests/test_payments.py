@@ -8,11 +8,13 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from incentcalc.columns import PaymentMethod
 from incentcalc.config import Debtor, Payments
 from incentcalc.payments.accounts import bic_problem, iban_problem, masked
-from incentcalc.payments.charset import is_sepa_identifier, sepa_text
+from incentcalc.payments.charset import NOT_SEPA, is_sepa_identifier, sepa_text
 from incentcalc.payments.lines import PaymentLine, payment_lines
 from incentcalc.payments.sepa import SepaSchemaError, message_id, sepa_message
 
@@ -135,3 +137,26 @@ def test_the_xsd_check_refuses_what_the_schema_forbids(
         write(line(), line(**changes))
     assert where in str(caught.value) and int(caught.value.exit_code) == 4
     assert IBAN not in str(caught.value) and IBAN.lower() not in str(caught.value)
+
+
+@given(st.text(max_size=200))
+def test_sepa_text_is_always_writable(value: str) -> None:
+    text = sepa_text(value, 70)
+    assert len(text.text) <= 70 and text.text == text.text.strip()
+    assert NOT_SEPA.search(text.text) is None
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=90), st.integers(1, 10**9)), max_size=4))
+def test_any_sepa_lines_pass_the_xsd(payees: list[tuple[str, int]]) -> None:
+    """Whatever the names and amounts, the lines `payment_lines` lets into the SEPA file
+    make a document the pain.001.001.09 XSD accepts."""
+    frame = payouts(
+        *((f"P{i}", name, "EUR", str(Decimal(cents).scaleb(-2))) for i, (name, cents) in
+          enumerate(payees, start=1))
+    )  # fmt: skip
+    ibans = [{"partner_id": f"P{i}", "iban": IBAN} for i in range(1, len(payees) + 1)]
+    lines, _ = payment_lines(frame, ibans, SETTINGS, "2026Q1", DAY)
+    sepa = [line for line in lines if line.method is PaymentMethod.SEPA]
+    if sepa:
+        assert write(*sepa).startswith(b"<?xml")
