@@ -31,7 +31,8 @@ verify: $(STAMP)
 sample: $(STAMP)
 	$(BIN)/incentcalc sample-data --out sample_data --partners 200 --seed 7 --period 2026Q3 --config-out configs/program.yaml
 
-# Three quarters run and closed in a row on a sample with a ledger (README "The ledger").
+# Three quarters run and closed in a row on a sample with a ledger (README "The ledger"),
+# then the payment files of the first one (README "Paying a closed quarter").
 DEMO := out/ledger-demo
 DEMO_PROGRAM := $(DEMO)/data/program-ledger.yaml
 ledger-demo: $(STAMP)
@@ -43,6 +44,7 @@ ledger-demo: $(STAMP)
 	done
 	$(BIN)/incentcalc ledger --config $(DEMO_PROGRAM)
 	$(BIN)/incentcalc ledger --config $(DEMO_PROGRAM) --verify
+	$(BIN)/incentcalc payments --config $(DEMO_PROGRAM) --period 2026Q1 --out $(DEMO)/payments/2026Q1
 
 
 # The peers (pandas, DuckDB) get their own venv: with pandas importable, pandera imports it

@@ -60,6 +60,10 @@ class Column:
 
 T, C, D = Kind.TEXT, Kind.CODE, Kind.DATE
 
+PAYMENT_COLUMNS = ("vendor_id", "payee_name", "iban", "bic", "payment_method")
+"""The partner master's optional payment columns (PAYMENTS.md): read only by `close`, which
+stores them in the ledger entry, and by `payments`; the calculation never looks at them."""
+
 SOURCE_COLUMNS: dict[SourceName, tuple[Column, ...]] = {
     SourceName.PARTNERS: (
         Column("partner_id", T),
@@ -71,6 +75,7 @@ SOURCE_COLUMNS: dict[SourceName, tuple[Column, ...]] = {
         Column("joined_on", D),
         Column("left_on", D, optional=True),
         Column("status", T),
+        *(Column(name, T, optional=True) for name in PAYMENT_COLUMNS),
     ),
     SourceName.DEALS: (
         Column("deal_id", T),
@@ -162,6 +167,11 @@ class DealType(StrEnum):
     NEW = "new"
     EXPANSION = "expansion"
     RENEWAL = "renewal"
+
+
+class PaymentMethod(StrEnum):
+    SEPA = "sepa"
+    MANUAL = "manual"
 
 
 class RenewalStatus(StrEnum):

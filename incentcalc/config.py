@@ -533,6 +533,57 @@ class Ledger(_Model):
     path: Path
 
 
+class Debtor(_Model):
+    """The account the payouts are paid from (PAYMENTS.md), checked when the config loads so
+    `validate` catches a typo before the quarter is closed. An IBAN is never quoted whole."""
+
+    name: str = Field(min_length=1, max_length=140)
+    iban: str = Field(min_length=1)
+    bic: str | None = None
+
+    @field_validator("iban")
+    @classmethod
+    def _valid_iban(cls, value: str) -> str:
+        from incentcalc.payments.accounts import iban_problem, masked
+
+        problem = iban_problem(value)
+        if problem is not None:
+            raise ValueError(f"the IBAN ending {masked(value)} {problem}")
+        return value
+
+    @field_validator("bic")
+    @classmethod
+    def _valid_bic(cls, value: str | None) -> str | None:
+        from incentcalc.payments.accounts import bic_problem
+
+        problem = None if value is None else bic_problem(value)
+        if problem is not None:
+            raise ValueError(f"the BIC {problem}")
+        return value
+
+
+class Payments(_Model):
+    """`incentcalc payments` (PAYMENTS.md): who pays, when, with which remittance text."""
+
+    debtor: Debtor
+    execution_date_after_days: int = Field(default=5, ge=0, le=365)
+    reference: str = Field(
+        default="Partner incentive {period} {partner_id}", min_length=1, max_length=140
+    )
+
+    @field_validator("reference")
+    @classmethod
+    def _known_fields(cls, value: str) -> str:
+        try:
+            value.format(period="", partner_id="", partner_name="", vendor_id="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"may use only {{period}}, {{partner_id}}, {{partner_name}} and {{vendor_id}} "
+                f"({exc})"
+            ) from None
+        return value
+
+
 class ProgramConfig(_Model):
     """A whole incentive program. Cross-field rules live in `_consistent`."""
 
@@ -545,6 +596,7 @@ class ProgramConfig(_Model):
     tier_grace_quarters: int = Field(default=0, ge=0)
     ledger: Ledger | None = None
     integrity: Integrity = Integrity()
+    payments: Payments | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgramConfig:
@@ -738,7 +790,7 @@ def describe_validation_error(origin: Path, exc: ValidationError, raw: Any = Non
         where = key_path(error["loc"], raw)
         value = error.get("input")
         message = re.sub(r"^Value error, ", "", error["msg"])
-        hidden = isinstance(value, dict | list) or error["loc"][-1:] == ("uri",)  # secrets
+        hidden = isinstance(value, dict | list) or error["loc"][-1:] in (("uri",), ("iban",))
         shown = "" if hidden else f" (value: {value!r})"
         lines.append(f"  - {where or '(top level)'}: {message}{shown}")
     return "\n".join(lines)

@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from incentcalc.columns import DealType, PartnerStatus, RenewalStatus, Stage
+from incentcalc.columns import DealType, PartnerStatus, PaymentMethod, RenewalStatus, Stage
 from incentcalc.config import SourceName
 
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
@@ -77,7 +77,9 @@ def unique_rows(frame: pl.LazyFrame, keys: tuple[str, ...]) -> pl.LazyFrame:
     return frame.select((~key.is_duplicated() | has_null).alias(UNIQUE_CHECK))
 
 
-def _values(enum: type[PartnerStatus | Stage | DealType | RenewalStatus]) -> tuple[str, ...]:
+def _values(
+    enum: type[PartnerStatus | Stage | DealType | RenewalStatus | PaymentMethod],
+) -> tuple[str, ...]:
     return tuple(member.value for member in enum)
 
 
@@ -134,6 +136,9 @@ ROW_RULES: dict[SourceName, dict[str, CellRule]] = {
         "team_id": OPTIONAL_TEXT, "payout_currency": CellRule(pl.String(), True, CURRENCY.checks),
         "joined_on": DAY, "left_on": OPTIONAL_DAY,
         "status": CellRule(pl.String(), checks=(("isin", _values(PartnerStatus)),)),
+        "vendor_id": OPTIONAL_TEXT, "payee_name": OPTIONAL_TEXT, "iban": OPTIONAL_TEXT,
+        "bic": OPTIONAL_TEXT,
+        "payment_method": CellRule(pl.String(), True, (("isin", _values(PaymentMethod)),)),
     },
     SourceName.DEALS: {
         "deal_id": TEXT, "partner_id": TEXT, "customer_id": TEXT,

@@ -502,9 +502,52 @@ def _without_failed_rows(
 
 def validate_source(read: SourceRead, *, credits: bool = False) -> pl.DataFrame:
     """Parse failures, pandera row rules and same-row rules of one source (`credits`: the
-    deals source lets closed_won amounts be negative, RULES.md 4)."""
+    deals source lets closed_won amounts be negative, RULES.md 4); for partners also the
+    IBANs and BICs, whose failures show an IBAN by its last 4 characters only."""
     cells = pl.concat([validate_rows(read.name, read.frame), _same_row_cells(read, credits)])
-    return pl.concat([read.failures, list_unmapped_values(locate(read, cells))])
+    failures = pl.concat([read.failures, list_unmapped_values(locate(read, cells))])
+    if read.name is not SourceName.PARTNERS:
+        return failures
+    return pl.concat([mask_ibans(failures), account_failures(read.frame, read.path)])
+
+
+def mask_ibans(failures: pl.DataFrame) -> pl.DataFrame:
+    """Failures of the iban column with the value cut to its last 4 characters."""
+    from incentcalc.payments.accounts import masked
+
+    iban = pl.col("column") == "iban"
+    if not failures.select(iban.any()).item():
+        return failures
+    return failures.with_columns(
+        pl.when(iban)
+        .then(pl.col("value").map_elements(masked, return_dtype=pl.String()))
+        .otherwise(pl.col("value"))
+        .alias("value")
+    )
+
+
+def account_failures(partners: pl.DataFrame, path: Path | str) -> pl.DataFrame:
+    """A failure per invalid IBAN or BIC of the partner master (PAYMENTS.md), naming the
+    partner; the IBAN is shown by its last 4 characters only. Each distinct value is checked
+    once, and only partners with payment columns filled are looked at."""
+    from incentcalc.payments.accounts import bic_problem, iban_problem, masked
+
+    found = []
+    for column, problem_of, what in (("iban", iban_problem, "IBAN"), ("bic", bic_problem, "BIC")):
+        filled = partners.filter(pl.col(column).is_not_null())
+        problems = {value: problem_of(value) for value in filled[column].unique()}
+        for row, partner, value in filled.select(ROW, "partner_id", column).iter_rows():
+            problem = problems[value]
+            if problem is None:
+                continue
+            shown = masked(value) if column == "iban" else value
+            ending = f" (ending {shown})" if column == "iban" else ""
+            found.append(
+                {"file": str(path), "row": row, "column": column, "value": shown,
+                 "rule": f"invalid {what} of partner {partner!r}{ending}: it {problem}; "
+                 f"correct it in the partner master"}
+            )  # fmt: skip
+    return pl.DataFrame(found, schema=FAILURE_SCHEMA)
 
 
 def list_unmapped_values(failures: pl.DataFrame) -> pl.DataFrame:

@@ -7,6 +7,7 @@ from incentcalc.commands import (  # noqa: F401
     diff,
     explain,
     ledger,
+    payments,
     run,
     sample_data,
     schema,

@@ -25,7 +25,7 @@ from incentcalc.ledger.store import (
     ledger_root,
     sha256_bytes,
 )
-from incentcalc.output_names import ENTRY_FILES, MANIFEST_JSON
+from incentcalc.output_names import ENTRY_FILES, MANIFEST_JSON, PAYOUTS_PARQUET
 from incentcalc.periods import Period, parse_period
 
 
@@ -138,11 +138,23 @@ def close_run(
         period = check_closable(ledger, run, config)
         check_no_rejected_balances(ledger, run.folder, run.manifest, config)
         files = {**run.files, ENTRY_CONFIG: config_text}
+        payees = closing_payees(config, run, period)
 
         def document(number: int, hashes: dict[str, str]) -> dict[str, Any]:
-            return entry_document(config, run, period, number, hashes, now)
+            return {**entry_document(config, run, period, number, hashes, now), **payees}
 
         return append_entry(ledger, period, files, document)
+
+
+def closing_payees(config: ProgramConfig, run: ClosingRun, period: Period) -> dict[str, Any]:
+    """entry.json's `payees` (PAYMENTS.md): the payment columns of every partner the period
+    pays, read from the partner master now, when the config has `payments`; else nothing."""
+    if config.payments is None:
+        return {}
+    from incentcalc.payments.payees import PAYEES, master_payees, payable_partner_ids
+
+    paid = payable_partner_ids(run.files[PAYOUTS_PARQUET])
+    return {PAYEES: master_payees(config, period, paid)}
 
 
 def entry_document(

@@ -149,7 +149,68 @@ def generate_partners(count: int, seed: int, calendar: Calendar) -> PartnerBook:
         left_on=optional(dates(np.maximum(left, 0)), has_left),
         status=pick(tuple(s.value for s in PartnerStatus), status),
     )
+    partners = partners.with_columns(**payment_columns(partners, seed))
     return PartnerBook(partners, segment, size, currency, start, end, ineligible, groups)
+
+
+PAYMENTS_STREAM = 101
+"""The random stream of the payment columns, apart from every source's (`plan.generator`):
+adding them changed no other value of a sample."""
+
+EURO_BANKS = (("DE", "37040044"), ("FR", "30006"), ("NL", "ABNA"), ("ES", "21000418"))
+"""(country, bank code) of the euro payees' test IBANs; schwifty computes the check digits."""
+POUND_BANK = ("GB", "NWBK601613")
+LEGAL_FORMS = {"DE": "GmbH", "FR": "SAS", "NL": "B.V.", "ES": "S.L.", "GB": "Ltd"}
+PLANTED_PAYEE = "Łódź Müller & Söhne Sp. z o.o."
+"""The first euro payee's legal name: the SEPA file must transliterate it."""
+NO_IBAN_SHARE = 0.08
+MANUAL_SHARE = 0.04
+LEGAL_NAME_SHARE = 0.15
+
+
+def payment_columns(partners: pl.DataFrame, seed: int) -> dict[str, pl.Series]:
+    """vendor_id, payee_name, iban, bic, payment_method (PAYMENTS.md): valid test IBANs for
+    euro and pound payees (a few euro payees without one, a few paid by hand), none for the
+    other currencies, which AP pays by hand."""
+    from schwifty import IBAN
+
+    rng = np.random.default_rng([seed, PAYMENTS_STREAM])
+    count = partners.height
+    bank = rng.integers(0, len(EURO_BANKS), count)
+    account = rng.integers(10**5, 10**8, count)
+    draw = rng.random((3, count))
+    currency = partners["payout_currency"].to_list()
+    names = partners["partner_name"].to_list()
+    iban: list[str | None] = [None] * count
+    bic: list[str | None] = [None] * count
+    payee: list[str | None] = [None] * count
+    method: list[str | None] = [None] * count
+    banks: dict[str, str | None] = {}
+    planted = False
+    for i in range(count):
+        if currency[i] == "EUR":
+            country, code = EURO_BANKS[bank[i]]
+            if draw[0, i] < NO_IBAN_SHARE:
+                continue
+            method[i] = "manual" if draw[1, i] < MANUAL_SHARE else None
+        elif currency[i] == "GBP":
+            country, code = POUND_BANK
+        else:
+            continue
+        number = IBAN.generate(country, bank_code=code, account_code=str(account[i]))
+        if code not in banks:  # one registry lookup per bank
+            banks[code] = str(number.bic) if number.bic else None
+        iban[i], bic[i] = number.formatted, banks[code]
+        if not planted and country != "GB":
+            payee[i], planted = PLANTED_PAYEE, True
+        elif draw[2, i] < LEGAL_NAME_SHARE:
+            payee[i] = f"{names[i]} {LEGAL_FORMS[country]}"
+    vendor = [f"V{100000 + i}" for i in range(count)]
+    return {
+        column: pl.Series(column, values, dtype=pl.String())
+        for column, values in (("vendor_id", vendor), ("payee_name", payee), ("iban", iban),
+                               ("bic", bic), ("payment_method", method))
+    }  # fmt: skip
 
 
 def _segments(rng: np.random.Generator, size: np.ndarray) -> np.ndarray:

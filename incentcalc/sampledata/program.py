@@ -105,6 +105,12 @@ LEDGER_BLOCK = """
 tier_grace_quarters: 1
 ledger:
   path: ledger
+
+# Paying a closed quarter (PAYMENTS.md): `incentcalc payments --period P`.
+payments:
+  debtor: {name: Example Corp, iban: DE89370400440532013000, bic: COBADEFFXXX}
+  execution_date_after_days: 5
+  reference: "Partner incentive {period} {partner_id}"
 """
 
 
