@@ -182,7 +182,7 @@ def check_inputs(
     """
     check_needed_sources(config)
     windows = {} if all_rows else read_windows(config, period, history)
-    dates = query_dates(config, period, history)
+    dates = query_dates(config, period, windows.get(SourceName.DEALS))
     sources = dict(config.sources.items())
 
     two_names: list[pl.DataFrame] = []

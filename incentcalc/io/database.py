@@ -27,11 +27,10 @@ import polars as pl
 from incentcalc.columns import SOURCE_COLUMNS
 from incentcalc.config import ProgramConfig, Source, SourceName, public_url, query_sha256
 from incentcalc.errors import ConfigError, DataError
-from incentcalc.history import History
 from incentcalc.inputs import SourceFile
 from incentcalc.io.formats import RawTable
 from incentcalc.periods import Period
-from incentcalc.window import deal_window
+from incentcalc.window import Window, deal_window
 
 DATE_PARAMETER = re.compile(r"(?<![:\w\\]):(period_start|period_end|window_start|window_end)\b")
 """`:window_start` and friends, but not a PostgreSQL cast (``x::date``) or ``\\:name``."""
@@ -62,14 +61,14 @@ HASH_SLICE_ROWS = 200_000
 
 
 def query_dates(
-    config: ProgramConfig, period: Period, history: History | None = None
+    config: ProgramConfig, period: Period, deals: Window | None = None
 ) -> dict[str, date]:
     """The dates a query may use: the period, and the widest window of rows the run can use
-    (the deals' window of `window.deal_window`: the listed neighbourhood, the reversal rule's
-    look-ahead and the clawback look-back, back to the earliest stored deal whose share the
-    clawbacks can still take; every other source's window lies inside it). The readers then
-    keep what the window keeps, as for a file."""
-    deals = deal_window(config, period, history)
+    (`deals`, the deals' window of `window.deal_window`, made here when not given: the listed
+    neighbourhood, the reversal rule's look-ahead and the clawback look-back, back to the
+    earliest stored deal whose share the clawbacks can still take; every other source's
+    window lies inside it). The readers then keep what the window keeps, as for a file."""
+    deals = deals if deals is not None else deal_window(config, period)
     assert deals.first is not None and deals.last is not None
     since = deals.kept_since
     return {
