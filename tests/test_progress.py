@@ -276,3 +276,19 @@ def test_the_outlook_scores_the_numbers_so_far_against_the_whole_quarter() -> No
     assert keep.keep and keep.path is not None
     (route,) = keep.path.cheapest()
     assert (route.kpi, route.value_needed) == ("revenue", Decimal("119995.00"))
+
+
+def test_explain_run_needs_the_runs_own_as_of(tmp_path: Path) -> None:
+    basic = copy_example("basic", tmp_path)
+    out = tmp_path / "progress"
+    made = incentcalc("run", "--config", "program.yaml", "--period", "2026Q3", "--as-of",
+                      "2026-08-15", "--out", out, "--no-statements", cwd=basic)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    explain = ("explain", "--config", "program.yaml", "--period", "2026Q3", "--partner", "P1",
+               "--run", out, "--json")  # fmt: skip
+    ordinary = incentcalc(*explain, cwd=basic)
+    assert ordinary.returncode == 2
+    assert "as of 2026-08-15, not as an ordinary run" in document(ordinary)["error"]
+    same = incentcalc(*explain, "--as-of", "2026-08-15", cwd=basic)
+    assert same.returncode == 0, same.stdout
+    assert document(same)["partner"]["payable"] == "4500.00"
