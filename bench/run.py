@@ -3,7 +3,8 @@
 Every step is a child process (interpreter start included). On the two-year dataset (5M
 deals): the floor (`bench.floor`, a bare Polars scan of the quarter), `run --no-statements`,
 `validate`, `run` with statements for 2,000 partners, `diff`, `explain --partner` (plain and
-with `--run` of the run just made) and the two peers (`bench.peers`: pandas and DuckDB SQL).
+with `--run` of the run just made), the two peers (`bench.peers`: pandas and DuckDB SQL) and
+the progress run (`run --as-of`, halfway through the quarter, without and with statements).
 It also reads the 5M deals from PostgreSQL next to the Parquet read (`bench.database`,
 skipped without a server or with `--no-database`) and times the ledger (issue 12: four
 quarters run and closed, then the quarter run on them, `close`, `ledger --verify`, the
@@ -26,7 +27,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,8 @@ VALIDATE_SECONDS = 6.0
 DIFF_VS_RUN = 1.6
 GENERATION_SECONDS = 60.0
 LEDGER_RUN_RATIO = 1.2
+PROGRESS_VS_RUN = 1.1
+"""Issue 23: a progress run (`run --as-of`) costs at most 1.1 x the ordinary run."""
 CLOSE_SECONDS = 2.0
 VERIFY_SECONDS = 2.0
 GROWTH_MB = 50.0
@@ -257,7 +260,31 @@ def bench_main(data: Dataset, out_root: Path) -> list[Row]:
         times = run.measured.seconds / duckdb.measured.seconds
         duckdb.extra["run_x_this"] = round(times, 2)
         duckdb.passed = run.measured.ok and times <= RUN_VS_DUCKDB
-    return [floor, run, validate, statements, diff, explain, explain_run, pandas, duckdb]
+    return [floor, run, validate, statements, diff, explain, explain_run, pandas, duckdb,
+            *bench_progress(data, run, statements, out_root)]  # fmt: skip
+
+
+def bench_progress(data: Dataset, run: Row, statements: Row, out_root: Path) -> list[Row]:
+    """`run --as-of` halfway through the quarter, without and with the 2,000 statements,
+    each against its ordinary run (issue 23)."""
+    period = parse_period(PERIOD)
+    day = period.start + timedelta(days=period.days // 2)
+    config = ["--config", str(data.program), "--period", PERIOD, "--as-of", day.isoformat()]
+    target = f"<= {PROGRESS_VS_RUN:g} x its run"
+    plain_out, statements_out = out_root / "progress", out_root / "progress-statements"
+    plain = step(
+        f"run --as-of {day.isoformat()} --no-statements", target, "run",
+        [*config, "--no-statements", "--force", "--out", str(plain_out), "--quiet"], plain_out,
+    )  # fmt: skip
+    ratio(plain, run, "x_run", lambda r: r <= PROGRESS_VS_RUN)
+    with_statements = step(
+        f"run --as-of {day.isoformat()} + 2,000 statements", target, "run",
+        [*config, "--force", "--out", str(statements_out), "--quiet",
+         "--partners-file", str(data.statement_partners)],
+        statements_out,
+    )  # fmt: skip
+    ratio(with_statements, statements, "x_run", lambda r: r <= PROGRESS_VS_RUN)
+    return [plain, with_statements]
 
 
 def bench_database(data: Dataset, out_root: Path) -> Row:

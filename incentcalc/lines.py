@@ -12,20 +12,21 @@ import polars as pl
 
 from incentcalc.columns import RenewalStatus, Stage
 from incentcalc.kpis import decided_renewal, in_period
-from incentcalc.periods import Period, day_text
+from incentcalc.periods import Period
 from incentcalc.result import DEAL_LINE_COLUMNS, NPS_LINE_COLUMNS, RENEWAL_LINE_COLUMNS
 from incentcalc.window import near_period
 
 
 def _outside(column: str, period: Period) -> pl.Expr:
     """Why a dated row does not count: "outside the period: close date 2026-06-28", or in a
-    progress run (RULES.md 12) "after 15 Aug 2026, the day this progress is read to: close
-    date 2026-09-02". concat_str, not pl.format: Polars 2.1's format panics on some frames
-    (the validated NPS source, with its leading `_row` column)."""
+    progress run (RULES.md 12) "after the progress day: close date 2026-09-02" (the output's
+    title names the day; `explain` counts rows by the words before the colon). concat_str,
+    not pl.format: Polars 2.1's format panics on some frames (the validated NPS source, with
+    its leading `_row` column)."""
     words = pl.lit(f"outside the period: {column.replace('_', ' ')} ")
     if period.as_of is not None:
         later = pl.col(column).is_between(pl.lit(period.as_of), pl.lit(period.end), "right")
-        after = f"after {day_text(period.as_of)}, the day this progress is read to: "
+        after = "after the progress day: "
         words = pl.when(later).then(pl.lit(after + column.replace("_", " ") + " ")).otherwise(words)
     return pl.concat_str(words, pl.col(column).cast(pl.String))
 

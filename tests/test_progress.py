@@ -276,3 +276,48 @@ def test_the_outlook_scores_the_numbers_so_far_against_the_whole_quarter() -> No
     assert keep.keep and keep.path is not None
     (route,) = keep.path.cheapest()
     assert (route.kpi, route.value_needed) == ("revenue", Decimal("119995.00"))
+
+
+def test_explain_run_needs_the_runs_own_as_of(tmp_path: Path) -> None:
+    basic = copy_example("basic", tmp_path)
+    out = tmp_path / "progress"
+    made = incentcalc("run", "--config", "program.yaml", "--period", "2026Q3", "--as-of",
+                      "2026-08-15", "--out", out, "--no-statements", cwd=basic)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    explain = ("explain", "--config", "program.yaml", "--period", "2026Q3", "--partner", "P1",
+               "--run", out, "--json")  # fmt: skip
+    ordinary = incentcalc(*explain, cwd=basic)
+    assert ordinary.returncode == 2
+    assert "as of 2026-08-15, not as an ordinary run" in document(ordinary)["error"]
+    same = incentcalc(*explain, "--as-of", "2026-08-15", cwd=basic)
+    assert same.returncode == 0, same.stdout
+    assert document(same)["partner"]["payable"] == "4500.00"
+
+
+def test_the_sentence_names_every_route_and_the_gate_it_leaves_unmet() -> None:
+    """Silver so far on 40,000 of revenue, NPS 20 (Gold requires 30) and GRR 100%: against
+    the quarter's 100,000 revenue scores 0 (below the 0.5 threshold)."""
+    from decimal import Decimal
+
+    from incentcalc.config import load_config
+    from incentcalc.statements.next_tier import KpiFact
+    from incentcalc.statements.partner import quarter_end_sentence
+    from incentcalc.statements.quarter_end import quarter_end_outlook
+
+    config = load_config(EXAMPLES / "basic" / "program.yaml")
+    facts = [
+        KpiFact("revenue", "revenue", Decimal(40000), Decimal(50000), Decimal("0.8"),
+                Decimal("0.6"), False),
+        KpiFact("nps", "nps", Decimal(20), None, Decimal("0.4"), Decimal("0.2"), False),
+        KpiFact("grr", "gross_renewal_rate", Decimal(1), None, Decimal("1.2"), Decimal("0.2"),
+                False),
+    ]  # fmt: skip
+    outlook = quarter_end_outlook("Silver", facts, {"revenue": Decimal(100000)}, config, 3)
+    assert (outlook.composite, outlook.tier.name) == (Decimal("0.3200"), "Bronze")
+    keep, reach = outlook.goals
+    metrics = {name: kpi.metric for name, kpi in config.kpis.items()}
+    assert keep.path is not None and reach.path is not None
+    # NPS alone would need a score of 1.8, above its cap of 1.2: revenue is the only route
+    assert quarter_end_sentence(keep.path, metrics, "USD") == "10,000.00 USD more revenue"
+    gold = quarter_end_sentence(reach.path, metrics, "USD")
+    assert gold.startswith("56,655.00 USD more revenue and nps at least 30.0 (now 20.0, required")

@@ -733,9 +733,7 @@ def _quarter_end_lines(
         )
         return
     targets = dict(zip(payload.kpis["kpi"], payload.kpis.get("quarter_target", []), strict=False))
-    outlook = quarter_end_outlook(
-        p["tier"], _facts(payload.kpis), targets, config, responses or None
-    )
+    outlook = quarter_end_outlook(p["tier"], _facts(payload.kpis), targets, config, responses)
     metrics = {name: kpi.metric for name, kpi in config.kpis.items()}
     shown = [
         f"{f.kpi} {value_text(f.target, f.metric, base)}"
@@ -786,9 +784,9 @@ def quarter_end_sentence(path: NextTierPath, metrics: Mapping[str, str], base: s
             text = f"{route.kpi} at least {value_text(needed, metric, base)} (now {now})"
         blocking = [g for g in path.failing_gates if g.kpi != route.kpi]
         for gate in blocking:
-            metric = metrics.get(gate.kpi, "")
-            text += f" and {_gate_text(gate.kpi, gate.minimum, metric, base)} (now "
-            text += f"{value_text(gate.value, metric, base)}, required for {path.tier})"
+            gated = metrics.get(gate.kpi, "")
+            text += f" and {_gate_text(gate.kpi, gate.minimum, gated, base)} (now "
+            text += f"{value_text(gate.value, gated, base)}, required for {path.tier})"
         words.append(text)
     return ", or ".join(words) if words else "no single KPI gets there alone"
 

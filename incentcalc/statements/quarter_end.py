@@ -9,7 +9,8 @@ reaching the tier above need, every route as in the ordinary statement.
 
 Example (basic example as of 15 Aug 2026, P1): revenue 60,000 against the prorated 50,000
 scores 1.2 (Platinum so far); against the quarter's 100,000 it scores 0.6, the composite would
-be 0.84 (Silver), and keeping Platinum needs revenue 120,000.00 by 30 Sep 2026: 60,000.00 more.
+be 0.84 (Silver), and keeping Platinum needs revenue 119,995.00 by 30 Sep 2026 (its score
+1.19995 rounds to 1.2): 59,995.00 more.
 """
 
 from __future__ import annotations
