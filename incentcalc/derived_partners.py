@@ -2,7 +2,8 @@
 often has no partner master, the "partner" being the opportunity owner.
 
 The partners are the distinct partner_id values of the whole deals export (every row, not
-only the period's: a partner's NPS or renewal rows may fall in a quarter without deals), in
+only the period's: a partner's NPS or renewal rows may fall in a quarter without deals; read
+as text, nothing else parsed, which keeps the second read of the export cheap), in
 the order they first appear; partner_name is the deals' mapped `partner_name` column, else
 the id; every other partners column is the constant `defaults` gives it, read and checked
 like a cell of a partners file. One id under two names is a failure naming both (it stops
@@ -41,10 +42,12 @@ def read_partners_from_deals(
     two names there (FAILURE_SCHEMA, against the deals file's rows)."""
     check_mapping(SourceName.PARTNERS, partners)
     whole = read_source(
-        SourceName.DEALS, deals, partner=partner, dates=dates, extra=EXTRA_COLUMNS[SourceName.DEALS]
-    )
-    rows = whole.frame.filter(pl.col(ID).is_not_null()).select(
-        ROW, ID, pl.coalesce(NAME, ID).alias(NAME)
+        SourceName.DEALS, deals, partner=partner, dates=dates,
+        extra=EXTRA_COLUMNS[SourceName.DEALS], text_only=True,
+    )  # fmt: skip
+    ids, names = pl.col(ID).cast(pl.String()), pl.col(NAME).cast(pl.String())
+    rows = whole.frame.filter(ids.is_not_null()).select(
+        ROW, ids.alias(ID), pl.coalesce(names, ids).alias(NAME)
     )
     first = rows.unique(ID, keep="first", maintain_order=True)
     constants = [

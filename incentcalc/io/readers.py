@@ -27,7 +27,7 @@ import polars as pl
 from incentcalc.columns import EXTRA_COLUMNS, ROW, SOURCE_COLUMNS, Column, DealType, Kind
 from incentcalc.config import Source, SourceName
 from incentcalc.errors import ConfigError, DataError
-from incentcalc.inputs import FAILURE_SCHEMA, SourceFile
+from incentcalc.inputs import FAILURE_SCHEMA, SourceFile, empty_failures
 from incentcalc.io.database import read_database_table
 from incentcalc.io.formats import FileProblem, RawTable, RowFilter, read_table
 from incentcalc.io.numbers import CANONICAL, MONEY_PLACES, NumberFormat
@@ -95,6 +95,7 @@ def read_source(
     partner: str | None = None,
     dates: dict[str, date] | None = None,
     extra: tuple[Column, ...] = (),
+    text_only: bool = False,
 ) -> SourceRead:
     """Read, map and parse one configured source (a file, or a database with `dates` bound
     to its query's `:period_start`-style parameters); with a `window`, only the rows it keeps
@@ -105,7 +106,9 @@ def read_source(
     counted in `file.skipped`) before anything is parsed. A source without data rows is
     empty, with a warning.
 
-    `extra` columns (of `columns.EXTRA_COLUMNS`) are read and parsed too.
+    `extra` columns (of `columns.EXTRA_COLUMNS`) are read and parsed too. With `text_only`,
+    nothing is parsed: `frame` holds the mapped text (partners from the deals need only the
+    ids and names, and parsing a whole export's dates and amounts costs more than reading it).
 
     Raises `ConfigError` for a missing file or a mapping key that names no canonical column,
     and `DataError` for a file that is not a readable table or lacks a needed header.
@@ -136,6 +139,9 @@ def read_source(
         )
         written, mapped = written.filter(~skip), mapped.filter(~skip)
         skipped = skipped.rechunk()
+    if text_only:
+        file = replace(file, rows=mapped.height, skipped=0 if skipped is None else skipped.height)
+        return SourceRead(name, source.location, mapped, written, empty_failures(), file)
     frame, failures = parse_columns(name, source, mapped, typed=table.typed, extra=extra)
     rows_of = window.describe() if window is not None else "every row"
     count = 0 if skipped is None else skipped.height
