@@ -65,6 +65,8 @@ PARTNER_REFERENCES = (
 
 CLOSED_STAGES = (Stage.CLOSED_WON.value, Stage.CLOSED_LOST.value, Stage.CANCELLED.value)
 PARTNER_ID = "partner_id"
+MAX_PARTNERS_NAMED = 20
+"""Partners named one warning each for rows quarantine left out; the rest are counted."""
 SUMMARY_GROUPS = 5
 """Failure groups quoted in a DataError message (the full list is in `validate --report`)."""
 
@@ -405,10 +407,16 @@ def quarantine_warnings(reads: dict[SourceName, SourceRead], rejected: pl.DataFr
                 warnings.append(
                     f"partner {shown} is not calculated: its partners row {row} was rejected"
                 )
-    for partner, count, listing in partners_hit(rejected):
+    hit = partners_hit(rejected)
+    for partner, count, listing in hit[:MAX_PARTNERS_NAMED]:
         warnings.append(
             f"partner {partner!r} is calculated without {count} rejected row(s) ({listing}): "
             "its KPIs and payout leave them out until they are fixed"
+        )
+    if len(hit) > MAX_PARTNERS_NAMED:
+        warnings.append(
+            f"{len(hit) - MAX_PARTNERS_NAMED} more partner(s) are calculated without rejected "
+            "rows: rejected_partners in the manifest and rejected_rows.csv name them all"
         )
     return warnings
 

@@ -119,8 +119,9 @@ def check_no_rejected_balances(
     partner missing from the run has an open balance (RULES.md 11.8): closing would forfeit
     the balance of a partner that was only dropped for bad data.
 
-    rejected_rows.csv names the file and row, not the partner, so every partner with an open
-    balance and no row in the run is treated as possibly rejected (docs/ledger.md).
+    rejected_rows.csv names a row's partner_id as written, which may be unreadable or
+    mistyped, so every partner with an open balance and no row in the run is treated as
+    possibly rejected (docs/ledger.md).
     """
     partners_file = next(
         (i["path"] for i in manifest.get("inputs", []) if i.get("source") == "partners"), None

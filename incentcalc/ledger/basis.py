@@ -112,11 +112,13 @@ def stranded_warnings(config: ProgramConfig, holdback: Decimal, carried: Decimal
         for label, amount in (("holdback", holdback), ("carried forward", carried))
         if amount != 0
     ]
+    held = held_back_by(config)
+    source = f" (from {held})" if held else ""
     stranded = (
         [
-            f"Without a ledger, this run's {' and '.join(amounts)} (from {held_back_by(config)})"
-            " are never paid out in a later period (RULES.md 11): they are stranded. Add "
-            "`ledger: {path: DIR}` (CONFIG.md) to carry them forward."
+            f"Without a ledger, this run's {' and '.join(amounts)}{source} are never paid out "
+            "in a later period (RULES.md 11): they are stranded. Add `ledger: {path: DIR}` "
+            "(CONFIG.md) to carry them forward."
         ]
         if amounts
         else []
