@@ -121,7 +121,7 @@ def guarded(
             if number is None:
                 raise
             path = exc.filename if isinstance(exc, OSError) else None
-            kept = "Nothing was half-written."
+            kept = "The command stopped there."
             raise EnvironmentFailure.writing(path, number, kept) from exc
     except IncentcalcError as exc:
         code = int(exc.exit_code)

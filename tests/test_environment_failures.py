@@ -19,12 +19,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import typer
 from conftest import EXAMPLE, EXAMPLES
 from typer.testing import CliRunner
 from xlsxwriter.exceptions import FileCreateError
 
 import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc.cli import app
+from incentcalc.cli import app, guarded
 from incentcalc.errors import environment_errno
 from incentcalc.io import locking
 
@@ -155,3 +156,13 @@ def test_close_with_the_ledger_on_a_full_disk_exits_5_and_the_ledger_verifies(
     filler.unlink()
     retry = console("close", "--config", program, "--run", run)
     assert retry.returncode == 0, retry.stderr
+
+
+def test_a_failure_outside_an_output_folder_names_the_file(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(typer.Exit) as exited, guarded("sample-data", as_json=False, debug=False):
+        raise OSError(errno.EROFS, "Read-only file system", "/mnt/export/deals.csv")
+    assert exited.value.exit_code == 5
+    message = one_paragraph(capsys.readouterr().err)
+    assert "The file system is read-only at /mnt/export/deals.csv (EROFS)" in message
