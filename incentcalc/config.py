@@ -470,6 +470,13 @@ class Ledger(_Model):
     path: Path
 
 
+class Site(_Model):
+    """The partner portal (SITE.md): peer benchmarks only over segments of at least
+    `min_peer_group` in-scope partners, so no single peer's numbers can be worked out."""
+
+    min_peer_group: int = Field(default=5, ge=2)
+
+
 class ProgramConfig(_Model):
     """A whole incentive program. Cross-field rules live in `_consistent`."""
 
@@ -482,6 +489,7 @@ class ProgramConfig(_Model):
     tier_grace_quarters: int = Field(default=0, ge=0)
     ledger: Ledger | None = None
     integrity: Integrity = Integrity()
+    site: Site = Site()
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgramConfig:

@@ -10,5 +10,6 @@ from incentcalc.commands import (  # noqa: F401
     run,
     sample_data,
     schema,
+    site,
     validate,
 )
