@@ -51,7 +51,7 @@ def build_site(run_dir: Path, out: Path | None, *, force: bool) -> SiteSummary:
     `run_dir/site`)."""
     run = read_site_run(run_dir)
     target = out if out is not None else run_dir / "site"
-    with locked_output(target, force=force) as folder:
+    with locked_output(target, force=force, many_files=True) as folder:
         pages = write_site(run, folder.path)
     return SiteSummary(target, pages, run.as_of is not None)
 

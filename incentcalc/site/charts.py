@@ -48,7 +48,16 @@ def _bars(
         base.mark_text(align="left", dx=4, color=TEXT).encode(
             text=alt.Text(f"{value}:Q", format=",.2~f")
         ),
+        _room(base, value),
     ).properties(width="container")
+
+
+def _room(base: alt.Chart, value: str) -> alt.Chart:
+    """An invisible point a quarter beyond each bar, so the scale leaves room for the number
+    written after the longest bar."""
+    return base.transform_calculate(room=f"datum.{value} * 1.25").mark_point(opacity=0).encode(
+        x=alt.X("room:Q")
+    )
 
 
 def _specs() -> dict[str, alt.TopLevelMixin]:
@@ -63,6 +72,7 @@ def _specs() -> dict[str, alt.TopLevelMixin]:
         attainment.mark_text(align="left", dx=4, color=TEXT).encode(
             y=alt.Y("kpi:N", sort=None), x="attainment:Q", text="label:N"
         ),
+        _room(attainment.encode(y=alt.Y("kpi:N", sort=None)), "attainment"),
         alt.Chart(alt.Data(values=[{"target": 100}]))
         .mark_rule(color=OKABE_ITO[5], strokeDash=[4, 3], strokeWidth=2)
         .encode(x="target:Q"),
@@ -92,11 +102,10 @@ def _specs() -> dict[str, alt.TopLevelMixin]:
     ).properties(width="container")
     histogram = (
         alt.Chart(DATA, description="Number of partners per band of payable")
-        .transform_calculate(**_number("start", "end", "value"))
+        .transform_calculate(**_number("value"))
         .mark_bar(color=BAR)
         .encode(
-            x=alt.X("start:Q", title="Payable", bin="binned"),
-            x2="end:Q",
+            x=alt.X("band:N", title="Payable", sort=None, axis=alt.Axis(labelAngle=-30)),
             y=alt.Y("value:Q", title="Partners"),
         )
         .properties(width="container")
@@ -132,10 +141,23 @@ def _specs() -> dict[str, alt.TopLevelMixin]:
     }
 
 
+LOOK = {
+    "autosize": {"type": "fit-x", "contains": "padding"},
+    "config": {
+        "view": {"continuousHeight": 220, "stroke": None},
+        "axis": {"labelFontSize": 12, "titleFontSize": 13, "labelColor": TEXT,
+                 "titleColor": TEXT, "labelLimit": 220},
+        "legend": {"labelFontSize": 12, "titleFontSize": 13},
+        "text": {"fontSize": 12},
+    },
+}  # fmt: skip
+"""Every chart: as wide as its container, readable type, dark text."""
+
+
 @cache
 def chart_specs() -> dict[str, dict[str, Any]]:
     """Every chart's Vega-Lite spec by name."""
-    return {name: chart.to_dict() for name, chart in _specs().items()}
+    return {name: {**chart.to_dict(), **LOOK} for name, chart in _specs().items()}
 
 
 def charts_script() -> str:

@@ -129,27 +129,24 @@ def _nice_width(largest: Decimal, bins: int) -> Decimal:
 
 
 def _histogram(payouts: pl.DataFrame, base: str) -> dict[str, Any]:
-    """Partners per band of payable, over the partners paid something this period."""
-    paid = [v for v in payouts["payable"].to_list() if v > 0]
+    """Partners per band of payable, over the partners paid something this period. The bands
+    cover up to the 95th percentile (nearest rank); the few above it share an open last band,
+    so one very large payout does not squash every other bar into the first."""
+    paid = sorted(v for v in payouts["payable"].to_list() if v > 0)
     if not paid:
         return {"rows": [], "paid": "0"}
-    width = _nice_width(max(paid), HISTOGRAM_BINS)
+    top = paid[max(0, -(-len(paid) * 95 // 100) - 1)]
+    width = _nice_width(top, HISTOGRAM_BINS)
     counts: dict[int, int] = {}
     for value in paid:
-        band = int(value // width)
+        band = min(int(value // width), HISTOGRAM_BINS)
         counts[band] = counts.get(band, 0) + 1
     rows = []
     for band in range(max(counts) + 1):
         low, high = width * band, width * (band + 1)
-        rows.append(
-            {
-                "band": f"{low:,.0f} to under {high:,.0f}",
-                "start": chart_number(low),
-                "end": chart_number(high),
-                "partners": count(counts.get(band, 0)),
-                "value": str(counts.get(band, 0)),
-            }
-        )
+        label = f"{low:,.0f} and more" if band == HISTOGRAM_BINS else f"{low:,.0f} to {high:,.0f}"
+        n = counts.get(band, 0)
+        rows.append({"band": label, "partners": count(n), "value": str(n)})
     return {"rows": rows, "paid": count(len(paid)), "currency": base}
 
 

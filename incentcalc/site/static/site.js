@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   var specs = window.incentcalcCharts || {};
+  var ERRORS_ONLY = 1; /* vega.Error: no console warnings about layout choices */
 
   function draw(element) {
     var template = specs[element.getAttribute("data-chart")];
@@ -12,7 +13,7 @@
     }
     var spec = JSON.parse(JSON.stringify(template));
     spec.datasets = { values: JSON.parse(data.textContent) };
-    window.vegaEmbed(element, spec, { actions: false, renderer: "svg" }).then(function () {
+    window.vegaEmbed(element, spec, { actions: false, renderer: "svg", logLevel: ERRORS_ONLY }).then(function () {
       element.setAttribute("data-drawn", "true");
     });
   }
