@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 from site_quarter import HOSTILE_ID, HOSTILE_NAME, PERIOD, incentcalc, site_run
 
+from incentcalc.site.charts import VEGA_LITE_VERSION, vega_bundle
 from incentcalc.site.partner_view import benchmarks
 from incentcalc.site.run import read_site_run
 
@@ -162,3 +163,10 @@ def test_refusals_say_what_to_do(site_run: Path, tmp_path: Path) -> None:
     assert changed.returncode == 2
     assert "changed after the run" in changed.stdout + changed.stderr
     assert not (moved / "site").exists()
+
+
+def test_the_shipped_vega_bundle_is_vl_converts() -> None:
+    vl_convert = pytest.importorskip("vl_convert")
+    shipped = vega_bundle()
+    assert shipped == vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)
+    assert "window.vegaEmbed=" in shipped and "http" not in shipped.split("window.vegaEmbed=")[1]

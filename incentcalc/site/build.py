@@ -25,7 +25,7 @@ from incentcalc.io.names import safe_file_stems
 from incentcalc.io.writers import locked_output, write_csv
 from incentcalc.ledger_rules.tier_history import next_milestones
 from incentcalc.result import Status
-from incentcalc.site.charts import charts_script, vega_bundle
+from incentcalc.site.charts import charts_script
 from incentcalc.site.dashboard_view import dashboard_view
 from incentcalc.site.partner_view import PartnerRows, benchmarks, partner_view
 from incentcalc.site.run import SiteRun, read_site_run
@@ -34,7 +34,7 @@ PARTNERS_DIR = "partners"
 ASSETS_DIR = "assets"
 DEALS_CSV = "deals.csv"
 EXCEPTIONS_CSV = "exceptions.csv"
-STATIC_FILES = ("site.css", "site.js")
+STATIC_FILES = ("site.css", "site.js", "vega.js")
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,6 @@ def _write_text(path: Path, text: str) -> None:
 
 def _write_assets(folder: Path) -> None:
     folder.mkdir()
-    _write_text(folder / "vega.js", vega_bundle())
     _write_text(folder / "charts.js", charts_script())
     static = Path(__file__).parent / "static"
     for name in STATIC_FILES:

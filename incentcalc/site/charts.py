@@ -3,8 +3,8 @@
 Each spec reads a named dataset `values` that the page carries next to the chart (the same rows
 as the chart's table, numbers as exact decimal text that the spec turns into numbers in the
 browser). The specs are the same for every page, so they are written once into
-`assets/charts.js`, beside the Vega, Vega-Lite and vega-embed bundle that vl-convert ships
-(nothing is fetched from a CDN). Colours are the Okabe-Ito palette, which readers with any
+`assets/charts.js`, beside the Vega, Vega-Lite and vega-embed bundle made by vl-convert
+(`vega_bundle`; nothing is fetched from a CDN). Colours are the Okabe-Ito palette, which readers with any
 common colour-vision deficiency can tell apart.
 """
 
@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import altair as alt
 
 VEGA_LITE_VERSION = "6.4"
 """The Vega-Lite of the bundle, matching the schema Altair writes."""
+
+VEGA_BUNDLE = "vega.js"
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
 BAR = OKABE_ITO[0]
@@ -166,10 +169,9 @@ def charts_script() -> str:
     return f"window.incentcalcCharts = {text};\n"
 
 
-@cache
 def vega_bundle() -> str:
-    """assets/vega.js: Vega, Vega-Lite and vega-embed in one script, from vl-convert (offline;
-    the same text for the same vl-convert version)."""
-    import vl_convert
-
-    return str(vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION))
+    """`javascript_bundle(vl_version=VEGA_LITE_VERSION)` of vl-convert-python 1.9: Vega,
+    Vega-Lite and vega-embed in one script (BSD-3-Clause), shipped as package data so a build
+    does not spend seconds bundling it; `make vega-bundle` writes it again and a test keeps
+    it equal to vl-convert's."""
+    return (Path(__file__).parent / "static" / VEGA_BUNDLE).read_text(encoding="utf-8")
