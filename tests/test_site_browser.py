@@ -13,14 +13,35 @@ from typing import Any
 
 import polars as pl
 import pytest
-from site_browser import CHROMIUM, chromium, serious_violations, table_texts, visit
 from site_quarter import HOSTILE_ID, HOSTILE_NAME, incentcalc, site_run
 
+from bench.site_browser import CHROMIUM, chromium, visit
+
 __all__ = ["site_run"]  # the session fixture
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs the distribution's chromium (.ci/run installs it)"
 )
+
+
+def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations of the page, as 'rule (impact): target'."""
+    page.add_script_tag(path=str(AXE))
+    # preload off: axe would fetch the style sheets itself (an XHR that file:// refuses)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations'], preload: false})")
+    return [
+        f"{v['id']} ({v['impact']}): {node['target']}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+        for node in v["nodes"]
+    ]
+
+
+def table_texts(page: Any) -> list[str]:
+    """The text of every table of the page, in order."""
+    return list(page.locator("table").all_inner_texts())
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +93,9 @@ def test_page_loads_clean_draws_its_charts_and_passes_axe(
         assert plain.page.locator("[data-chart] svg").count() == 0
 
 
-def test_a_hostile_partner_name_stays_text(browser: Any, pages: dict[str, tuple[Path, Path]]) -> None:
+def test_a_hostile_partner_name_stays_text(
+    browser: Any, pages: dict[str, tuple[Path, Path]]
+) -> None:
     page_path, site = pages["payable"]
     with visit(browser, page_path, site) as seen:
         assert HOSTILE_NAME in seen.page.locator("h1").inner_text()

@@ -24,8 +24,9 @@ from incentcalc.cli import (
 def site(
     run_dir: Annotated[
         Path,
-        typer.Option("--run", help="The run folder (--out of `run`) to make the site of.",
-                     file_okay=False),
+        typer.Option(
+            "--run", help="The run folder (--out of `run`) to make the site of.", file_okay=False
+        ),
     ],
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Site folder (default DIR/site).")

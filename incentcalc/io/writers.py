@@ -66,9 +66,7 @@ class OutputFolder:
 
 
 @contextlib.contextmanager
-def locked_output(
-    target: Path, *, force: bool, many_files: bool = False
-) -> Iterator[OutputFolder]:
+def locked_output(target: Path, *, force: bool, many_files: bool = False) -> Iterator[OutputFolder]:
     """Write a whole output folder so that it appears complete or not at all.
 
     Yields a fresh temporary sibling of `target`; write every output file into

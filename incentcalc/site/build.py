@@ -133,8 +133,9 @@ def _partner_rows(run: SiteRun, peer_minimum: int) -> Iterable[PartnerRows]:
     """Each partner's rows, in payouts order (partner_id)."""
     kpis = _by_partner(run.kpis.iter_rows(named=True))
     deals = _by_partner(
-        run.deal_bonuses.sort(["partner_id", "bonus", "deal_id"], descending=[False, True, False])
-        .iter_rows(named=True)
+        run.deal_bonuses.sort(
+            ["partner_id", "bonus", "deal_id"], descending=[False, True, False]
+        ).iter_rows(named=True)
     )
     exceptions = _by_partner(run.exceptions.iter_rows(named=True))
     lines = _by_partner(run.ledger_lines.iter_rows(named=True))

@@ -4,8 +4,8 @@ Each spec reads a named dataset `values` that the page carries next to the chart
 as the chart's table, numbers as exact decimal text that the spec turns into numbers in the
 browser). The specs are the same for every page, so they are written once into
 `assets/charts.js`, beside the Vega, Vega-Lite and vega-embed bundle made by vl-convert
-(`vega_bundle`; nothing is fetched from a CDN). Colours are the Okabe-Ito palette, which readers with any
-common colour-vision deficiency can tell apart.
+(`vega_bundle`; nothing is fetched from a CDN). Colours are the Okabe-Ito palette, which
+readers with any common colour-vision deficiency can tell apart.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _number(*fields: str) -> dict[str, str]:
 
 def _bars(
     category: str, title: str, value: str, value_title: str, description: str
-) -> alt.LayerChart:
+) -> alt.TopLevelMixin:
     """Horizontal bars with their value written at the end."""
     base = (
         alt.Chart(DATA, description=description)
@@ -58,25 +58,25 @@ def _bars(
 def _room(base: alt.Chart, value: str) -> alt.Chart:
     """An invisible point a quarter beyond each bar, so the scale leaves room for the number
     written after the longest bar."""
-    return base.transform_calculate(room=f"datum.{value} * 1.25").mark_point(opacity=0).encode(
-        x=alt.X("room:Q")
+    return (
+        base.transform_calculate(room=f"datum.{value} * 1.25")
+        .mark_point(opacity=0)
+        .encode(x=alt.X("room:Q"))
     )
 
 
 def _specs() -> dict[str, alt.TopLevelMixin]:
-    attainment = alt.Chart(DATA, description="Each KPI's attainment of its target").transform_calculate(
-        **_number("attainment")
-    )
+    scores = alt.Chart(DATA, description="Each KPI's score").transform_calculate(**_number("score"))
+    kpi_axis = alt.Y("kpi:N", title="KPI", sort=None)
     kpis = alt.layer(
-        attainment.mark_bar(color=BAR).encode(
-            y=alt.Y("kpi:N", title="KPI", sort=None),
-            x=alt.X("attainment:Q", title="Attainment of target (%)"),
+        scores.mark_bar(color=BAR).encode(y=kpi_axis, x=alt.X("score:Q", title="Score")),
+        scores.mark_text(align="left", dx=4, color=TEXT).encode(
+            y=kpi_axis, x="score:Q", text="label:N"
         ),
-        attainment.mark_text(align="left", dx=4, color=TEXT).encode(
-            y=alt.Y("kpi:N", sort=None), x="attainment:Q", text="label:N"
-        ),
-        _room(attainment.encode(y=alt.Y("kpi:N", sort=None)), "attainment"),
-        alt.Chart(alt.Data(values=[{"target": 100}]))
+        scores.transform_calculate(room="datum.score * 2 + 0.5")
+        .mark_point(opacity=0)
+        .encode(y=kpi_axis, x="room:Q"),
+        alt.Chart(alt.Data(values=[{"target": 1}]))
         .mark_rule(color=OKABE_ITO[5], strokeDash=[4, 3], strokeWidth=2)
         .encode(x="target:Q"),
     ).properties(width="container")
@@ -96,7 +96,9 @@ def _specs() -> dict[str, alt.TopLevelMixin]:
         .transform_calculate(**_number("percentile"))
         .encode(
             y=alt.Y("kpi:N", title="KPI", sort=None),
-            x=alt.X("percentile:Q", title="Percentile in segment", scale=alt.Scale(domain=[0, 100])),
+            x=alt.X(
+                "percentile:Q", title="Percentile in segment", scale=alt.Scale(domain=[0, 100])
+            ),
         )
     )
     benchmark = alt.layer(
@@ -132,9 +134,7 @@ def _specs() -> dict[str, alt.TopLevelMixin]:
         "kpis": kpis,
         "trend": trend,
         "benchmark": benchmark,
-        "tiers_partners": _bars(
-            "tier", "Tier", "partners_value", "Partners", "Partners per tier"
-        ),
+        "tiers_partners": _bars("tier", "Tier", "partners_value", "Partners", "Partners per tier"),
         "tiers_payable": _bars("tier", "Tier", "value", "Payable", "Payable per tier"),
         "statuses": _bars("status", "Status", "value", "Partners", "Partners per status"),
         "histogram": histogram,

@@ -189,16 +189,21 @@ def _quarters(run: SiteRun) -> list[dict[str, Any]]:
     """Payable per closed quarter of the ledger, and this run's period last."""
     base = run.base_currency
     sums = [
-        (entry.period.label, entry.payouts["payable"].sum() or Decimal(0))
+        (entry.period.label, _total(entry.payouts["payable"]))
         for entry in run.history.entries
         if entry.period < run.period
     ]
     label = run.period.label + (" (provisional)" if run.as_of else "")
-    sums.append((label, run.payouts["payable"].sum() or Decimal(0)))
+    sums.append((label, _total(run.payouts["payable"])))
     return [
         {"period": period, "payable": money(total, base), "value": chart_number(total)}
         for period, total in sums
     ]
+
+
+def _total(money_column: pl.Series) -> Decimal:
+    """The exact sum of a Decimal money column (0 when empty)."""
+    return Decimal(money_column.sum() or 0)
 
 
 def _integrity(manifest: Mapping[str, Any]) -> list[dict[str, str]]:

@@ -88,7 +88,7 @@ def partner_view(
         "region": p["region"],
         "status": p["status"],
         "status_label": STATUS_WORDS.get(p["status"], p["status"]),
-        "status_note": status_note(p, run.config.payout.min_payout, base),
+        "status_note": _status_note(run, p),
         "reason": reason,
         "tier": p["tier"],
         "composite": f"{p['composite_score'] or 0:.4f}",
@@ -103,15 +103,9 @@ def partner_view(
         + [{"label": "Budget factor", "amount": share(p["budget_factor"])}],
         "kpis": [_kpi_row(k, base) for k in rows.kpis],
         "kpi_chart": [
-            {
-                "kpi": k["kpi"],
-                "attainment": chart_number(
-                    None if k["attainment"] is None else k["attainment"] * 100
-                ),
-                "label": f"{percent(k['attainment'])} of target",
-            }
+            {"kpi": k["kpi"], "score": chart_number(k["score"]), "label": _kpi_label(k, base)}
             for k in rows.kpis
-            if k["attainment"] is not None
+            if k["score"] is not None
         ],
         "ladder": _ladder(run.config, p),
         "next_tier": _next_tier(run, p, rows.kpis),
@@ -126,6 +120,25 @@ def partner_view(
         },
         "statement": statement,
     }
+
+
+def _status_note(run: SiteRun, p: Mapping[str, Any]) -> str:
+    """The statement's words for the status; a progress run says they hold only if the
+    quarter ended on its day."""
+    note = status_note(dict(p), run.config.payout.min_payout, run.base_currency)
+    note = note[:1].upper() + note[1:] + "."
+    if run.as_of is not None:
+        return f"If the quarter ended on {run.as_of.isoformat()}: {note[:1].lower()}{note[1:]}"
+    return note
+
+
+def _kpi_label(k: Mapping[str, Any], base: str) -> str:
+    """The words after a KPI's bar: its score, and its value against its target."""
+    value = value_text(k["value"], k["metric"], base)
+    if k["target"] is None:
+        return f"score {plain(k['score'])} ({value})"
+    target = value_text(k["target"], k["metric"], base)
+    return f"score {plain(k['score'])} ({value} of {target})"
 
 
 def _kpi_row(k: Mapping[str, Any], base: str) -> dict[str, Any]:
@@ -188,13 +201,17 @@ def _next_tier(
     composite = p["composite_score"] or Decimal(0)
     names = [t.name for t in config.tiers]
     current = names.index(p["tier"]) if p["tier"] in names else 0
+    path = compute_next_tier(p["tier"], composite, facts, config)
     blocked = [
         f"Your composite reaches {t.name}, which also requires "
-        + ", ".join(f"{g.kpi} at least {plain(g.minimum)}" for g in check_gates(t, facts) if not g.passed)
+        + ", ".join(
+            f"{g.kpi} at least {plain(g.minimum)}" for g in check_gates(t, facts) if not g.passed
+        )
         for t in config.tiers[current + 1 :]
-        if t.min_score <= composite and not all(g.passed for g in check_gates(t, facts))
+        if t.name != path.tier
+        and t.min_score <= composite
+        and not all(g.passed for g in check_gates(t, facts))
     ]
-    path = compute_next_tier(p["tier"], composite, facts, config)
     return {"lines": _route_lines(path, run, base), "blocked": blocked}
 
 
@@ -215,18 +232,27 @@ def _route_lines(path: NextTierPath, run: SiteRun, base: str) -> list[str]:
         needed = route.value_needed
         assert needed is not None  # cheapest() returns reachable routes only
         if route.value_now is None:
-            lines.append(f"{route.kpi}: no value this period yet; at least "
-                         f"{value_text(needed, route.metric, base)} reaches {path.tier}.")  # fmt: skip
+            at_least = value_text(needed, route.metric, base)
+            lines.append(f"{route.kpi}: no value this period yet; at least {at_least} "
+                         f"reaches {path.tier}.")  # fmt: skip
             continue
         if scale is not None and route.metric in ADDITIVE_METRICS:
             unit = _WHOLE_UNITS.get(Metric(route.metric), Decimal("0.01"))
             needed = (needed * scale).quantize(unit, rounding=ROUND_CEILING)
         more = needed - route.value_now
         when = f"To reach {path.tier} by {by}" if by else f"To reach {path.tier}"
-        lines.append(
+        line = (
             f"{when}: {value_text(more, route.metric, base)} more {route.kpi} "
-            f"(now {value_text(route.value_now, route.metric, base)}), the other KPIs unchanged."
+            f"(now {value_text(route.value_now, route.metric, base)})"
         )
+        if path.composite_gap > 0:
+            line += ", the other KPIs unchanged"
+        also = [g for g in path.failing_gates if g.kpi != route.kpi]
+        if also:
+            line += "; it also needs " + ", ".join(
+                f"{g.kpi} at least {plain(g.minimum)}" for g in also
+            )
+        lines.append(line + ".")
     if path.why_not:
         lines.append(f"No single KPI gets there alone ({path.why_not}): several must improve.")
     return lines

@@ -68,8 +68,7 @@ class SiteRun:
 
 def _not_a_run(folder: Path, why: str) -> UsageError:
     return UsageError(
-        f"--run {folder}: {why}. Point --run at the --out folder of a finished "
-        "`incentcalc run`."
+        f"--run {folder}: {why}. Point --run at the --out folder of a finished `incentcalc run`."
     )
 
 

@@ -11,7 +11,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from incentcalc.result import Status
 from incentcalc.statements.partner import money, plain, value_text
 
-__all__ = ["STATUS_WORDS", "chart_number", "count", "money", "percent", "plain", "share", "value_text"]
+__all__ = [
+    "STATUS_WORDS",
+    "chart_number",
+    "count",
+    "money",
+    "percent",
+    "plain",
+    "share",
+    "value_text",
+]
 
 STATUS_WORDS: dict[str, str] = {
     Status.PAYABLE: "Payable",

@@ -15,7 +15,6 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]  # fmt: skip
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 ALL_DRAWN = "document.querySelectorAll('[data-chart]:not([data-drawn])').length === 0"
 
 
@@ -62,21 +61,3 @@ def visit(browser: Any, page_path: Path, site: Path, *, javascript: bool = True,
         yield seen
     finally:
         context.close()
-
-
-def serious_violations(page: Any) -> list[str]:
-    """axe-core's serious and critical violations of the page, as 'rule: target' lines."""
-    page.add_script_tag(path=str(AXE))
-    # preload off: axe would fetch the style sheets itself (an XHR that file:// refuses)
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations'], preload: false})")
-    return [
-        f"{v['id']} ({v['impact']}): {node['target']}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-        for node in v["nodes"]
-    ]
-
-
-def table_texts(page: Any) -> list[str]:
-    """The text of every table of the page, in order."""
-    return list(page.locator("table").all_inner_texts())
