@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 from site_quarter import HOSTILE_ID, HOSTILE_NAME, PERIOD, incentcalc, site_run
 
+from incentcalc.site import build
 from incentcalc.site.charts import VEGA_LITE_VERSION, vega_bundle
 from incentcalc.site.partner_view import benchmarks
 from incentcalc.site.run import read_site_run
@@ -170,3 +171,12 @@ def test_the_shipped_vega_bundle_is_vl_converts() -> None:
     shipped = vega_bundle()
     assert shipped == vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)
     assert "window.vegaEmbed=" in shipped and "http" not in shipped.split("window.vegaEmbed=")[1]
+
+
+def test_worker_processes_write_the_same_site(
+    site_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build, "IN_PROCESS_LIMIT", 0)
+    pages = build.write_site(read_site_run(site_run), tmp_path / "site", workers=2)
+    assert pages == pl.read_parquet(site_run / "payouts.parquet").height
+    assert tree_digest(tmp_path / "site") == tree_digest(site_run / "site")

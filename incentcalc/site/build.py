@@ -11,30 +11,40 @@ it was built, so the same run gives the same bytes.
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import polars as pl
 
+from incentcalc.history import History
 from incentcalc.io.names import safe_file_stems
-from incentcalc.io.writers import locked_output, write_csv
+from incentcalc.io.writers import formula_safe_frame, locked_output, write_safe_csv
 from incentcalc.ledger_rules.tier_history import next_milestones
 from incentcalc.result import Status
 from incentcalc.site.charts import charts_script
 from incentcalc.site.dashboard_view import dashboard_view
 from incentcalc.site.partner_view import PartnerRows, benchmarks, partner_view
 from incentcalc.site.run import SiteRun, read_site_run
+from incentcalc.statements.parallel import default_workers
 
 PARTNERS_DIR = "partners"
 ASSETS_DIR = "assets"
 DEALS_CSV = "deals.csv"
 EXCEPTIONS_CSV = "exceptions.csv"
 STATIC_FILES = ("site.css", "site.js", "vega.js")
+
+IN_PROCESS_LIMIT = 1_000
+"""Up to this many partner pages are written without starting worker processes."""
+
+CHUNKS_PER_WORKER = 8
+"""Chunks per worker, so the workers finish close together."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,7 @@ def templates() -> jinja2.Environment:
         loader=jinja2.PackageLoader("incentcalc.site", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # loaded once per build: no stat() of every template per page
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -69,30 +80,71 @@ def templates() -> jinja2.Environment:
     return environment
 
 
-def write_site(run: SiteRun, root: Path) -> int:
+def write_site(run: SiteRun, root: Path, workers: int | None = None) -> int:
     """Write the site of `run` into the (new, empty or absent) folder `root`; returns the
-    number of partner pages."""
-    environment = templates()
+    number of partner pages. Large sites write their partner pages in `workers` processes
+    (default: the CPUs this process may use)."""
     root.mkdir(parents=True, exist_ok=True)
     _write_assets(root / ASSETS_DIR)
-    stems = dict(
-        zip(run.payouts["partner_id"], safe_file_stems(run.payouts["partner_id"]), strict=True)
-    )
-    links = {pid: f"{PARTNERS_DIR}/{stem}/index.html" for pid, stem in stems.items()}
+    tables = partner_tables(run)
+    links = {
+        pid: f"{PARTNERS_DIR}/{stem}/index.html"
+        for pid, stem in zip(tables.payouts["partner_id"], tables.stems, strict=True)
+    }
+    dashboard = templates().get_template("dashboard.html")
+    view = dashboard_view(run, links)
+    _write_text(root / "index.html", dashboard.render(page=_page_context(run), view=view))
+    total = tables.payouts.height
+    count = workers if workers is not None else default_workers()
+    if count < 2 or total <= IN_PROCESS_LIMIT:
+        return write_partner_chunk(run, tables, str(root))
+    light = _without_tables(run)
+    size = -(-total // (count * CHUNKS_PER_WORKER))
+    with ProcessPoolExecutor(max_workers=count, mp_context=_context()) as pool:
+        futures = [
+            pool.submit(write_partner_chunk, light, tables.chunk(start, start + size), str(root))
+            for start in range(0, total, size)
+        ]
+        return sum(future.result() for future in futures)
+
+
+def write_partner_chunk(run: SiteRun, tables: PartnerTables, root: str) -> int:
+    """The folders of the partners in `tables`: page, CSV files, statement; returns how many."""
+    partner = templates().get_template("partner.html")
     page = _page_context(run)
-    dashboard = environment.get_template("dashboard.html")
-    _write_text(root / "index.html", dashboard.render(page=page, view=dashboard_view(run, links)))
-    partner = environment.get_template("partner.html")
     peers = run.config.site.min_peer_group
-    groups = _partner_rows(run, peers)
-    for stem, rows in zip(stems.values(), groups, strict=True):
-        folder = root / PARTNERS_DIR / stem
+    partners = Path(root) / PARTNERS_DIR
+    for stem, rows in zip(tables.stems, tables.rows(), strict=True):
+        folder = partners / stem
         folder.mkdir(parents=True)
         statement = _copy_statement(run, stem, folder)
         view = partner_view(run, rows, statement=statement, peer_minimum=peers)
         _write_text(folder / "index.html", partner.render(page=page, view=view))
-    _write_partner_tables(run, stems, root / PARTNERS_DIR)
-    return len(stems)
+    _write_partner_csvs(tables, partners)
+    return tables.payouts.height
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Workers forked from a forkserver (never from this process, whose Polars threads are
+    running: forking them can deadlock), else spawned."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _without_tables(run: SiteRun) -> SiteRun:
+    """`run` as a worker needs it (config, period, manifest): its tables travel in chunks."""
+    return replace(
+        run,
+        payouts=run.payouts.clear(),
+        kpis=run.kpis.clear(),
+        deal_bonuses=run.deal_bonuses.clear(),
+        exceptions=run.exceptions.clear(),
+        ledger_lines=run.ledger_lines.clear(),
+        history=History.empty(),
+    )
 
 
 def _page_context(run: SiteRun) -> dict[str, Any]:
@@ -129,38 +181,81 @@ def _by_partner(rows: Iterable[dict[str, Any]]) -> defaultdict[str, list[dict[st
     return grouped
 
 
-def _partner_rows(run: SiteRun, peer_minimum: int) -> Iterable[PartnerRows]:
-    """Each partner's rows, in payouts order (partner_id)."""
-    kpis = _by_partner(run.kpis.iter_rows(named=True))
-    deals = _by_partner(
-        run.deal_bonuses.sort(
+@dataclass(frozen=True)
+class PartnerTables:
+    """The rows partner pages show, all partners or a chunk of them: payouts (in page order)
+    with each partner's folder name (`stems`), and the other tables' rows of those partners,
+    in the order the pages list them."""
+
+    payouts: pl.DataFrame
+    stems: list[str]
+    kpis: pl.DataFrame
+    deals: pl.DataFrame
+    exceptions: pl.DataFrame
+    ledger_lines: pl.DataFrame
+    history: pl.DataFrame
+    benchmark: pl.DataFrame
+    milestones: pl.DataFrame
+
+    def chunk(self, start: int, stop: int) -> PartnerTables:
+        """The partners from position `start` to `stop` (excluded) and their rows."""
+        payouts = self.payouts.slice(start, stop - start)
+        mine = pl.col("partner_id").is_in(payouts["partner_id"].implode())
+        return PartnerTables(
+            payouts=payouts,
+            stems=self.stems[start:stop],
+            **{
+                name: getattr(self, name).filter(mine)
+                for name in ("kpis", "deals", "exceptions", "ledger_lines", "history",
+                             "benchmark", "milestones")
+            },
+        )  # fmt: skip
+
+    def rows(self) -> Iterator[PartnerRows]:
+        """Each partner's rows, in payouts order."""
+        kpis = _by_partner(self.kpis.iter_rows(named=True))
+        deals = _by_partner(self.deals.iter_rows(named=True))
+        exceptions = _by_partner(self.exceptions.iter_rows(named=True))
+        lines = _by_partner(self.ledger_lines.iter_rows(named=True))
+        history = _by_partner(self.history.iter_rows(named=True))
+        peers = _by_partner(self.benchmark.iter_rows(named=True))
+        milestones = _by_partner(self.milestones.iter_rows(named=True))
+        for payout in self.payouts.iter_rows(named=True):
+            pid = payout["partner_id"]
+            yield PartnerRows(
+                payout=payout,
+                kpis=kpis.get(pid, []),
+                deals=deals.get(pid, []),
+                exceptions=exceptions.get(pid, []),
+                ledger_lines=lines.get(pid, []),
+                history=history.get(pid, []),
+                benchmark=peers.get(pid, []),
+                milestones=[row["note"] for row in milestones.get(pid, [])],
+            )
+
+
+def partner_tables(run: SiteRun) -> PartnerTables:
+    """Every partner's rows of the run, the closed quarters, benchmarks and milestones."""
+    return PartnerTables(
+        payouts=run.payouts,
+        stems=safe_file_stems(run.payouts["partner_id"]).to_list(),
+        kpis=run.kpis,
+        deals=run.deal_bonuses.sort(
             ["partner_id", "bonus", "deal_id"], descending=[False, True, False]
-        ).iter_rows(named=True)
+        ),
+        exceptions=run.exceptions,
+        ledger_lines=run.ledger_lines,
+        history=run.history.closed_payouts(),
+        benchmark=benchmarks(run, run.config.site.min_peer_group),
+        milestones=_milestones(run),
     )
-    exceptions = _by_partner(run.exceptions.iter_rows(named=True))
-    lines = _by_partner(run.ledger_lines.iter_rows(named=True))
-    history = _by_partner(run.history.closed_payouts().iter_rows(named=True))
-    peers = _by_partner(benchmarks(run, peer_minimum).iter_rows(named=True))
-    milestones = _milestones(run)
-    for payout in run.payouts.iter_rows(named=True):
-        pid = payout["partner_id"]
-        yield PartnerRows(
-            payout=payout,
-            kpis=kpis.get(pid, []),
-            deals=deals.get(pid, []),
-            exceptions=exceptions.get(pid, []),
-            ledger_lines=lines.get(pid, []),
-            history=history.get(pid, []),
-            benchmark=peers.get(pid, []),
-            milestones=[row["note"] for row in milestones.get(pid, [])],
-        )
 
 
-def _milestones(run: SiteRun) -> dict[str, list[dict[str, Any]]]:
-    """The next loyalty milestone of each eligible partner (RULES.md 11.7), as statements
-    say it; none without loyalty milestones in the config."""
+def _milestones(run: SiteRun) -> pl.DataFrame:
+    """The next loyalty milestone of each eligible partner (RULES.md 11.7) as statements say
+    it (partner_id, note); none without loyalty milestones in the config."""
     if not run.config.payout.loyalty:
-        return {}
+        return pl.DataFrame(schema={"partner_id": pl.String(), "note": pl.String()})
     ranks = {tier.name: index for index, tier in enumerate(run.config.tiers)}
     partners = run.payouts.select(
         "partner_id",
@@ -172,7 +267,7 @@ def _milestones(run: SiteRun) -> dict[str, list[dict[str, Any]]]:
         .alias("earned_tier_index"),
     )
     notes = next_milestones(partners, run.history, run.config, run.period)
-    return _by_partner(notes.iter_rows(named=True))
+    return notes.select("partner_id", "note")
 
 
 def _copy_statement(run: SiteRun, stem: str, folder: Path) -> str | None:
@@ -185,15 +280,15 @@ def _copy_statement(run: SiteRun, stem: str, folder: Path) -> str | None:
     return name
 
 
-def _write_partner_tables(run: SiteRun, stems: dict[str, str], partners: Path) -> None:
-    """Every partner's counted deals and exception rows, as CSV files in its folder (headers
-    only when it has none)."""
-    tables: list[tuple[pl.DataFrame, str, Callable[[pl.DataFrame], pl.DataFrame]]] = [
-        (run.deal_bonuses, DEALS_CSV, lambda f: f.sort("deal_id")),
-        (run.exceptions, EXCEPTIONS_CSV, lambda f: f),
-    ]
-    for frame, name, order in tables:
-        split = frame.partition_by("partner_id", as_dict=True, maintain_order=True)
-        empty = frame.clear()
-        for pid, stem in stems.items():
-            write_csv(order(split.get((pid,), empty)), partners / stem / name)
+def _write_partner_csvs(tables: PartnerTables, partners: Path) -> None:
+    """Each partner's counted deals and exception rows as CSV files in its folder (headers
+    only when it has none), formula-safe."""
+    for frame, name in (
+        (tables.deals.sort("partner_id", "deal_id"), DEALS_CSV),
+        (tables.exceptions, EXCEPTIONS_CSV),
+    ):
+        safe = formula_safe_frame(frame)
+        split = safe.partition_by("partner_id", as_dict=True, maintain_order=True)
+        empty = safe.clear()
+        for pid, stem in zip(tables.payouts["partner_id"], tables.stems, strict=True):
+            write_safe_csv(split.get((pid,), empty), partners / stem / name)
