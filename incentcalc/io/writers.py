@@ -130,18 +130,7 @@ def write_csv(frame: pl.DataFrame, path: Path) -> None:
     Decimal columns are written at their scale, so money reads ``0.00`` and ``-12.50``
     exactly; text cells are made formula-safe (see `formula_safe`).
     """
-    write_safe_csv(formula_safe_frame(frame), path)
-
-
-def formula_safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every text column of `frame` made formula-safe: once for a frame that is then
-    written as many small CSV files (`write_safe_csv`), e.g. one per partner."""
-    return frame.with_columns(formula_safe(name) for name in text_columns(frame))
-
-
-def write_safe_csv(safe: pl.DataFrame, path: Path) -> None:
-    """`write_csv` of a frame already made formula-safe by `formula_safe_frame`."""
-    safe.write_csv(
+    formula_safe_frame(frame).write_csv(
         path,
         include_bom=False,
         include_header=True,
@@ -151,6 +140,12 @@ def write_safe_csv(safe: pl.DataFrame, path: Path) -> None:
         null_value="",
         date_format=CSV_DATE_FORMAT,
     )
+
+
+def formula_safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every text column of `frame` made formula-safe (see `formula_safe`): once for a frame
+    that is then written as many small files (the site's per-partner CSVs)."""
+    return frame.with_columns(formula_safe(name) for name in text_columns(frame))
 
 
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:
