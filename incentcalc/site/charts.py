@@ -34,8 +34,17 @@ def _number(*fields: str) -> dict[str, str]:
     return {field: f"toNumber(datum.{field})" for field in fields}
 
 
+MONEY_FORMAT = ",.2f"
+COUNT_FORMAT = ",d"
+
+
 def _bars(
-    category: str, title: str, value: str, value_title: str, description: str
+    category: str,
+    title: str,
+    value: str,
+    value_title: str,
+    description: str,
+    number_format: str = COUNT_FORMAT,
 ) -> alt.TopLevelMixin:
     """Horizontal bars with their value written at the end."""
     base = (
@@ -49,7 +58,7 @@ def _bars(
     return alt.layer(
         base.mark_bar(color=BAR),
         base.mark_text(align="left", dx=4, color=TEXT).encode(
-            text=alt.Text(f"{value}:Q", format=",.2~f")
+            text=alt.Text(f"{value}:Q", format=number_format)
         ),
         _room(base, value),
     ).properties(width="container")
@@ -118,24 +127,31 @@ def _specs() -> dict[str, alt.TopLevelMixin]:
     migration_base = (
         alt.Chart(DATA, description="Partners by tier in the previous quarter and now")
         .transform_calculate(**_number("partners"))
+        .transform_joinaggregate(most="max(partners)")
         .encode(
             y=alt.Y("before:N", title="Tier before", sort=None),
-            x=alt.X("now:N", title="Tier now", sort=None),
+            x=alt.X("now:N", title="Tier now", sort=None, axis=alt.Axis(labelAngle=0)),
         )
     )
+    dark_cell = alt.datum.partners > alt.datum.most / 2
     migration = alt.layer(
         migration_base.mark_rect().encode(
             color=alt.Color("partners:Q", title="Partners", scale=alt.Scale(scheme="blues"))
         ),
-        migration_base.mark_text(color=TEXT, fontWeight="bold").encode(text="partners:Q"),
+        migration_base.mark_text(fontWeight="bold").encode(
+            text="partners:Q",
+            color=alt.condition(dark_cell, alt.value("#ffffff"), alt.value(TEXT)),
+        ),
     ).properties(width="container")
-    quarters = _bars("period", "Quarter", "value", "Payable", "Payable per quarter")
+    quarters = _bars("period", "Quarter", "value", "Payable", "Payable per quarter", MONEY_FORMAT)
     return {
         "kpis": kpis,
         "trend": trend,
         "benchmark": benchmark,
         "tiers_partners": _bars("tier", "Tier", "partners_value", "Partners", "Partners per tier"),
-        "tiers_payable": _bars("tier", "Tier", "value", "Payable", "Payable per tier"),
+        "tiers_payable": _bars(
+            "tier", "Tier", "value", "Payable", "Payable per tier", MONEY_FORMAT
+        ),
         "statuses": _bars("status", "Status", "value", "Partners", "Partners per status"),
         "histogram": histogram,
         "migration": migration,
