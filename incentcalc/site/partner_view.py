@@ -267,7 +267,7 @@ def _quarter_scale(run: SiteRun) -> tuple[Decimal | None, str | None]:
         return None, None
     elapsed = (as_of - run.period.start).days + 1
     end = run.period.end
-    return Decimal(run.period.days) / Decimal(elapsed), f"{end:%-d %b %Y}"
+    return Decimal(run.period.days) / Decimal(elapsed), f"{end.day} {end:%b %Y}"
 
 
 def _trend(
