@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint verify bench sample ledger-demo clean
+.PHONY: run test lint verify bench sample ledger-demo clean vega-bundle site-screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,14 @@ $(BENCH_STAMP): pyproject.toml
 
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --peers-python $(BENCH_VENV)/bin/python
+
+# The Vega, Vega-Lite and vega-embed bundle the site ships (docs/site.md), from vl-convert.
+vega-bundle: $(STAMP)
+	$(BIN)/python -c "import vl_convert; from incentcalc.site.charts import VEGA_LITE_VERSION as v; open('incentcalc/site/static/vega.js', 'w', encoding='utf-8', newline='\\n').write(vl_convert.javascript_bundle(vl_version=v))"
+
+# The screenshots of docs/img (docs/site.md), from the sample quarter, in headless Chromium.
+site-screenshots: $(STAMP)
+	$(BIN)/python -m bench.site_screenshots --out docs/img
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) out bench/data bench/results.json

@@ -67,6 +67,9 @@ HISTORY_VS_RUN = 1.5
 HISTORY_PEAK_MB = 3 * 1024.0
 EXPLAIN_VS_FLOOR = 2.0
 STATEMENTS_PER_SECOND = 400.0
+SITE_SECONDS = 60.0
+SITE_PAGE_KB = 100.0
+"""Issue 24: the 20,000-partner quarter's site on two cores, and its largest partner page."""
 PANDAS_VS_RUN = 5.0
 RUN_VS_DUCKDB = 3.5
 VALIDATE_SECONDS = 6.0
@@ -246,6 +249,12 @@ def bench_main(data: Dataset, out_root: Path) -> list[Row]:
     )  # fmt: skip
     ratio(explain_run, floor, "x_floor", lambda r: r <= EXPLAIN_VS_FLOOR)
 
+    site = step(
+        "site of the run", f"<= {SITE_SECONDS:g} s, <= {SITE_PAGE_KB:g} KB a page", "site",
+        ["--run", str(out_plain), "--force", "--quiet"],
+    )  # fmt: skip
+    _judge_site(site, out_plain / "site")
+
     peer_args = [str(data.folder), PERIOD]
     pandas = script_step(
         "peer: pandas", f">= {PANDAS_VS_RUN:g} x run", PEERS["pandas"], peer_args, "pandas",
@@ -260,7 +269,7 @@ def bench_main(data: Dataset, out_root: Path) -> list[Row]:
         times = run.measured.seconds / duckdb.measured.seconds
         duckdb.extra["run_x_this"] = round(times, 2)
         duckdb.passed = run.measured.ok and times <= RUN_VS_DUCKDB
-    return [floor, run, validate, statements, diff, explain, explain_run, pandas, duckdb,
+    return [floor, run, validate, statements, diff, explain, explain_run, site, pandas, duckdb,
             *bench_progress(data, run, statements, out_root)]  # fmt: skip
 
 
@@ -285,6 +294,18 @@ def bench_progress(data: Dataset, run: Row, statements: Row, out_root: Path) -> 
     )  # fmt: skip
     ratio(with_statements, statements, "x_run", lambda r: r <= PROGRESS_VS_RUN)
     return [plain, with_statements]
+
+
+def _judge_site(row: Row, site: Path) -> None:
+    """Issue 24: the site in at most SITE_SECONDS, no partner page above SITE_PAGE_KB (its
+    index.html; shared assets and CSV files apart)."""
+    if row.measured is None or not row.measured.ok:
+        return
+    pages = [page.stat().st_size for page in (site / "partners").glob("*/index.html")]
+    largest = max(pages, default=0) / 1024
+    row.extra.update(pages=len(pages), largest_page_kb=round(largest, 1),
+                     mean_page_kb=round(sum(pages) / max(1, len(pages)) / 1024, 1))  # fmt: skip
+    row.passed = row.measured.seconds <= SITE_SECONDS and largest <= SITE_PAGE_KB
 
 
 def bench_database(data: Dataset, out_root: Path) -> Row:

@@ -584,6 +584,13 @@ class Payments(_Model):
         return value
 
 
+class Site(_Model):
+    """The partner portal (SITE.md): peer benchmarks only over segments of at least
+    `min_peer_group` in-scope partners, so no single peer's numbers can be worked out."""
+
+    min_peer_group: int = Field(default=5, ge=2)
+
+
 class ProgramConfig(_Model):
     """A whole incentive program. Cross-field rules live in `_consistent`."""
 
@@ -597,6 +604,7 @@ class ProgramConfig(_Model):
     ledger: Ledger | None = None
     integrity: Integrity = Integrity()
     payments: Payments | None = None
+    site: Site = Site()
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgramConfig:

@@ -28,9 +28,12 @@ from incentcalc.periods import Period, parse_day, parse_period
 from incentcalc.validation import load_inputs
 
 
-def read_run(run_dir: Path, partner_id: str) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame]:
-    """The manifest, the payouts and the partner's deal bonuses of a `run` output folder."""
-    own = pl.col("partner_id") == partner_id
+def read_run(
+    run_dir: Path, partner_id: str | None
+) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame]:
+    """The manifest, the payouts and the partner's deal bonuses (every partner's when
+    `partner_id` is None: the site) of a `run` output folder."""
+    own = pl.lit(True) if partner_id is None else pl.col("partner_id") == partner_id
     try:
         manifest = json.loads((run_dir / MANIFEST_JSON).read_text(encoding="utf-8"))
         payouts = pl.read_parquet(run_dir / PAYOUTS_PARQUET)

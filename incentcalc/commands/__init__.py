@@ -11,5 +11,6 @@ from incentcalc.commands import (  # noqa: F401
     run,
     sample_data,
     schema,
+    site,
     validate,
 )

@@ -126,6 +126,10 @@ def run(
             "rejected (e.g. 5%).",
         ),
     ] = "1%",
+    site: Annotated[
+        bool,
+        typer.Option("--site", help="Also build the run's static site into <out>/site (SITE.md)."),
+    ] = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
@@ -162,7 +166,7 @@ def run(
         console = stdout_console()
         show_progress = console.is_terminal and not (as_json or quiet)
         with (
-            locked_output(target, force=force) as folder,
+            locked_output(target, force=force, many_files=site) as folder,
             step_progress(console, enabled=show_progress) as progress,
         ):
             task = progress.add_task("Reading and validating inputs", total=None)
@@ -211,6 +215,12 @@ def run(
                 started_at=started_at,
                 warnings=warnings,
             )
+            if site:
+                from incentcalc.site.build import write_site
+                from incentcalc.site.run import read_site_run
+
+                progress.update(task, description="Writing the site", total=None)
+                write_site(read_site_run(folder.path), folder.path / "site")
         summary = summarize_run(result, target, statements, warnings)
         log_line(
             log_file,

@@ -71,14 +71,16 @@ class OutputFolder:
 
 
 @contextlib.contextmanager
-def locked_output(target: Path, *, force: bool) -> Iterator[OutputFolder]:
+def locked_output(target: Path, *, force: bool, many_files: bool = False) -> Iterator[OutputFolder]:
     """Write a whole output folder so that it appears complete or not at all.
 
     Yields a fresh temporary sibling of `target`; write every output file into
     ``folder.path``. On normal exit the files are fsynced and the folder renamed to `target`
     (an existing `target`, allowed only with `force`, is swapped out and deleted). On any
     exception, KeyboardInterrupt included, the temporary folder is deleted and the exception
-    re-raised; `target` is untouched.
+    re-raised; `target` is untouched. With `many_files` (a site's tens of thousands of pages)
+    one `os.sync()` makes the files durable instead of an fsync per file (3 ms each on a
+    network disk: minutes for 60,000 files).
 
     Raises `LockHeldError` if a live run holds the lock and `OutputExistsError` if `target`
     exists without `force` (in both cases nothing is changed), and `EnvironmentFailure`
@@ -99,7 +101,7 @@ def locked_output(target: Path, *, force: bool) -> Iterator[OutputFolder]:
             temporary = _make_sibling(target, SiblingKind.TMP)
             try:
                 yield OutputFolder(temporary, warnings)
-                _commit(temporary, target)
+                _commit(temporary, target, many_files=many_files)
             except BaseException:
                 _remove(temporary)
                 raise
@@ -144,8 +146,7 @@ def write_csv(frame: pl.DataFrame, path: Path) -> None:
     Decimal columns are written at their scale, so money reads ``0.00`` and ``-12.50``
     exactly; text cells are made formula-safe (see `formula_safe`).
     """
-    safe = frame.with_columns(formula_safe(name) for name in text_columns(frame))
-    safe.write_csv(
+    formula_safe_frame(frame).write_csv(
         path,
         include_bom=False,
         include_header=True,
@@ -155,6 +156,12 @@ def write_csv(frame: pl.DataFrame, path: Path) -> None:
         null_value="",
         date_format=CSV_DATE_FORMAT,
     )
+
+
+def formula_safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every text column of `frame` made formula-safe (see `formula_safe`): once for a frame
+    that is then written as many small files (the site's per-partner CSVs)."""
+    return frame.with_columns(formula_safe(name) for name in text_columns(frame))
 
 
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:
@@ -179,13 +186,16 @@ def write_json(document: dict[str, Any], path: Path) -> None:
     path.write_text(text, encoding="utf-8", newline="\n")
 
 
-def _commit(temporary: Path, target: Path) -> None:
+def _commit(temporary: Path, target: Path, *, many_files: bool = False) -> None:
     """fsync the new folder, then swap it in: target -> trash, tmp -> target, drop trash.
 
     Signals are held back during the two renames so Ctrl-C cannot land between them; if
     the second rename fails, the old folder is put back.
     """
-    _fsync_tree(temporary)
+    if many_files and hasattr(os, "sync"):
+        os.sync()
+    else:
+        _fsync_tree(temporary)
     trash: Path | None = None
     with _signals_deferred():
         if os.path.lexists(target):
