@@ -99,14 +99,17 @@ def render_explanation(console: Console, doc: dict[str, Any]) -> None:
     root.add(_partner_line(partner))
     kpis = root.add("[bold]KPIs[/]")
     for kpi in doc["kpis"]:
-        label = f"{kpi['kpi']} ({kpi['metric']}): value {grouped(kpi['value'])}"
+        value = "none" if kpi["value"] is None else grouped(kpi["value"])
+        label = f"{kpi['kpi']} ({kpi['metric']}): value {value}"
         if kpi["missing"]:
             reason = escape(str(kpi["missing_reason"]))
             label += f" - MISSING ({reason}), when_missing {kpi['when_missing']}"
         node = kpis.add(label)
         if kpi["target"] is not None:
-            node.add(f"target {grouped(kpi['target'])}, attainment {kpi['attainment']}")
-        node.add(f"curve: {escape(kpi['curve'])} -> score {kpi['score']}")
+            attainment = "none" if kpi["attainment"] is None else kpi["attainment"]
+            node.add(f"target {grouped(kpi['target'])}, attainment {attainment}")
+        score = "none (no value to score)" if kpi["score"] is None else kpi["score"]
+        node.add(f"curve: {escape(kpi['curve'])} -> score {score}")
         node.add(
             f"weight {kpi['weight']} -> used {kpi['weight_used']}, "
             f"contribution {kpi['contribution']}"

@@ -210,6 +210,7 @@ def check_explanations(quarter: Quarter) -> None:
     for kind, partner in partners.items():
         shown = incentcalc("explain", *config, "--partner", partner).stdout
         assert f"({partner})" in shown, (kind, shown[:500])
+        assert "None" not in shown, (kind, shown)  # a missing KPI reads "none", never None
     largest = partners["largest"]
     from_run = incentcalc("explain", *config, "--partner", largest, "--run", quarter.run,
                           "--json")  # fmt: skip
