@@ -9,25 +9,13 @@ Each schema checks the parsed frame (canonical dtypes, `_row` kept as an extra c
 
 from __future__ import annotations
 
-import sys
 from typing import Any
+
+import pandera.polars as pa
+from pandera.api.polars.types import PolarsData
 
 from incentcalc.config import SourceName
 from incentcalc.schemas import ROW_RULES, UNIQUE_CHECK, UNIQUE_KEYS, CellRule, unique_rows
-
-# pandera imports hypothesis whenever it is installed (for data synthesis, which incentcalc
-# does not use): a fifth of a second at every start in an environment with the test tools.
-# Hide it while pandera loads; a later `import hypothesis` (the tests) is not affected.
-_HIDE_HYPOTHESIS = "hypothesis" not in sys.modules
-if _HIDE_HYPOTHESIS:
-    sys.modules["hypothesis"] = None  # type: ignore[assignment]
-try:
-    import pandera.polars as pa
-    import pandera.strategies.base_strategies  # noqa: F401  (the module that imports it)
-    from pandera.api.polars.types import PolarsData
-finally:
-    if _HIDE_HYPOTHESIS:
-        del sys.modules["hypothesis"]
 
 
 def _check(name: str, argument: Any) -> pa.Check:

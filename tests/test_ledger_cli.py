@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -303,14 +302,30 @@ def test_validate_warns_about_history_rules_without_a_ledger(program: Path) -> N
     refused(cli("ledger", "--config", program, "--json"), 2, "no ledger")
 
 
+PAUSED_CLOSE = """
+import runpy, sys, time
+import incentcalc.ledger.store as store
+
+pause = float(sys.argv.pop(1))
+
+def paused_write_json(document, path, *args, **kwargs):
+    if path.name == store.ENTRY_JSON:  # the entry's files are staged, entry.json is next
+        time.sleep(pause)
+    return real_write_json(document, path, *args, **kwargs)
+
+real_write_json, store.write_json = store.write_json, paused_write_json
+runpy.run_module("incentcalc", run_name="__main__", alter_sys=True)
+"""
+"""`python -m incentcalc` with `close` monkeypatched to sleep `argv[1]` seconds after staging
+the entry's files, before entry.json is written and the entry published (a kill lands there)."""
+
+
 def start_close(program: Path, pause: float) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "INCENTCALC_TEST_PAUSE_IN_CLOSE": str(pause)}
     return subprocess.Popen(
-        [sys.executable, "-m", "incentcalc", "close", "--config", str(program), "--run",
-         str(program.parent / "out" / "2026Q1"), "--json"],
+        [sys.executable, "-c", PAUSED_CLOSE, str(pause), "close", "--config", str(program),
+         "--run", str(program.parent / "out" / "2026Q1"), "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=env,
     )  # fmt: skip
 
 

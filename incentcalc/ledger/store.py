@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,9 +48,6 @@ ENTRIES_DIR = "entries"
 ENTRY_JSON = "entry.json"
 ENTRY_CONFIG = "config.yaml"
 ENTRY_NAME = re.compile(r"(\d{4})-(\d{4}Q[1-4])")
-PAUSE_ENV = "INCENTCALC_TEST_PAUSE_IN_CLOSE"
-"""Test hook: seconds `close` sleeps after copying the files, before entry.json is written and
-the entry published, so tests can kill it there (tests/test_ledger_cli.py)."""
 
 
 SELF_HASH = "document_sha256"
@@ -339,16 +334,9 @@ def append_entry(
     with locked_output(target, force=False) as staging:
         for name, data in files.items():
             (staging.path / name).write_bytes(data)
-        _pause_for_tests()
         document = make_document(number, {n: sha256_bytes(d) for n, d in files.items()})
         document["previous_entry_sha256"] = ledger.head
         document[SELF_HASH] = document_hash(document)
         write_json(document, staging.path / ENTRY_JSON)
     raw = (target / ENTRY_JSON).read_bytes()
     return Entry(number, target, json.loads(raw), sha256_bytes(raw))
-
-
-def _pause_for_tests() -> None:
-    seconds = os.environ.get(PAUSE_ENV)
-    if seconds:
-        time.sleep(float(seconds))

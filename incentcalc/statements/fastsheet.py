@@ -21,6 +21,47 @@ xlsxwriter escapes it: always text, never a formula, and no shared-string table 
 copies, and styles.xml, the package's content types, relationships and properties are
 reused for a workbook made of the same things (each key below says what that is), so the
 bytes are the ones xlsxwriter would write (tests compare them).
+
+This module is the one adapter onto xlsxwriter's internals: nothing else in incentcalc
+touches them. xlsxwriter is pinned in pyproject.toml to the versions the byte-identity tests
+passed on, and tests/test_statements_fastsheet.py fails, naming the name or the version, when
+the installed xlsxwriter is outside that range, when a name listed here is missing from it, or
+when this module uses a private name not listed here. Before widening the pin, run those tests
+on the new version. xlsxwriter internals used, and why:
+
+- `Worksheet._write_cell` (overridden): the fast cell path, one f-string per string and
+  number cell instead of xlsxwriter's escaping of attributes that never need it.
+- `Worksheet._write_string` (overridden): keeps text shaped like rich-string markup out of
+  the shared-string table, where xlsxwriter would write it raw.
+- `Worksheet._write_rows` (overridden): writes the rows built by `rows_xml` after the
+  ordinary ones; reads and sets `Worksheet.dim_rowmax`, writes to `Worksheet.fh`.
+- `Worksheet._check_dimensions` (called): the same bounds check as a written cell.
+- `Worksheet.table`, `Worksheet.row_info`, `Worksheet.col_info`,
+  `Worksheet.constant_memory`, `worksheet.CellStringTuple`, `worksheet.CellNumberTuple`:
+  the cells kept in memory and the formats a cell inherits, as `_write_cell` reads them.
+- `Format._get_xf_index` (called): a cell's style index, in the fast cell path and the
+  Polars-built rows. `Format._get_format_key` (called), `Format.xf_format_indices`,
+  `Format.dxf_format_indices`: a fixed format's copy is keyed and indexed as a new Format.
+- `Workbook._prepare_format_properties` (overridden), `Workbook._prepare_formats`
+  (called): skips numbering fonts, fills and borders when styles.xml is reused.
+- `Workbook._get_packager` (overridden): the packager that reuses parts.
+- `Workbook.formats`, `Workbook.xf_formats`, `Workbook.dxf_formats`,
+  `Workbook.custom_colors`, `Workbook.default_format_properties`,
+  `Workbook.excel2003_style`, `Workbook.has_comments`, `Workbook.in_memory`,
+  `Workbook.fileclosed`, `Workbook.filename`: what styles.xml is made of, and where the
+  workbook goes.
+- `Packager._write_styles_file`, `Packager._write_content_types_file`,
+  `Packager._write_root_rels_file`, `Packager._write_workbook_rels_file`,
+  `Packager._write_core_file`, `Packager._write_app_file`, `Packager._add_workbook`
+  (overridden), `Packager._filename` (called), `Packager.filenames`: a part written before
+  is written again from this process's copy.
+- `Packager.workbook`, `Packager.in_memory`, `Packager.chart_count`,
+  `Packager.drawing_count`, `Packager.num_vml_files`, `Packager.num_comment_files`,
+  `Packager.named_ranges`, `Workbook._has_feature_property_bags` (called),
+  `Workbook.image_types`, `Workbook.vba_project`, `Workbook.custom_properties`,
+  `Workbook.has_metadata`, `Workbook.embedded_images`, `Workbook.doc_properties`,
+  `Workbook.str_table`, `Workbook.read_only`, `Worksheet.is_chartsheet`,
+  `Worksheet.tables`: what the package's parts are made of (`_package_key`).
 """
 
 from __future__ import annotations
@@ -31,14 +72,11 @@ import io
 import math
 import os
 import re
-import types
-import zlib
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple
-from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 import polars as pl
 from xlsxwriter.format import Format
@@ -139,6 +177,12 @@ class FastCellWorksheet(Worksheet):
             super()._write_cell(row, col, cell)
 
 
+def style_index(fmt: Format) -> int:
+    """The style index (` s="N"`) xlsxwriter gives cells of `fmt` in this workbook."""
+    index: int = fmt._get_xf_index()
+    return index
+
+
 _COLUMN_NAMES = [xl_col_to_name(col) for col in range(64)]
 
 
@@ -148,10 +192,6 @@ def _cell_ref(row: int, col: int) -> str:
         return f"{_COLUMN_NAMES[col]}{row + 1}"
     return xl_rowcol_to_cell_fast(row, col)
 
-
-ZIP_LEVEL = 1
-"""Deflate level of the workbook's zip members. Level 1 deflates ~2x faster than zlib's
-default 6 and makes a statement ~11% larger; the same input still gives the same bytes."""
 
 STYLES_PART = "xl/styles.xml"
 CONTENT_TYPES_PART, ROOT_RELS_PART, WORKBOOK_RELS_PART = (
@@ -165,93 +205,6 @@ CORE_PART, APP_PART = "docProps/core.xml", "docProps/app.xml"
 MAX_PARTS = 1_000
 """At most this many parts are kept per process (a few KB each; the bench's 2,000
 statements have ~110 distinct styles.xml and one of each other part)."""
-
-_DEFLATED: dict[tuple[str, bytes], tuple[int, bytes]] = {}
-"""CRC-32 and deflated bytes of the parts workbooks share (`SHARED_PARTS`), by name and
-content, as made in this process."""
-
-SHARED_PARTS = frozenset(
-    {
-        CONTENT_TYPES_PART, ROOT_RELS_PART, WORKBOOK_RELS_PART, CORE_PART, APP_PART,
-        STYLES_PART, "xl/sharedStrings.xml", "xl/theme/theme1.xml",
-    }
-)  # fmt: skip
-"""Parts that are the same in most statements of a run, deflated once per process (the
-bench's 2,000 statements: one of each, 4 sharedStrings and 108 styles; workbook.xml is not
-among them: its autofilter ranges follow each statement's rows)."""
-
-SMALL_PART = 1 << 24
-"""Larger members take zipfile's own path (far from ZIP64's limits, streamed)."""
-
-
-def deflate(name: str, data: bytes) -> tuple[int, bytes]:
-    """CRC-32 and raw deflate stream of part `name` holding `data`, at ZIP_LEVEL, exactly as
-    zipfile makes them (kept for `SHARED_PARTS`)."""
-    key = (name, data)
-    found = _DEFLATED.get(key)
-    if found is None:
-        packer = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
-        found = (zlib.crc32(data), packer.compress(data) + packer.flush())
-        if name in SHARED_PARTS and len(_DEFLATED) < MAX_PARTS:
-            _DEFLATED[key] = found
-    return found
-
-
-class LevelZipFile(ZipFile):
-    """ZipFile that deflates every member at ZIP_LEVEL (xlsxwriter passes ZipInfos, whose
-    level it leaves at zlib's default), in one step.
-
-    Why one step: zipfile writes a member through a file object that writes a provisional
-    header, deflates, then seeks back to rewrite the header: ~45 us a member, 14 members a
-    statement, as much as the deflating itself. A small member of a seekable archive here is
-    deflated first (`deflate`, shared parts once per process) and written with its final
-    header, which gives the same bytes (tests compare whole archives). xlsxwriter writes the
-    parts one by one from one thread, so zipfile's lock is not needed."""
-
-    def writestr(
-        self,
-        zinfo_or_arcname: Any,
-        data: Any,
-        compress_type: int | None = None,
-        compresslevel: int | None = None,
-    ) -> None:
-        zinfo = zinfo_or_arcname
-        if (
-            not isinstance(zinfo, ZipInfo)
-            or not isinstance(data, bytes)
-            or len(data) > SMALL_PART
-            or zinfo.compress_type != ZIP_DEFLATED
-            or compress_type not in (None, ZIP_DEFLATED)
-            or self.fp is None
-            or self._writing  # type: ignore[attr-defined]  # zipfile's, not in its stubs
-            or not self._seekable  # type: ignore[attr-defined]
-        ):
-            super().writestr(zinfo_or_arcname, data, compress_type, ZIP_LEVEL)
-            return
-        zinfo.CRC, deflated = deflate(zinfo.filename, data)
-        zinfo.file_size, zinfo.compress_size, zinfo.flag_bits = len(data), len(deflated), 0
-        if not zinfo.external_attr:
-            zinfo.external_attr = 0o600 << 16  # ?rw-------, as zipfile sets it
-        self.fp.seek(self.start_dir)
-        zinfo.header_offset = self.fp.tell()
-        self._writecheck(zinfo)  # type: ignore[attr-defined]
-        self._didModify = True
-        self.fp.write(zinfo.FileHeader(False))
-        self.fp.write(deflated)
-        self.start_dir = self.fp.tell()
-        self.filelist.append(zinfo)
-        self.NameToInfo[zinfo.filename] = zinfo
-
-
-def _with_zip_class(method: Callable[..., Any], zip_class: type[ZipFile]) -> Callable[..., Any]:
-    """A copy of xlsxwriter's `method` that opens its zip file with `zip_class`: xlsxwriter
-    has no option for the deflate level, and this keeps its packaging code as it is."""
-    names = {**method.__globals__, "ZipFile": zip_class}
-    return types.FunctionType(method.__code__, names, method.__name__, method.__defaults__)
-
-
-_store_workbook_at_level = _with_zip_class(Workbook._store_workbook, LevelZipFile)
-
 
 FormatKey = tuple[tuple[tuple[str, Hashable], ...], tuple[tuple[str, Hashable], ...]]
 """A fixed format's properties: the workbook's defaults, then its own."""
@@ -329,8 +282,8 @@ class _ReusingPackager(Packager):
 
 
 class FastWorkbook(Workbook):
-    """Workbook whose worksheets are FastCellWorksheets, zipped at ZIP_LEVEL in memory and
-    written to its file in one go (zipfile otherwise seeks back on disk after each member).
+    """Workbook whose worksheets are FastCellWorksheets, zipped in memory and written to its
+    file in one go.
     Within a process, fixed formats (`add_fixed_format`) are copied, and styles.xml and the
     parts that describe the package are reused (`_ReusingPackager`)."""
 
@@ -387,14 +340,17 @@ class FastWorkbook(Workbook):
     def _get_packager(self) -> Packager:
         return _ReusingPackager()
 
-    def _store_workbook(self) -> None:
+    def close(self) -> None:
+        """Close the workbook as xlsxwriter does, building the zip in memory when the
+        workbook goes to a path, then writing the file in one go (zipfile otherwise seeks
+        back on disk after each member)."""
         target = self.filename
-        if not isinstance(target, str | os.PathLike):  # already a file object
-            _store_workbook_at_level(self)
+        if self.fileclosed or not isinstance(target, str | os.PathLike):
+            super().close()
             return
         self.filename = buffer = io.BytesIO()
         try:
-            _store_workbook_at_level(self)
+            super().close()
         finally:
             self.filename = target
         Path(target).write_bytes(buffer.getbuffer())
@@ -504,7 +460,7 @@ _CLOSE = {CellType.TEXT: "</c>", CellType.BOOLEAN: "</v></c>", CellType.NUMBER: 
 
 
 def _style_attr(column: CellColumn) -> str:
-    return "" if column.fmt is None else f' s="{column.fmt._get_xf_index()}"'
+    return "" if column.fmt is None else f' s="{style_index(column.fmt)}"'
 
 
 def _cell(col: int, column: CellColumn, values: pl.Series, row: pl.Expr) -> pl.Expr:

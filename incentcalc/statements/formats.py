@@ -41,6 +41,7 @@ from incentcalc.statements.fastsheet import (
     list_rows_xml,
     row_xml,
     rows_xml,
+    style_index,
 )
 
 WORKBOOK_OPTIONS: dict[str, Any] = {
@@ -548,7 +549,7 @@ def _money_styles(formats: Formats, codes: Sequence[str]) -> dict[str, int]:
     indexes = {}
     for code in codes:
         fmt = formats.number(Kind.MONEY, code)
-        indexes[code] = fmt._get_xf_index() if fmt is not None else 0
+        indexes[code] = style_index(fmt) if fmt is not None else 0
     return indexes
 
 
