@@ -73,12 +73,14 @@ def test_every_listed_internal_exists_in_xlsxwriter() -> None:
 
 
 def private_names_used(path: Path) -> set[str]:
-    """Single-underscore names the module at `path` reads as attributes or defines as
-    methods (which may override a base class's)."""
+    """Single-underscore names the module at `path` reads as attributes (`getattr` too) or
+    defines as methods (which may override a base class's)."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Attribute):
             names.add(node.attr)
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", "").endswith("attr"):
+            names |= {a.value for a in node.args[1:2] if isinstance(a, ast.Constant)}
         elif isinstance(node, ast.ClassDef):
             names |= {item.name for item in node.body if isinstance(item, ast.FunctionDef)}
     return {n for n in names if n.startswith("_") and not n.startswith("__")}

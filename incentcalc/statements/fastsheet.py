@@ -36,6 +36,9 @@ on the new version. xlsxwriter internals used, and why:
 - `Worksheet._write_rows` (overridden): writes the rows built by `rows_xml` after the
   ordinary ones; reads and sets `Worksheet.dim_rowmax`, writes to `Worksheet.fh`.
 - `Worksheet._check_dimensions` (called): the same bounds check as a written cell.
+- `Worksheet._write_string`, `Worksheet._write_number` (called, `cell_writer`): the public
+  `write_string`/`write_number` minus their decorator's A1-notation parsing, for tables,
+  which always pass row and column numbers.
 - `Worksheet.table`, `Worksheet.row_info`, `Worksheet.col_info`,
   `Worksheet.constant_memory`, `worksheet.CellStringTuple`, `worksheet.CellNumberTuple`:
   the cells kept in memory and the formats a cell inherits, as `_write_cell` reads them.
@@ -175,6 +178,12 @@ class FastCellWorksheet(Worksheet):
             )
         else:
             super()._write_cell(row, col, cell)
+
+
+def cell_writer(sheet: Worksheet, text: bool) -> Callable[..., Any]:
+    """`sheet.write_string` (`text`) or `sheet.write_number`, taking (row, col, value,
+    format) without the A1-notation parsing of the public methods."""
+    return sheet._write_string if text else sheet._write_number
 
 
 def style_index(fmt: Format) -> int:

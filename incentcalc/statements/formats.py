@@ -38,6 +38,7 @@ from incentcalc.statements.fastsheet import (
     CellType,
     FastCellWorksheet,
     FastWorkbook,
+    cell_writer,
     list_rows_xml,
     row_xml,
     rows_xml,
@@ -304,15 +305,11 @@ def _fit(column: Column, content: int) -> float:
 
 
 def writer_for(sheet: Worksheet, kind: Kind) -> Callable[..., Any]:
-    """The xlsxwriter method that writes values of `kind` (text only ever as a string).
-
-    Uses xlsxwriter's undecorated `_write_string`/`_write_number` (the public methods minus
-    A1-notation parsing) when present: tables always pass row and column numbers."""
-    if kind in (Kind.TEXT, Kind.WRAP):
-        return getattr(sheet, "_write_string", sheet.write_string)
+    """The xlsxwriter method that writes values of `kind` (text only ever as a string), taking
+    row and column numbers (`fastsheet.cell_writer`)."""
     if kind is Kind.BOOLEAN:
         return sheet.write_boolean
-    return getattr(sheet, "_write_number", sheet.write_number)
+    return cell_writer(sheet, text=kind in (Kind.TEXT, Kind.WRAP))
 
 
 def write_cell(sheet: Worksheet, row: int, col: int, value: Any, fmt: Format | None = None) -> None:
