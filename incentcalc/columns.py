@@ -23,6 +23,8 @@ TARGET = pl.Decimal(38, 6)
 
 
 class Kind(StrEnum):
+    """What a canonical column holds, as named in validation messages."""
+
     TEXT = "text"
     CODE = "currency code"
     DATE = "date"
@@ -49,12 +51,15 @@ DTYPES: dict[Kind, pl.DataType] = {
 
 @dataclass(frozen=True)
 class Column:
+    """One canonical column of a source: its name, kind and whether it may be missing."""
+
     name: str
     kind: Kind
     optional: bool = False
 
     @property
     def dtype(self) -> pl.DataType:
+        """The Polars dtype a parsed frame gives this column."""
         return DTYPES[self.kind]
 
 
@@ -144,12 +149,16 @@ def canonical_schema(source: SourceName) -> dict[str, pl.DataType]:
 
 
 class PartnerStatus(StrEnum):
+    """A partner's status in the partners file (DATA.md)."""
+
     ACTIVE = "active"
     SUSPENDED = "suspended"
     TERMINATED = "terminated"
 
 
 class Stage(StrEnum):
+    """A deal's stage in the CRM export (DATA.md); only closed_won deals count."""
+
     CLOSED_WON = "closed_won"
     CLOSED_LOST = "closed_lost"
     OPEN = "open"
@@ -164,17 +173,23 @@ def is_credit() -> pl.Expr:
 
 
 class DealType(StrEnum):
+    """What a deal sells: new business, an expansion, or a renewal."""
+
     NEW = "new"
     EXPANSION = "expansion"
     RENEWAL = "renewal"
 
 
 class PaymentMethod(StrEnum):
+    """How a partner is paid: by SEPA credit transfer or by hand."""
+
     SEPA = "sepa"
     MANUAL = "manual"
 
 
 class RenewalStatus(StrEnum):
+    """What became of a renewal due in the quarter (RULES.md 4)."""
+
     RENEWED = "renewed"
     CHURNED = "churned"
     PENDING = "pending"

@@ -41,11 +41,15 @@ Decimal(38, ...) arithmetic cannot overflow on them."""
 
 
 class Rounding(StrEnum):
+    """How money is rounded where RULES.md rounds it: ties half up, or half to even."""
+
     HALF_UP = "half_up"
     HALF_EVEN = "half_even"
 
 
 class Metric(StrEnum):
+    """What a KPI measures (RULES.md 4)."""
+
     REVENUE = "revenue"
     EXPANSION_REVENUE = "expansion_revenue"
     WON_DEALS = "won_deals"
@@ -68,11 +72,17 @@ MONEY_METRICS = frozenset({Metric.REVENUE, Metric.EXPANSION_REVENUE})
 
 
 class WhenMissing(StrEnum):
+    """A missing KPI value: `neutral` drops the KPI and renormalises the other weights, `zero`
+    keeps its weight with score 0 (RULES.md 5)."""
+
     NEUTRAL = "neutral"
     ZERO = "zero"
 
 
 class Action(StrEnum):
+    """What an integrity hit does (RULES.md 10): `exclude` the deal, count it and `hold` the
+    partner's payout, or count it and `flag` it only."""
+
     EXCLUDE = "exclude"
     HOLD = "hold"
     FLAG = "flag"
@@ -131,17 +141,39 @@ Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
 
 class _Model(BaseModel):
+    """A config section: frozen, unknown keys refused. Each field's `description` says what
+    it means, in the code and in the JSON Schema (`incentcalc schema`)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class ProgramInfo(_Model):
-    name: str = Field(min_length=1)
-    base_currency: Currency
-    fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
-    rounding: Rounding = Rounding.HALF_UP
+    """The program's name, currency and calendar."""
+
+    name: str = Field(
+        min_length=1, description="The program's name, shown on statements and reports."
+    )
+    base_currency: Currency = Field(
+        description="ISO 4217 code every amount is converted to and calculated in, e.g. USD."
+    )
+    fiscal_year_start_month: int = Field(
+        default=1,
+        ge=1,
+        le=12,
+        description=(
+            "Month (1-12) in which fiscal Q1 starts; fiscal year Y is named by the calendar year "
+            "in which it ends (RULES.md 1)."
+        ),
+    )
+    rounding: Rounding = Field(
+        default=Rounding.HALF_UP,
+        description="How money is rounded to the cent: half_up (default) or half_even.",
+    )
 
 
 class SourceName(StrEnum):
+    """The canonical input sources (DATA.md)."""
+
     PARTNERS = "partners"
     DEALS = "deals"
     NPS = "nps"
@@ -172,30 +204,133 @@ class Source(_Model):
     a database source reads `query` or `table`, exactly one.
     """
 
-    path: Path | None = None
-    uri: str | None = Field(default=None, min_length=1)
-    query: str | None = Field(default=None, min_length=1)
-    table: str | None = Field(default=None, pattern=TABLE_NAME)
-    connect_timeout_s: int = Field(default=10, ge=1, le=3600)
-    columns: dict[str, str] = Field(default_factory=dict)
-    values: dict[str, dict[str, str]] = Field(default_factory=dict)
-    date_format: str | dict[str, str] | None = None
-    header_row: int = Field(default=1, ge=1, le=MAX_HEADER_ROW)
-    skip_rows: int = Field(default=0, ge=0)
-    skip_rows_where: dict[str, list[str]] | list[dict[str, list[str]]] = Field(default_factory=dict)
-    """`{column: [values]}`: a row matching any column is skipped; a list of such mappings:
-    a row matching every column of one of them is skipped (`{amount: [""], stage: [open]}`)."""
-    defaults: dict[str, str] = Field(default_factory=dict)
-    delimiter: str = Field(default=",", min_length=1, max_length=1)
-    encoding: str = "utf-8"
-    sheet: str | int | None = None
-    thousands_separator: str | None = Field(default=None, min_length=1, max_length=1)
-    decimal_separator: Literal[".", ","] = "."
-    currency_symbols: list[str] = Field(default_factory=list)
-    null_values: list[str] = Field(default_factory=list)
-    fill_empty: dict[str, str] = Field(default_factory=dict)
-    credits: bool = False
-    from_: Literal["deals"] | None = Field(default=None, alias="from")
+    path: Path | None = Field(
+        default=None,
+        description=(
+            "The export file (.csv, .csv.gz, .parquet, .xlsx), relative to the config file."
+        ),
+    )
+    uri: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "A database URL (postgresql://, sqlite:///); `${NAME}` reads the environment variable "
+            "NAME. Never a password."
+        ),
+    )
+    query: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "One SELECT to run (database sources); `:period_start`, `:period_end`, `:window_start` "
+            "and `:window_end` are bound as dates."
+        ),
+    )
+    table: str | None = Field(
+        default=None,
+        pattern=TABLE_NAME,
+        description=(
+            "A table or view to read whole (database sources), optionally schema-qualified."
+        ),
+    )
+    connect_timeout_s: int = Field(
+        default=10,
+        ge=1,
+        le=3600,
+        description="Seconds to wait for the database to answer before giving up.",
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Canonical column -> the export's header for it (a header written twice: `Name#2`)."
+        ),
+    )
+    values: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description=(
+            "Canonical column -> {export value -> canonical value}; the key `*` maps every value "
+            "not listed."
+        ),
+    )
+    date_format: str | dict[str, str] | None = Field(
+        default=None,
+        description=(
+            "strptime format of the date columns, or canonical column -> format; none: ISO "
+            "YYYY-MM-DD."
+        ),
+    )
+    header_row: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_HEADER_ROW,
+        description="The row (from 1) holding the headers; rows above it are ignored.",
+    )
+    skip_rows: int = Field(
+        default=0,
+        ge=0,
+        description="Rows to drop right after the header (Qualtrics writes two there).",
+    )
+    skip_rows_where: dict[str, list[str]] | list[dict[str, list[str]]] = Field(
+        default_factory=dict,
+        description=(
+            "`{column: [values]}`: a row matching any column is skipped; a list of such mappings: "
+            'a row matching every column of one of them is skipped (`{amount: [""], stage: '
+            "[open]}`)."
+        ),
+    )
+    defaults: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            'Canonical column -> constant, for a column the export lacks; `"{row}"` numbers the '
+            "rows."
+        ),
+    )
+    delimiter: str = Field(
+        default=",", min_length=1, max_length=1, description="The CSV field separator."
+    )
+    encoding: str = Field(
+        default="utf-8", description="The text encoding of a CSV file, e.g. latin-1."
+    )
+    sheet: str | int | None = Field(
+        default=None,
+        description="The sheet of an .xlsx file to read, by name or position; none: the first.",
+    )
+    thousands_separator: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1,
+        description="The character grouping thousands in numbers, e.g. `,` in 1,234.56.",
+    )
+    decimal_separator: Literal[".", ","] = Field(
+        default=".", description="The decimal mark of numbers: `.` (default) or `,` (1.234,56)."
+    )
+    currency_symbols: list[str] = Field(
+        default_factory=list,
+        description="Symbols written around amounts that are not part of the number, e.g. `$`.",
+    )
+    null_values: list[str] = Field(
+        default_factory=list,
+        description='Cell texts that mean "no value", e.g. NA or a lone space.',
+    )
+    fill_empty: dict[str, str] = Field(
+        default_factory=dict,
+        description="Canonical column -> value used where a present column's cell is empty.",
+    )
+    credits: bool = Field(
+        default=False,
+        description=(
+            "Deals only: negative closed_won amounts are credits that net against the quarter's "
+            "sales instead of failing validation."
+        ),
+    )
+    from_: Literal["deals"] | None = Field(
+        default=None,
+        alias="from",
+        description=(
+            "Partners only: `deals` takes the partners from the deals' partner_ids, every other "
+            "column from `defaults` (no partner master)."
+        ),
+    )
 
     @field_validator("defaults", "fill_empty", mode="before")
     @classmethod
@@ -356,13 +491,24 @@ class Sources(_Model):
     """The configured sources. `nps` and `renewals` may be left out when no KPI or gate reads
     them (a revenue-only program); `validation.check_needed_sources` says which are needed."""
 
-    partners: Source
-    deals: Source
-    nps: Source | None = None
-    renewals: Source | None = None
-    targets: Source | None = None
-    fx_rates: Source | None = None
-    adjustments: Source | None = None
+    partners: Source = Field(
+        description="The partner master: ids, names, segments, teams, dates and status."
+    )
+    deals: Source = Field(description="The CRM's deals (opportunities).")
+    nps: Source | None = Field(default=None, description="NPS survey responses.")
+    renewals: Source | None = Field(
+        default=None, description="Contracts due for renewal, with what became of them."
+    )
+    targets: Source | None = Field(
+        default=None,
+        description="Per-partner KPI targets; a segment's `targets` stand in where it has no row.",
+    )
+    fx_rates: Source | None = Field(
+        default=None, description="Each period's rate of each currency to the base currency."
+    )
+    adjustments: Source | None = Field(
+        default=None, description="Approved manual corrections to a partner's payout."
+    )
 
     @model_validator(mode="after")
     def _derived_and_credits(self) -> Sources:
@@ -395,14 +541,20 @@ class Sources(_Model):
 
 
 class AttainmentCurve(_Model):
-    threshold: Number = Decimal(0)
-    cap: Number | None = None
+    """Score = a = value / target, 0 below `threshold`, at most `cap` (RULES.md 5)."""
+
+    threshold: Number = Field(
+        default=Decimal(0), description="Attainment below which the score is 0."
+    )
+    cap: Number | None = Field(default=None, description="The highest score; none: no limit.")
 
 
 class LinearCurve(_Model):
-    floor: Number = Decimal(0)
-    target: Number
-    cap: Number | None = None
+    """Score = (value - floor) / (target - floor), between 0 and `cap` (RULES.md 5)."""
+
+    floor: Number = Field(default=Decimal(0), description="The value that scores 0.")
+    target: Number = Field(description="The value that scores 1.")
+    cap: Number | None = Field(default=None, description="The highest score; none: no limit.")
 
     @model_validator(mode="after")
     def _target_above_floor(self) -> LinearCurve:
@@ -414,9 +566,19 @@ class LinearCurve(_Model):
 class ScoreCurve(_Model):
     """Exactly one of the three curves of RULES.md 5."""
 
-    attainment: AttainmentCurve | None = None
-    linear: LinearCurve | None = None
-    steps: list[tuple[Number, Number]] | None = None
+    attainment: AttainmentCurve | None = Field(
+        default=None, description="Score by attainment of the partner's target."
+    )
+    linear: LinearCurve | None = Field(
+        default=None, description="Score along a line from `floor` to `target`."
+    )
+    steps: list[tuple[Number, Number]] | None = Field(
+        default=None,
+        description=(
+            "[min_value, score] pairs ascending by min_value: the score of the last step reached, "
+            "0 below the first."
+        ),
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ScoreCurve:
@@ -435,32 +597,69 @@ class ScoreCurve(_Model):
 
 
 class Kpi(_Model):
-    metric: Metric
-    score: ScoreCurve
-    min_responses: int = Field(default=1, ge=1)
-    when_missing: WhenMissing = WhenMissing.NEUTRAL
+    """One KPI: the metric it measures and how its value becomes a score."""
+
+    metric: Metric = Field(description="What the KPI measures (RULES.md 4).")
+    score: ScoreCurve = Field(
+        description="The curve turning the value into a score, rounded to 4 places."
+    )
+    min_responses: int = Field(
+        default=1, ge=1, description="NPS: fewer responses than this leave the value missing."
+    )
+    when_missing: WhenMissing = Field(
+        default=WhenMissing.NEUTRAL,
+        description="What a missing value does: neutral (drop the KPI) or zero (score 0).",
+    )
 
 
 class Segment(_Model):
-    weights: dict[str, Number]
+    """A partner segment's KPI weights and default targets."""
+
+    weights: dict[str, Number] = Field(
+        description=(
+            "KPI -> weight in the composite score; the weights sum to 1, a KPI left out weighs 0."
+        )
+    )
     targets: dict[
         str,
         Annotated[Decimal, Field(gt=0), _places(MAX_CONFIG_PLACES), BeforeValidator(_to_decimal)],
-    ] = Field(default_factory=dict)
+    ] = Field(
+        default_factory=dict,
+        description="KPI -> target, for partners the targets file has no row for.",
+    )
 
 
 class Tier(_Model):
-    name: str = Field(min_length=1)
-    min_score: Number
-    rate: Number = Decimal(0)
-    fixed: Money = Decimal(0)
-    perks: list[str] = Field(default_factory=list)
-    requires: dict[str, Number] = Field(default_factory=dict)
+    """A tier: the composite score and gates it takes, and what it pays (RULES.md 6, 8)."""
+
+    name: str = Field(min_length=1, description="The tier's name, unique.")
+    min_score: Number = Field(
+        description="The lowest composite score of the tier (0 for the first tier)."
+    )
+    rate: Number = Field(
+        default=Decimal(0), description="Share of the bonus base paid as bonus, e.g. 0.035."
+    )
+    fixed: Money = Field(
+        default=Decimal(0), description="A fixed bonus in base currency, on top of the rate."
+    )
+    perks: list[str] = Field(
+        default_factory=list, description="Non-cash benefits, listed on statements."
+    )
+    requires: dict[str, Number] = Field(
+        default_factory=dict,
+        description=(
+            "KPI -> the least raw value (not score) the tier needs; a missing value fails it."
+        ),
+    )
 
 
 class Cap(_Model):
-    amount: Money | None = None
-    pct_of_base: Number | None = None
+    """The most a partner's gross bonus can be: the smaller of the two when both are set."""
+
+    amount: Money | None = Field(default=None, description="A fixed cap in base currency.")
+    pct_of_base: Number | None = Field(
+        default=None, description="A cap as a share of the partner's bonus base, e.g. 0.08."
+    )
 
     @model_validator(mode="after")
     def _at_least_one(self) -> Cap:
@@ -472,22 +671,65 @@ class Cap(_Model):
 class Milestone(_Model):
     """A loyalty bonus for every `quarters`-th consecutive quarter at `tier` or above (11.7)."""
 
-    tier: str = Field(min_length=1)
-    quarters: int = Field(ge=1)
-    bonus: Money = Field(ge=0)
+    tier: str = Field(
+        min_length=1, description="The tier (or one above it) the partner must earn each quarter."
+    )
+    quarters: int = Field(
+        ge=1, description="The streak length paid: every `quarters`-th consecutive quarter pays."
+    )
+    bonus: Money = Field(ge=0, description="The bonus in base currency.")
 
 
 class Payout(_Model):
-    base: str = "revenue"
-    individual_share: Share = Decimal(1)
-    team_share: Share = Decimal(0)
-    cap: Cap | None = None
-    budget: Money | None = None
-    holdback_pct: Share = Decimal(0)
-    holdback_release_after: int = Field(default=1, ge=1)
-    clawback_within_days: int | None = Field(default=None, ge=0)
-    min_payout: Money = Decimal(0)
-    loyalty: list[Milestone] = Field(default_factory=list)
+    """How a tier becomes money (RULES.md 8, 11)."""
+
+    base: str = Field(
+        default="revenue",
+        description=(
+            "The KPI whose value is the bonus base; its metric must be revenue or "
+            "expansion_revenue."
+        ),
+    )
+    individual_share: Share = Field(
+        default=Decimal(1), description="Share of the base paid at the partner's own tier rate."
+    )
+    team_share: Share = Field(
+        default=Decimal(0),
+        description="Share of the base paid at the team's tier rate; the two shares sum to 1.",
+    )
+    cap: Cap | None = Field(
+        default=None, description="The most a partner's gross can be; none: no cap."
+    )
+    budget: Money | None = Field(
+        default=None,
+        description=(
+            "The most all partners' grosses add up to per period, in base currency; above it every "
+            "gross is scaled down."
+        ),
+    )
+    holdback_pct: Share = Field(
+        default=Decimal(0),
+        description=(
+            "Share of the gross held back, released `holdback_release_after` quarters later."
+        ),
+    )
+    holdback_release_after: int = Field(
+        default=1, ge=1, description="Quarters until a holdback is released (needs a ledger)."
+    )
+    clawback_within_days: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "A deal cancelled within this many days of closing has its bonus clawed back (needs a "
+            "ledger); none: no clawbacks."
+        ),
+    )
+    min_payout: Money = Field(
+        default=Decimal(0), description="A net below this is carried forward instead of paid."
+    )
+    loyalty: list[Milestone] = Field(
+        default_factory=list, description="Bonuses for consecutive quarters at a tier."
+    )
 
     @model_validator(mode="after")
     def _shares_sum_to_one(self) -> Payout:
@@ -501,45 +743,69 @@ class Payout(_Model):
 
 
 class DuplicateRule(_Model):
-    action: Action = Action.EXCLUDE
+    """Deals of one partner with the same customer, amount, currency and close date: all but
+    the first by deal_id are hits."""
+
+    action: Action = Field(default=Action.EXCLUDE, description="What a hit does.")
 
 
 class RegistrationRule(_Model):
-    required: bool = True
-    action: Action = Action.EXCLUDE
+    """A deal registered after it closed, or never, is a hit."""
+
+    required: bool = Field(
+        default=True, description="Whether deals must be registered by their close date."
+    )
+    action: Action = Field(default=Action.EXCLUDE, description="What a hit does.")
 
 
 class SpikeRule(_Model):
-    last_days: int = Field(ge=1)
-    max_share: Share
-    action: Action = Action.FLAG
+    """A partner with too much of its revenue closed at the quarter's end: those deals are
+    hits."""
+
+    last_days: int = Field(ge=1, description="The window at the period's end, in days.")
+    max_share: Share = Field(
+        description="The largest share of the period's revenue the window may hold."
+    )
+    action: Action = Field(default=Action.FLAG, description="What a hit does.")
 
 
 class ReversalRule(_Model):
-    within_days: int = Field(ge=0)
-    action: Action = Action.EXCLUDE
+    """A won deal whose customer and partner have a cancelled deal soon after is a hit."""
+
+    within_days: int = Field(
+        ge=0, description="Days after the close date within which a cancellation reverses the deal."
+    )
+    action: Action = Field(default=Action.EXCLUDE, description="What a hit does.")
 
 
 class Integrity(_Model):
-    duplicate_deals: DuplicateRule | None = None
-    registration: RegistrationRule | None = None
-    quarter_end_spike: SpikeRule | None = None
-    reversal: ReversalRule | None = None
+    """Deal-level integrity rules, run in this order before the KPIs (RULES.md 10)."""
+
+    duplicate_deals: DuplicateRule | None = Field(default=None, description="Duplicate deals.")
+    registration: RegistrationRule | None = Field(default=None, description="Unregistered deals.")
+    quarter_end_spike: SpikeRule | None = Field(
+        default=None, description="Revenue piled into the quarter's last days."
+    )
+    reversal: ReversalRule | None = Field(
+        default=None, description="Deals reversed by a cancellation."
+    )
 
 
 class Ledger(_Model):
     """Where closed periods are kept (RULES.md 11); relative to the config file."""
 
-    path: Path
+    path: Path = Field(description="The ledger folder, created on the first close.")
 
 
 class Debtor(_Model):
     """The account the payouts are paid from (PAYMENTS.md), checked when the config loads so
     `validate` catches a typo before the quarter is closed. An IBAN is never quoted whole."""
 
-    name: str = Field(min_length=1, max_length=140)
-    iban: str = Field(min_length=1)
-    bic: str | None = None
+    name: str = Field(min_length=1, max_length=140, description="The paying company's name.")
+    iban: str = Field(min_length=1, description="The IBAN payouts are paid from.")
+    bic: str | None = Field(
+        default=None, description="The paying bank's BIC, where the bank needs it."
+    )
 
     @field_validator("iban")
     @classmethod
@@ -565,10 +831,20 @@ class Debtor(_Model):
 class Payments(_Model):
     """`incentcalc payments` (PAYMENTS.md): who pays, when, with which remittance text."""
 
-    debtor: Debtor
-    execution_date_after_days: int = Field(default=5, ge=0, le=365)
+    debtor: Debtor = Field(description="The account paid from.")
+    execution_date_after_days: int = Field(
+        default=5,
+        ge=0,
+        le=365,
+        description="Days after the export day on which the bank is asked to pay.",
+    )
     reference: str = Field(
-        default="Partner incentive {period} {partner_id}", min_length=1, max_length=140
+        default="Partner incentive {period} {partner_id}",
+        min_length=1,
+        max_length=140,
+        description=(
+            "Remittance text; may use {period}, {partner_id}, {partner_name} and {vendor_id}."
+        ),
     )
 
     @field_validator("reference")
@@ -588,23 +864,51 @@ class Site(_Model):
     """The partner portal (SITE.md): peer benchmarks only over segments of at least
     `min_peer_group` in-scope partners, so no single peer's numbers can be worked out."""
 
-    min_peer_group: int = Field(default=5, ge=2)
+    min_peer_group: int = Field(
+        default=5,
+        ge=2,
+        description="The fewest in-scope partners a segment needs for peer benchmarks.",
+    )
 
 
 class ProgramConfig(_Model):
     """A whole incentive program. Cross-field rules live in `_consistent`."""
 
-    program: ProgramInfo
-    sources: Sources
-    kpis: dict[str, Kpi] = Field(min_length=1)
-    segments: dict[str, Segment] = Field(min_length=1)
-    tiers: list[Tier] = Field(min_length=1)
-    payout: Payout = Payout()
-    tier_grace_quarters: int = Field(default=0, ge=0)
-    ledger: Ledger | None = None
-    integrity: Integrity = Integrity()
-    payments: Payments | None = None
-    site: Site = Site()
+    program: ProgramInfo = Field(description="The program's name, currency and calendar.")
+    sources: Sources = Field(
+        description="Where each input comes from and how it maps onto the canonical columns."
+    )
+    kpis: dict[str, Kpi] = Field(
+        min_length=1,
+        description="KPI name (the config's own) -> what it measures and how it is scored.",
+    )
+    segments: dict[str, Segment] = Field(
+        min_length=1,
+        description=(
+            "Segment name -> KPI weights and default targets; every partner's segment is listed."
+        ),
+    )
+    tiers: list[Tier] = Field(
+        min_length=1,
+        description="The tiers in ascending min_score; the first has min_score 0 and no gates.",
+    )
+    payout: Payout = Field(default=Payout(), description="How a tier becomes money.")
+    tier_grace_quarters: int = Field(
+        default=0,
+        ge=0,
+        description="Quarters a partner keeps a tier after falling below it (needs a ledger).",
+    )
+    ledger: Ledger | None = Field(
+        default=None,
+        description="The record of closed quarters; none: every period is calculated alone.",
+    )
+    integrity: Integrity = Field(
+        default=Integrity(), description="Deal-level integrity rules; none by default."
+    )
+    payments: Payments | None = Field(
+        default=None, description="Settings of `incentcalc payments` (PAYMENTS.md)."
+    )
+    site: Site = Field(default=Site(), description="Settings of the partner portal (SITE.md).")
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgramConfig:

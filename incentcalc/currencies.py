@@ -38,7 +38,7 @@ def _places(currency: pl.Expr) -> pl.Expr:
 
 
 def round_local(amount: pl.Expr, rate: pl.Expr, currency: pl.Expr, mode: Rounding) -> pl.Expr:
-    """amount / rate rounded in `mode` to `currency`'s minor unit, as LOCAL.
+    """`amount` / `rate` rounded in `mode` to `currency`'s minor unit, as LOCAL.
 
     Example: 7,200.00 USD at 0.0065 USD per JPY -> 1,107,692 JPY (not 1,107,692.31).
     """

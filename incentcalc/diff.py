@@ -147,6 +147,7 @@ class Cohort:
 
     @property
     def change(self) -> Change:
+        """How the cohort's totals moved from baseline to candidate."""
         return Change.between(self.totals_baseline, self.totals_candidate)
 
 
@@ -177,6 +178,7 @@ class ProgramDiff:
 
     @property
     def change(self) -> Change:
+        """How the totals over all partners moved from baseline to candidate."""
         return Change.between(self.baseline.totals, self.candidate.totals)
 
     @property
@@ -186,7 +188,7 @@ class ProgramDiff:
 
 
 def percent(delta: Decimal, base: Decimal) -> Decimal | None:
-    """delta as a percent of base, to 0.1 half up; None when base is 0 (no meaningful %).
+    """`delta` as a percent of `base`, to 0.1 half up; None when base is 0 (no meaningful %).
 
     >>> percent(Decimal("1.00"), Decimal("3.00"))
     Decimal('33.3')

@@ -50,6 +50,7 @@ class IncentcalcError(Exception):
     exit_code: ClassVar[ExitCode] = ExitCode.INTERNAL
 
     def __str__(self) -> str:
+        """The message alone: it already says what, where and the fix."""
         return self.message
 
 
@@ -58,6 +59,7 @@ class InvariantError(IncentcalcError):
 
     @classmethod
     def broken(cls, violations: list[str], shown: int = 10) -> InvariantError:
+        """Broken RULES.md invariants, the first `shown` of `violations` listed."""
         listed = "; ".join(violations[:shown])
         more = f" (and {len(violations) - shown} more)" if len(violations) > shown else ""
         return cls(
@@ -74,6 +76,7 @@ class UsageError(IncentcalcError):
 
     @classmethod
     def bad_period(cls, label: str) -> UsageError:
+        """A --period that is not a quarter label, with the accepted forms."""
         return cls(
             f"Period {label!r} is not a quarter label. Write it as 2026Q3 (2026-Q3 and 2026q3 "
             "are accepted too; quarters are 1 to 4)."
@@ -87,6 +90,7 @@ class ConfigError(IncentcalcError):
 
     @classmethod
     def missing_file(cls, what: str, path: Path) -> ConfigError:
+        """A source file named in the config that does not exist."""
         return cls(
             f"{what} file not found: {path}. Check the path in the config "
             "(paths are relative to the config file's folder)."
@@ -188,6 +192,7 @@ class OutputExistsError(RefusedError):
 
     @classmethod
     def at(cls, path: Path) -> OutputExistsError:
+        """An output folder that exists while --force was not given."""
         return cls(
             f"Output folder {path} already exists. Nothing was changed. Pass --force to "
             "replace it, or choose another folder with --out."
@@ -199,6 +204,7 @@ class LockHeldError(RefusedError):
 
     @classmethod
     def held_by(cls, path: Path, holder: str) -> LockHeldError:
+        """A lock on `path` held by another live process (`holder` describes it)."""
         return cls(
             f"Another incentcalc run holds the lock on {path} ({holder}). Wait for it to "
             "finish; if no such process exists, the lock is taken over automatically."

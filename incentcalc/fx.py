@@ -14,7 +14,7 @@ from incentcalc.periods import Period
 
 
 def period_rates(fx_rates: pl.DataFrame, period: Period, base_currency: str) -> pl.DataFrame:
-    """currency -> rate_to_base for the period; the base currency's rate is always 1."""
+    """`currency` -> `rate_to_base` for the period; the base currency's rate is always 1."""
     base = pl.DataFrame(
         {"currency": [base_currency], "rate_to_base": [Decimal(1)]},
         schema={"currency": pl.String(), "rate_to_base": RATE},

@@ -22,6 +22,7 @@ canonical column, the offending value as written, and the rule in plain words.""
 
 
 def empty_failures() -> pl.DataFrame:
+    """A failures frame with no rows (FAILURE_SCHEMA)."""
     return pl.DataFrame(schema=FAILURE_SCHEMA)
 
 
@@ -42,6 +43,7 @@ partner_id it belongs to, so finance sees whom leaving it out hurts."""
 
 
 def empty_rejected() -> pl.DataFrame:
+    """A rejected-rows frame with no rows (REJECTED_SCHEMA)."""
     return pl.DataFrame(schema=REJECTED_SCHEMA)
 
 
@@ -79,6 +81,7 @@ class Inputs:
     warnings: tuple[str, ...] = ()
 
     def __getitem__(self, name: SourceName) -> pl.DataFrame:
+        """The parsed frame of source `name`; an empty canonical frame when it was not read."""
         frame = self.frames.get(name)
         if frame is None:
             return pl.DataFrame(schema=canonical_schema(name))

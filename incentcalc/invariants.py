@@ -46,6 +46,8 @@ _AFTER_BONUS = (
 
 @dataclass(frozen=True)
 class Violation:
+    """One broken invariant: the partner, the column, its value and the rule broken."""
+
     partner_id: str
     column: str
     value: str

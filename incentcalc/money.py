@@ -60,7 +60,7 @@ def _nonzero(den: pl.Expr) -> pl.Expr:
 
 
 def round_quotient(num: pl.Expr, den: pl.Expr, places: int, mode: Rounding) -> pl.Expr:
-    """num / den rounded to `places` exactly (den > 0), in `mode`; null if den is 0 or null.
+    """`num` / `den` rounded to `places` exactly (den > 0), in `mode`; null if den is 0 or null.
 
     Works on |num| and restores the sign, so half up rounds ties away from zero like
     Python's ROUND_HALF_UP. Example: 368750 / 345000 = 1.06884... -> 1.0688.
@@ -72,7 +72,7 @@ def round_quotient(num: pl.Expr, den: pl.Expr, places: int, mode: Rounding) -> p
 
 
 def _rounded_division(scaled: pl.Expr, divisor: pl.Expr, mode: Rounding) -> pl.Expr:
-    """scaled / divisor (both >= 0) rounded to a whole number in `mode`, from the floor and
+    """`scaled` / `divisor` (both >= 0) rounded to a whole number in `mode`, from the floor and
     the remainder: never through an inexact quotient."""
     floor = scaled // divisor
     twice_rest = (scaled - floor * divisor) * 2

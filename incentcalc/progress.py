@@ -21,7 +21,8 @@ from rich.text import Text
 
 
 def done_and_left(completed: float, total: float | None, remaining: float | None) -> str:
-    """ "1,234/2,910, 0:00:08 left"; "" for a step without a count, no time before an estimate.
+    """Text like "1,234/2,910, 0:00:08 left"; "" for a step without a count, no time before
+    an estimate.
 
     >>> done_and_left(1234, 2910, 8.4)
     '1,234/2,910, 0:00:08 left'
@@ -38,6 +39,7 @@ class DoneAndLeftColumn(ProgressColumn):
     """done/total and the time left of a counted step (nothing for an uncounted one)."""
 
     def render(self, task: Task) -> Text:
+        """The column's text for `task`."""
         return Text(done_and_left(task.completed, task.total, task.time_remaining))
 
 

@@ -19,6 +19,8 @@ from incentcalc.periods import Period
 
 
 class Status(StrEnum):
+    """A partner's payout status (RULES.md 8), one per payouts row."""
+
     PAYABLE = "payable"
     BELOW_MINIMUM = "below_minimum"
     NEGATIVE = "negative"
@@ -63,6 +65,8 @@ fill record_id (adjustment_id, contract_id, source row)."""
 
 
 class ExceptionKind(StrEnum):
+    """What an exceptions.csv row reports."""
+
     INTEGRITY = "integrity"
     ADJUSTMENT_IGNORED = "adjustment_ignored"
     RENEWAL_PENDING = "renewal_pending"
@@ -143,6 +147,7 @@ class Timings(dict[str, float]):
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        """Time the block and add its seconds to stage `name`."""
         started = time.perf_counter()
         try:
             yield

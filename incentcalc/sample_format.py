@@ -7,5 +7,7 @@ from enum import StrEnum
 
 
 class FileFormat(StrEnum):
+    """A file format `sample-data` can write."""
+
     CSV = "csv"
     PARQUET = "parquet"

@@ -19,7 +19,7 @@ from incentcalc.schemas import ROW_RULES, UNIQUE_CHECK, UNIQUE_KEYS, CellRule, u
 
 
 def _check(name: str, argument: Any) -> pa.Check:
-    """pandera's built-in check `name`, e.g. ``("in_range", (0, 10))`` -> in_range(0, 10)."""
+    """The pandera built-in check `name`, e.g. ``("in_range", (0, 10))`` -> in_range(0, 10)."""
     build = getattr(pa.Check, name)
     if name == "in_range":
         return build(*argument)

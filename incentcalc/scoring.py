@@ -113,7 +113,7 @@ def gates_table(config: ProgramConfig) -> pl.DataFrame:
 
 
 def _attainment_score(a_num: pl.Expr, a_den: pl.Expr) -> pl.Expr:
-    """score = 0 if a < threshold else min(a, cap), a = a_num / a_den."""
+    """`score` = 0 if a < threshold else min(a, cap), a = a_num / a_den."""
     cap = pl.col("cap")
     capped = pl.when(cap.is_not_null() & (a_num >= exact(cap) * a_den)).then(exact(cap) * a_den)
     return (

@@ -108,6 +108,7 @@ class Validation:
 
     @property
     def ok(self) -> bool:
+        """Whether no row and no cross-file check failed."""
         return self.row_failures.height == 0 and self.cross_failures.height == 0
 
 
@@ -910,7 +911,7 @@ def failures_error(
 
 
 def source_rows(validation: Validation) -> dict[str, dict[str, object]]:
-    """source -> {path, rows, skipped, rows_of} for reports (rows and skipped are null for a
+    """`source` -> {path, rows, skipped, rows_of} for reports (rows and skipped are null for a
     file that could not be read; skipped counts the rows `skip_rows_where` left out; both
     count the same rows, those `rows_of` names: the period's window or every row)."""
     files = {f.name: f for f in validation.inputs.files}

@@ -52,6 +52,8 @@ WIDE_CODECS = ("utf-16", "utf-32")
 
 
 class FileFormat(StrEnum):
+    """The input file formats readers recognise, by file name suffix."""
+
     CSV = ".csv"
     CSV_GZ = ".csv.gz"
     PARQUET = ".parquet"
@@ -67,10 +69,12 @@ class FileProblem:
 
     @classmethod
     def empty(cls, path: Path) -> DataError:
+        """A file with no bytes at all."""
         return cls._error(path, "the file is empty. Export it again with a header row and data.")
 
     @classmethod
     def no_header_row(cls, path: Path, header_row: int) -> DataError:
+        """A file with nothing on the row `header_row` names."""
         return cls._error(
             path,
             f"there is nothing on row {header_row}, where `header_row` says the headers are. "
@@ -80,6 +84,7 @@ class FileProblem:
 
     @classmethod
     def binary(cls, path: Path) -> DataError:
+        """A file named as CSV that holds binary data."""
         return cls._error(
             path,
             "the file holds binary data, not CSV text. Is it an Excel or Parquet file with a "
@@ -88,6 +93,7 @@ class FileProblem:
 
     @classmethod
     def bad_encoding(cls, path: Path, encoding: str, line: int, detail: str) -> DataError:
+        """A line that does not decode in the configured `encoding`."""
         return cls._error(
             path,
             f"line {line} is not valid {encoding} text ({detail}). Save the file as UTF-8, or set "
@@ -96,6 +102,7 @@ class FileProblem:
 
     @classmethod
     def utf16(cls, path: Path) -> DataError:
+        """A UTF-16 file where UTF-8 was expected."""
         return cls._error(
             path,
             "the file is UTF-16 text (as Excel's 'Unicode Text' saves it), not UTF-8. Save it "
@@ -104,6 +111,7 @@ class FileProblem:
 
     @classmethod
     def ragged(cls, path: Path, line: int, found: int, expected: int) -> DataError:
+        """A line with another number of fields than the header."""
         return cls._error(
             path,
             f"line {line} has {found} fields but the header has {expected}. Check the delimiter "
@@ -112,6 +120,7 @@ class FileProblem:
 
     @classmethod
     def unparsable(cls, path: Path, what: str, detail: str) -> DataError:
+        """A file the parser refused, with the first line of its `detail`."""
         first = detail.strip().splitlines()[0] if detail.strip() else "no detail"
         return cls._error(
             path,
@@ -121,6 +130,7 @@ class FileProblem:
 
     @classmethod
     def truncated_gzip(cls, path: Path, detail: str) -> DataError:
+        """A gzip file that is damaged or cut short."""
         return cls._error(
             path,
             f"the gzip data is damaged or cut short ({detail}). Copy or compress the file again.",
@@ -128,6 +138,7 @@ class FileProblem:
 
     @classmethod
     def changed(cls, path: Path) -> DataError:
+        """A file that changed while it was read (its rows and sha256 would disagree)."""
         return cls._error(
             path,
             "the file changed while it was being read, so the rows read and the sha256 "
@@ -136,6 +147,7 @@ class FileProblem:
 
     @classmethod
     def duplicate_header(cls, path: Path | str, header: str, count: int) -> DataError:
+        """A header that appears `count` times, with the names it could be renamed to."""
         names = ", ".join(f"{header}#{n}" for n in range(1, count + 1))
         return cls._error(
             path,

@@ -61,6 +61,7 @@ class LockRecord:
 
     @classmethod
     def for_this_process(cls) -> LockRecord:
+        """The record this process writes into a lock file it takes."""
         return cls(
             pid=os.getpid(),
             host=socket.gethostname(),
@@ -83,6 +84,7 @@ class LockRecord:
             return None
 
     def to_json(self) -> str:
+        """The record as the lock file's JSON text."""
         return json.dumps(asdict(self), indent=2) + "\n"
 
     def describe(self) -> str:
@@ -90,6 +92,7 @@ class LockRecord:
         return f"pid {self.pid} on host {self.host} since {self.started_at}"
 
     def is_on_this_host(self) -> bool:
+        """Whether the holder runs on this host (only then can its pid be checked)."""
         return self.host == socket.gethostname()
 
 

@@ -1,10 +1,10 @@
-"""File stems from partner ids that can never leave their folder or clash on any filesystem.
+r"""File stems from partner ids that can never leave their folder or clash on any filesystem.
 
 A partner id comes from a CRM export and can be anything: ``../../etc/passwd``, ``a/b``,
 ``CON`` (a device on Windows), 300 characters, or two ids that differ only in case (one file
 on macOS and Windows). `safe_file_stems` turns every id into a stem that is
 
-- a single, harmless path component: no ``/``, ``\\``, ``:``, ``*``, ``?``, ``"``, ``<``,
+- a single, harmless path component: no ``/``, ``\``, ``:``, ``*``, ``?``, ``"``, ``<``,
   ``>``, ``|``, control or invisible format characters (each becomes ``_``), no ``..``, no
   leading or trailing dot or space, never empty, never a Windows device name;
 - at most MAX_STEM_BYTES bytes of UTF-8 (long ids are cut and get a hash);

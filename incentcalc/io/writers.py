@@ -141,7 +141,7 @@ def text_columns(frame: pl.DataFrame) -> list[str]:
 
 
 def write_csv(frame: pl.DataFrame, path: Path) -> None:
-    """UTF-8 CSV (no BOM), header, `,`, `\\n`, nulls empty, dates ISO, booleans true/false.
+    r"""UTF-8 CSV (no BOM), header, `,`, `\n`, nulls empty, dates ISO, booleans true/false.
 
     Decimal columns are written at their scale, so money reads ``0.00`` and ``-12.50``
     exactly; text cells are made formula-safe (see `formula_safe`).
@@ -187,7 +187,7 @@ def write_json(document: dict[str, Any], path: Path) -> None:
 
 
 def _commit(temporary: Path, target: Path, *, many_files: bool = False) -> None:
-    """fsync the new folder, then swap it in: target -> trash, tmp -> target, drop trash.
+    """`fsync` the new folder, then swap it in: target -> trash, tmp -> target, drop trash.
 
     Signals are held back during the two renames so Ctrl-C cannot land between them; if
     the second rename fails, the old folder is put back.
@@ -270,7 +270,7 @@ def _remove(path: Path) -> None:
 
 
 def _fsync_tree(root: Path) -> None:
-    """fsync every file and folder under root, so the rename publishes data, not promises."""
+    """`fsync` every file and folder under root, so the rename publishes data, not promises."""
     for folder, _, files in os.walk(root):
         for name in files:
             fd = os.open(os.path.join(folder, name), os.O_RDONLY)
@@ -282,7 +282,7 @@ def _fsync_tree(root: Path) -> None:
 
 
 def _fsync_directory(folder: Path) -> None:
-    """fsync a folder's entries (new names); a no-op where the OS cannot (Windows)."""
+    """`fsync` a folder's entries (new names); a no-op where the OS cannot (Windows)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:  # pragma: no cover - Windows cannot open folders

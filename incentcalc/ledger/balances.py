@@ -160,6 +160,7 @@ class PartnerReport:
     streaks: list[dict[str, Any]]
 
     def document(self) -> dict[str, Any]:
+        """The report as the JSON document of `ledger --partner --json`."""
         return {
             "partner_id": self.partner_id,
             "history": self.history.to_dicts(),

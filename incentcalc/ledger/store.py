@@ -1,4 +1,4 @@
-"""The ledger store (RULES.md 11): the only module that reads or writes the ledger folder.
+r"""The ledger store (RULES.md 11): the only module that reads or writes the ledger folder.
 
 Layout (docs/ledger.md)::
 
@@ -6,7 +6,7 @@ Layout (docs/ledger.md)::
       .entries.lock                    held while a `close` writes (io.locking)
       entries/
         0001-2026Q1/                   one folder per closed period, NNNN in close order
-          payouts.parquet              \\
+          payouts.parquet              \
           deal_bonuses.parquet          | the run's files, byte for byte (ENTRY_FILES)
           ledger_lines.parquet          |
           manifest.json                /
@@ -56,6 +56,7 @@ the last entry.json, which no later entry links to yet, is caught too."""
 
 
 def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of `data`."""
     return hashlib.sha256(data).hexdigest()
 
 
@@ -77,13 +78,16 @@ class Entry:
 
     @property
     def name(self) -> str:
+        """The entry's folder name, e.g. 0003-2026Q3."""
         return self.folder.name
 
     @property
     def period_label(self) -> str:
+        """The quarter the entry closed, e.g. 2026Q3."""
         return str(self.document["period"])
 
     def period(self) -> Period:
+        """The quarter the entry closed, in the fiscal year it was closed with."""
         return parse_period(self.period_label, int(self.document["fiscal_year_start_month"]))
 
 
@@ -96,6 +100,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        """Where the problem is (entry, file) and what it is."""
         where = f"entry {self.entry}" + (f", file {self.file}" if self.file else "")
         return f"{where}: {self.message}"
 
@@ -117,13 +122,16 @@ class Ledger:
         return self.entries[-1].period().shifted(1) if self.entries else None
 
     def entry_of(self, period: Period) -> Entry | None:
+        """The entry that closed `period`, if any."""
         return next((e for e in self.entries if e.period_label == period.label), None)
 
     def entries_before(self, period: Period) -> tuple[Entry, ...]:
+        """The entries of quarters before `period`, oldest first."""
         return tuple(e for e in self.entries if e.period() < period)
 
 
 def entries_folder(root: Path) -> Path:
+    """The folder holding a ledger's entries."""
     return root / ENTRIES_DIR
 
 
@@ -238,6 +246,7 @@ def open_ledger(config: ProgramConfig) -> Ledger:
 
 
 def ledger_root(config: ProgramConfig) -> Path:
+    """The ledger folder of `config`; a ConfigError when it configures none."""
     if config.ledger is None:
         raise ConfigError(
             "The config has no `ledger: {path: DIR}`, so there is no ledger to use. Add one "
@@ -247,6 +256,7 @@ def ledger_root(config: ProgramConfig) -> Path:
 
 
 def verification_message(root: Path, problems: list[Problem]) -> str:
+    """The error text of a ledger that failed verification: the first ten problems."""
     listed = "; ".join(str(p) for p in problems[:10])
     more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
     return (

@@ -53,10 +53,12 @@ class Tie:
 
     @property
     def ties(self) -> bool:
+        """Whether the files' sum equals the entry's, to the cent."""
         return self.files == self.entry
 
     @property
     def difference(self) -> Decimal:
+        """Files' sum minus the entry's."""
         return self.files - self.entry
 
 

@@ -90,6 +90,7 @@ class PartnerBook:
 
     @property
     def count(self) -> int:
+        """How many partners there are."""
         return self.frame.height
 
     @property

@@ -86,11 +86,13 @@ class SampleOptions:
 
     @property
     def nps_rows(self) -> int:
+        """NPS responses to generate: as asked, or the default per partner and quarter."""
         default = NPS_PER_PARTNER_QUARTER * self.partners * self.quarters
         return self.nps if self.nps is not None else default
 
     @property
     def renewal_rows(self) -> int:
+        """Renewals to generate: as asked, or the default per partner and quarter."""
         default = RENEWALS_PER_PARTNER_QUARTER * self.partners * self.quarters
         return self.renewals if self.renewals is not None else default
 
@@ -126,6 +128,7 @@ class Calendar:
 
     @classmethod
     def of(cls, options: SampleOptions) -> Calendar:
+        """The calendar of the quarters `options` asks for, as day numbers."""
         period = parse_period(options.period)
         quarters = tuple(period.shifted(k) for k in range(1 - options.quarters, 1))
         end = to_days(period.end)

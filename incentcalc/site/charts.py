@@ -30,7 +30,7 @@ DATA = alt.NamedData("values")
 
 
 def _number(*fields: str) -> dict[str, str]:
-    """calculate transforms turning the decimal text of `fields` into numbers."""
+    """Calculate transforms turning the decimal text of `fields` into numbers."""
     return {field: f"toNumber(datum.{field})" for field in fields}
 
 

@@ -55,14 +55,17 @@ class SiteRun:
 
     @property
     def recalculation(self) -> bool:
+        """Whether the run recalculated a closed quarter."""
         return bool(self.manifest.get("ledger", {}).get("recalculation"))
 
     @property
     def base_currency(self) -> str:
+        """The program's base currency code."""
         return self.config.program.base_currency
 
     @property
     def statements(self) -> Path:
+        """The run's statements folder."""
         return self.folder / STATEMENTS_DIR
 
 

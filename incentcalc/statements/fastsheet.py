@@ -101,6 +101,7 @@ class FastCellWorksheet(Worksheet):
     and which takes ready-made rows of XML below its ordinary cells (`append_rows`)."""
 
     def __init__(self) -> None:
+        """An empty worksheet, with no appended rows yet."""
         super().__init__()
         self._row_blocks: list[tuple[int, int, str]] = []
 
@@ -196,7 +197,7 @@ _COLUMN_NAMES = [xl_col_to_name(col) for col in range(64)]
 
 
 def _cell_ref(row: int, col: int) -> str:
-    """ "A1"-style reference, column names of the first 64 columns precomputed."""
+    """The "A1"-style reference of a cell, column names of the first 64 columns precomputed."""
     if col < len(_COLUMN_NAMES):
         return f"{_COLUMN_NAMES[col]}{row + 1}"
     return xl_rowcol_to_cell_fast(row, col)
@@ -300,6 +301,7 @@ class FastWorkbook(Workbook):
     filename: Any  # a path or a file object, as for xlsxwriter
 
     def __init__(self, filename: Any = None, options: dict[str, Any] | None = None) -> None:
+        """A workbook as xlsxwriter makes it, to `filename` (a path or a file object)."""
         super().__init__(filename, options)
         self._fixed: dict[int, FormatKey] = {}  # id(format) -> its properties, while it lives
         self.styles_key: Hashable | None = None

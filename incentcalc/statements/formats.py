@@ -160,6 +160,7 @@ class Formats:
     They are fixed formats (`FastWorkbook.add_fixed_format`): never change one."""
 
     def __init__(self, workbook: FastWorkbook) -> None:
+        """Formats of `workbook`, each made the first time it is asked for."""
         self._workbook = workbook
         self._cache: dict[tuple[str, str], Format] = {}
         self._numbers: dict[tuple[Kind, str, bool], Format] = {}
@@ -173,14 +174,17 @@ class Formats:
 
     @property
     def title(self) -> Format:
+        """A statement's title."""
         return self._make(("title", ""), {"bold": True, "font_size": 14})
 
     @property
     def heading(self) -> Format:
+        """A section heading."""
         return self._make(("heading", ""), {"bold": True, "font_size": 12})
 
     @property
     def header(self) -> Format:
+        """A table's header row: bold, underlined, shaded, wrapped."""
         props = {
             "bold": True,
             "bottom": 1,
@@ -192,10 +196,12 @@ class Formats:
 
     @property
     def label(self) -> Format:
+        """A row label."""
         return self._make(("label", ""), {"bold": True, "valign": "top"})
 
     @property
     def total(self) -> Format:
+        """A total row: bold with a rule above."""
         return self._make(("total", ""), {"bold": True, "top": 1})
 
     @property
@@ -217,6 +223,7 @@ class Formats:
 
     @property
     def wrap(self) -> Format:
+        """Wrapped text, top-left aligned."""
         return self._make(
             ("wrap", ""), {"text_wrap": True, "valign": "top", "align": "left", "indent": 1}
         )

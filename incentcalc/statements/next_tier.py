@@ -83,6 +83,7 @@ class Route:
 
     @property
     def reachable(self) -> bool:
+        """Whether moving this KPI alone can reach the tier."""
         return self.value_needed is not None
 
     @property
@@ -117,13 +118,16 @@ class NextTierPath:
 
     @property
     def gates_passed(self) -> bool:
+        """Whether every gate of the tier is already passed."""
         return all(gate.passed for gate in self.gates)
 
     @property
     def failing_gates(self) -> tuple[GateCheck, ...]:
+        """The gates not passed yet."""
         return tuple(gate for gate in self.gates if not gate.passed)
 
     def route(self, kpi: str) -> Route | None:
+        """The route through `kpi`, if there is one."""
         return next((route for route in self.routes if route.kpi == kpi), None)
 
     def cheapest(self, count: int = 3) -> tuple[Route, ...]:
@@ -132,7 +136,11 @@ class NextTierPath:
 
 
 def ceil_to(value: Decimal, unit: Decimal) -> Decimal:
-    """`value` rounded up to a multiple of `unit`: ceil_to(1.23325, 0.0001) = 1.2333."""
+    """`value` rounded up to a multiple of `unit`.
+
+    >>> ceil_to(Decimal("1.23325"), Decimal("0.0001"))
+    Decimal('1.2333')
+    """
     return value.quantize(unit, rounding=ROUND_CEILING)
 
 

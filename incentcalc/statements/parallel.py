@@ -78,7 +78,7 @@ def write_chunk(
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    """forkserver (preloading this module) where the platform has it, else spawn."""
+    """The `forkserver` context (preloading this module) where the platform has it, else spawn."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([__name__])

@@ -79,6 +79,7 @@ class StatementContext:
 
     @property
     def base_currency(self) -> str:
+        """The program's base currency code."""
         return self.config.program.base_currency
 
 
@@ -206,6 +207,7 @@ def _kpis(result: QuarterResult) -> pl.DataFrame:
 
 
 def build_context(result: QuarterResult) -> StatementContext:
+    """What every statement of `result`'s run shares (config, period, dates)."""
     period = result.period
     return StatementContext(
         result.config, period.label, period.start, period.end, result.recalculation, period.as_of
