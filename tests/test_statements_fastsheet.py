@@ -13,17 +13,7 @@ import polars as pl
 import pytest
 from xlsxwriter.workbook import Workbook
 
-from incentcalc.statements.fastsheet import (
-    ROWS_PER_SLICE,
-    CellColumn,
-    CellType,
-    FastCellWorksheet,
-    FastWorkbook,
-    list_rows_xml,
-    row_xml,
-    rows_xml,
-)
-from incentcalc.statements.formats import (
+from incentcalc.statements.cell_formats import (
     WORKBOOK_OPTIONS,
     Column,
     Formats,
@@ -34,6 +24,16 @@ from incentcalc.statements.formats import (
     write_cell,
     write_frame_table,
     write_table,
+)
+from incentcalc.statements.fastsheet import (
+    ROWS_PER_SLICE,
+    CellColumn,
+    CellType,
+    FastCellWorksheet,
+    FastWorkbook,
+    list_rows_xml,
+    row_xml,
+    rows_xml,
 )
 
 
