@@ -8,7 +8,11 @@ result scale, so neither can be trusted for a rule like "round half up to 4 plac
 - `round_quotient()` rounds num/den exactly, by floor division and the remainder, never by
   an inexact intermediate quotient.
 
->>> # 12,345.00 / 100,000 = 0.12345 exactly, which half up makes 0.1235 (a float says 0.1234)
+12,345.00 / 100,000 = 0.12345 exactly, which half up makes 0.1235 (a float says 0.1234):
+
+>>> shares = pl.DataFrame({"num": [12345], "den": [100000]})
+>>> shares.select(round_quotient(pl.col("num"), pl.col("den"), 4, Rounding.HALF_UP)).item()
+Decimal('0.1235')
 
 Minor units of payout currencies (ISO 4217), for RULES.md 8.11: payable_local is rounded to
 the payout currency's smallest coin, so a yen payout is whole yen and a dinar payout has fils.
@@ -54,7 +58,15 @@ def exact(expr: pl.Expr) -> pl.Expr:
 def round_money(expr: pl.Expr, mode: Rounding) -> pl.Expr:
     """RULES.md's round(): 2 places in the program's mode (half up = away from zero).
 
-    >>> # 2098.74 * 0.1 = 209.874 -> 209.87; 1459.99 * 0.1 = 145.999 -> 146.00
+    2098.74 * 0.1 = 209.874 -> 209.87; 1459.99 * 0.1 = 145.999 -> 146.00; a tie goes away
+    from zero in half up, to the even cent in half even:
+
+    >>> products = pl.DataFrame({"x": ["209.874", "145.999", "0.125", "-0.125"]})
+    >>> x = pl.col("x").cast(pl.Decimal(38, 3))
+    >>> [str(v) for v in products.select(round_money(x, Rounding.HALF_UP)).to_series()]
+    ['209.87', '146.00', '0.13', '-0.13']
+    >>> [str(v) for v in products.select(round_money(x, Rounding.HALF_EVEN)).to_series()]
+    ['209.87', '146.00', '0.12', '-0.12']
     """
     return exact(expr).round(2, mode=_POLARS_MODE[mode]).cast(MONEY)  # type: ignore[arg-type]
 
@@ -69,12 +81,21 @@ def round_quotient(num: pl.Expr, den: pl.Expr, places: int, mode: Rounding) -> p
     """`num` / `den` rounded to `places` exactly (den > 0), in `mode`; null if den is 0 or null.
 
     Works on |num| and restores the sign, so half up rounds ties away from zero like
-    Python's ROUND_HALF_UP. Example: 368750 / 345000 = 1.06884... -> 1.0688.
+    Python's ROUND_HALF_UP:
+
+    >>> pairs = pl.DataFrame({"num": [368750, -1, 1], "den": [345000, 8, 0]})
+    >>> ratio = round_quotient(pl.col("num"), pl.col("den"), 4, Rounding.HALF_UP)
+    >>> [str(v) for v in pairs.select(ratio).to_series()]  # 1.06884..., -0.125, 1/0
+    ['1.0688', '-0.1250', 'None']
+    >>> cents = round_quotient(pl.col("num"), pl.col("den"), 2, Rounding.HALF_UP)
+    >>> pairs.select(cents).to_series()[1]  # -0.125: the tie goes away from zero
+    Decimal('-0.13')
     """
     unit = 10**places
     magnitude = _rounded_division(num.cast(QUOTIENT).abs() * unit, _nonzero(den), mode)
     signed = pl.when(num < 0).then(-magnitude).otherwise(magnitude)
-    return (signed / unit).cast(pl.Decimal(38, places))
+    quotient: pl.Expr = (signed / unit).cast(pl.Decimal(38, places))
+    return quotient
 
 
 def _rounded_division(scaled: pl.Expr, divisor: pl.Expr, mode: Rounding) -> pl.Expr:
@@ -114,7 +135,12 @@ def round_line(amount: pl.Expr, rate: pl.Expr, mode: Rounding) -> pl.Expr:
     `round_money` of the Decimal product, 3x faster on a million lines. The caller checks
     `line_product_bound` first: the integers do not report an overflow.
 
-    >>> # 50,000.00 EUR at 1.081932: 5,000,000 x 1,081,932 = 5,409,660,000,000 -> 54,096.60
+    50,000.00 EUR at 1.081932: 5,000,000 x 1,081,932 = 5,409,660,000,000 -> 54,096.60:
+
+    >>> line = pl.DataFrame({"amount": ["50000.00"], "rate": ["1.081932"]})
+    >>> amount, rate = pl.col("amount").cast(MONEY), pl.col("rate").cast(FACTOR)
+    >>> line.select(round_line(amount, rate, Rounding.HALF_UP)).item()
+    Decimal('54096.60')
     """
     product = _whole_cents(amount) * rate.cast(FACTOR).to_physical()
     money = _money(_rounded_division(product.abs(), pl.lit(10**6, dtype=pl.Int128), mode))

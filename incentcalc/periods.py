@@ -102,6 +102,13 @@ def parse_period(label: str, fiscal_year_start_month: int = 1) -> Period:
 
     >>> parse_period("2026-q3").start.isoformat()
     '2026-07-01'
+
+    With another fiscal year start month, the year is the one in which the fiscal year
+    ends: with July, FY2027Q1 is July to September 2026.
+
+    >>> q1 = parse_period("2027Q1", fiscal_year_start_month=7)
+    >>> q1.start.isoformat(), q1.end.isoformat()
+    ('2026-07-01', '2026-09-30')
     """
     match = _LABEL.match(label)
     if match is None:

@@ -100,7 +100,15 @@ def apply_budget(frame: pl.DataFrame, budget: Decimal | None) -> tuple[pl.DataFr
 
     gross = gross_capped * budget / S cut to cents; the leftover cents go one each to the
     largest cut-off remainders (ties by partner_id). Example: budget 15,000 over S = 21,370
-    gives factor 0.701919 and grosses that sum to exactly 15,000.00.
+    gives factor 0.701919 and grosses that sum to exactly 15,000.00:
+
+    >>> capped = pl.DataFrame(
+    ...     {"partner_id": ["P1", "P2"], "scope_status": [None, None],
+    ...      "gross_capped": ["10000.00", "11370.00"]}
+    ... ).with_columns(pl.col("gross_capped").cast(MONEY))
+    >>> scaled, use = apply_budget(capped, Decimal(15000))
+    >>> [str(g) for g in scaled["gross"]], str(use.factor)
+    (['7019.19', '7980.81'], '0.701919')
     """
     eligible = ~_INELIGIBLE
     total = frame.filter(eligible).select(pl.col("gross_capped").sum()).item()

@@ -21,7 +21,6 @@ from incentcalc.engine.lines import (
     build_deal_lines,
     build_nps_lines,
     build_renewal_lines,
-    near_period,
 )
 from incentcalc.engine.payouts import (
     apply_budget,
@@ -39,6 +38,7 @@ from incentcalc.engine.tier_history import (
 from incentcalc.engine.tiers import assign_team_tiers, assign_tiers, compute_composites
 from incentcalc.history import History
 from incentcalc.inputs import Inputs, is_credit
+from incentcalc.io.window import near_period
 from incentcalc.money import MONEY
 from incentcalc.periods import Period
 from incentcalc.result import (

@@ -113,7 +113,18 @@ def gates_table(config: ProgramConfig) -> pl.DataFrame:
 
 
 def _attainment_score(a_num: pl.Expr, a_den: pl.Expr) -> pl.Expr:
-    """`score` = 0 if a < threshold else min(a, cap), a = a_num / a_den."""
+    """`score` = 0 if a < threshold else min(a, cap), a = a_num / a_den.
+
+    Revenue 96,000, 40,000 and 200,000 against a 100,000 target, threshold 0.5, cap 1.5:
+
+    >>> kpis = pl.DataFrame(
+    ...     {"num": [96000, 40000, 200000], "den": [100000] * 3, "threshold": ["0.5"] * 3,
+    ...      "cap": ["1.5"] * 3}
+    ... ).with_columns(pl.all().cast(pl.Decimal(38, 6)))
+    >>> score = _attainment_score(pl.col("num"), pl.col("den"))
+    >>> [str(s) for s in kpis.select(score).to_series()]
+    ['0.9600', '0.0000', '1.5000']
+    """
     cap = pl.col("cap")
     capped = pl.when(cap.is_not_null() & (a_num >= exact(cap) * a_den)).then(exact(cap) * a_den)
     return (
@@ -124,7 +135,17 @@ def _attainment_score(a_num: pl.Expr, a_den: pl.Expr) -> pl.Expr:
 
 
 def _linear_score() -> pl.Expr:
-    """clamp((v - floor) / (target - floor), 0, cap) with v = num / den."""
+    """clamp((v - floor) / (target - floor), 0, cap) with v = num / den.
+
+    NPS 35, -10 and 80 on a line from floor 0 to target 50, cap 1.2:
+
+    >>> nps = pl.DataFrame(
+    ...     {"num": [35, -10, 80], "den": [1] * 3, "floor": [0] * 3, "linear_target": [50] * 3,
+    ...      "cap": ["1.2"] * 3}
+    ... ).with_columns(pl.all().cast(pl.Decimal(38, 6)))
+    >>> [str(s) for s in nps.select(_linear_score()).to_series()]
+    ['0.7000', '0.0000', '1.2000']
+    """
     x_num = exact(pl.col("num")) - exact(pl.col("floor")) * pl.col("den")
     x_den = exact(pl.col("den")) * (exact(pl.col("linear_target")) - pl.col("floor"))
     cap = pl.col("cap")

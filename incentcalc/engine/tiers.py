@@ -12,7 +12,15 @@ from incentcalc.result import Status
 
 def compute_composites(kpi_rows: pl.DataFrame) -> pl.DataFrame:
     """partner_id -> composite = sum(w * score) / sum(w) over KPIs not dropped, 4 places half up;
-    0 when every KPI is dropped. Example: (0.6 * 1.15 + 0.2 * 0.8 + 0.2 * 0) / 1 = 0.85."""
+    0 when every KPI is dropped. Example: (0.6 * 1.15 + 0.2 * 0.8 + 0.2 * 0) / 1 = 0.85.
+
+    >>> kpis = pl.DataFrame(
+    ...     {"partner_id": ["P1"] * 3, "counted_weight": ["0.6", "0.2", "0.2"],
+    ...      "score": ["1.15", "0.8", "0"], "weight_total": ["1"] * 3}
+    ... ).with_columns(pl.exclude("partner_id").cast(pl.Decimal(38, 4)))
+    >>> compute_composites(kpis).rows()
+    [('P1', Decimal('0.8500'))]
+    """
     return (
         kpi_rows.group_by("partner_id")
         .agg(

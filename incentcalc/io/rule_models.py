@@ -21,9 +21,12 @@ from incentcalc.io.rules import ROW_RULES, UNIQUE_CHECK, UNIQUE_KEYS, CellRule, 
 def _check(name: str, argument: Any) -> pa.Check:
     """The pandera built-in check `name`, e.g. ``("in_range", (0, 10))`` -> in_range(0, 10)."""
     build = getattr(pa.Check, name)
-    if name == "in_range":
-        return build(*argument)
-    return build(list(argument) if name == "isin" else argument)
+    check: pa.Check = (
+        build(*argument)
+        if name == "in_range"
+        else build(list(argument) if name == "isin" else argument)
+    )
+    return check
 
 
 def _column(rule: CellRule) -> pa.Column:

@@ -272,12 +272,14 @@ def validate_rows(source: SourceName, frame: pl.DataFrame) -> pl.DataFrame:
     """
     if rows_pass(source, frame):
         return pl.DataFrame(schema=CELL_FAILURE_SCHEMA)
-    from incentcalc.io.rule_models import MODELS, pa
+    from pandera.errors import SchemaErrors
+
+    from incentcalc.io.rule_models import MODELS
 
     try:
         MODELS[source].validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
+    except SchemaErrors as exc:
+        cases: pl.DataFrame = exc.failure_cases
     else:
         return pl.DataFrame(schema=CELL_FAILURE_SCHEMA)
     cases = cases.with_columns(

@@ -72,7 +72,7 @@ def sepa_message(
         if line.bic:
             payment["BIC"] = line.bic
         transfer.add_payment(payment)
-    data = transfer.export(validate=False, pretty_print=True)
+    data: bytes = transfer.export(validate=False, pretty_print=True)
     stamped = {"MsgId": msg_id, "CreDtTm": created_at, "PmtInfId": payment_info_id}
     for tag, value in stamped.items():
         data, found = re.subn(f"<{tag}>[^<]*</{tag}>".encode(), f"<{tag}>{value}</{tag}>".encode(),

@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from incentcalc.config import SourceName, load_config
+from incentcalc.sample_format import SampleFormat
 from incentcalc.sampledata.activity import generate_nps, generate_renewals
 from incentcalc.sampledata.deals import generate_deals
 from incentcalc.sampledata.partners import generate_partners
@@ -27,7 +28,6 @@ from incentcalc.sampledata.plan import (
     PROGRAM_FILE,
     SOURCE_ORDER,
     Calendar,
-    SampleFormat,
     SampleOptions,
     source_file_name,
 )

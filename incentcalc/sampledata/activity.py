@@ -36,7 +36,10 @@ RENEWED_AGAIN_SHARE = 0.03
 
 
 def _activity_days(rng: np.random.Generator, book: PartnerBook, partner: np.ndarray) -> np.ndarray:
-    return book.start[partner] + (rng.random(partner.size) * book.window[partner]).astype(np.int64)
+    days: np.ndarray = book.start[partner] + (
+        rng.random(partner.size) * book.window[partner]
+    ).astype(np.int64)
+    return days
 
 
 def generate_nps(

@@ -89,7 +89,8 @@ def local_cents(usd_cents: np.ndarray, currency: np.ndarray) -> np.ndarray:
     """USD cents -> cents in each row's currency; yen amounts are whole (no minor unit)."""
     per_unit = np.asarray(USD_PER_UNIT)[currency]
     cents = np.round(usd_cents / per_unit).astype(np.int64)
-    return np.where(currency == JPY, cents // 100 * 100, cents)
+    local: np.ndarray = np.where(currency == JPY, cents // 100 * 100, cents)
+    return local
 
 
 def generate_deals(book: PartnerBook, rows: int, seed: int, calendar: Calendar) -> DealDraw:
@@ -131,7 +132,8 @@ def generate_deals(book: PartnerBook, rows: int, seed: int, calendar: Calendar) 
     order = np.lexsort((np.arange(source.size), np.where(reg_ok_all, reg_all, close_all)))
 
     def take(values: np.ndarray) -> np.ndarray:
-        return values[source][order]
+        taken: np.ndarray = values[source][order]
+        return taken
 
     deals = frame(
         source.size,

@@ -96,7 +96,8 @@ class PartnerBook:
     @property
     def window(self) -> np.ndarray:
         """Active days inside the export (0 when the partner has none)."""
-        return np.maximum(self.end - self.start + 1, 0)
+        days: np.ndarray = np.maximum(self.end - self.start + 1, 0)
+        return days
 
     def partner_ids(self, index: np.ndarray) -> pl.Expr:
         """partner_id column for rows owned by the partners at `index`."""
@@ -105,7 +106,8 @@ class PartnerBook:
     def weights(self, exponent: float) -> np.ndarray:
         """Probability of each partner owning a row: size**exponent times active time."""
         raw = self.size**exponent * self.window
-        return raw / raw.sum()
+        shares: np.ndarray = raw / raw.sum()
+        return shares
 
 
 def generate_partners(count: int, seed: int, calendar: Calendar) -> PartnerBook:

@@ -129,7 +129,8 @@ def two_significant(value: float) -> int:
         return 1
     digits = int(np.floor(np.log10(value)))
     step = 10 ** max(0, digits - 1)
-    return max(1, round(value / step) * step)
+    rounded: int = max(1, round(value / step) * step)
+    return rounded
 
 
 def measure_program(book: PartnerBook, draw: DealDraw, calendar: Calendar) -> ProgramNumbers:

@@ -67,11 +67,12 @@ def _bars(
 def _room(base: alt.Chart, value: str) -> alt.Chart:
     """An invisible point a quarter beyond each bar, so the scale leaves room for the number
     written after the longest bar."""
-    return (
+    room: alt.Chart = (
         base.transform_calculate(room=f"datum.{value} * 1.25")
         .mark_point(opacity=0)
         .encode(x=alt.X("room:Q"))
     )
+    return room
 
 
 def _specs() -> dict[str, alt.TopLevelMixin]:

@@ -315,7 +315,8 @@ def writer_for(sheet: Worksheet, kind: Kind) -> Callable[..., Any]:
     """The xlsxwriter method that writes values of `kind` (text only ever as a string), taking
     row and column numbers (`fastsheet.cell_writer`)."""
     if kind is Kind.BOOLEAN:
-        return sheet.write_boolean
+        write_boolean: Callable[..., Any] = sheet.write_boolean
+        return write_boolean
     return cell_writer(sheet, text=kind in (Kind.TEXT, Kind.WRAP))
 
 

@@ -184,7 +184,8 @@ class FastCellWorksheet(Worksheet):
 def cell_writer(sheet: Worksheet, text: bool) -> Callable[..., Any]:
     """`sheet.write_string` (`text`) or `sheet.write_number`, taking (row, col, value,
     format) without the A1-notation parsing of the public methods."""
-    return sheet._write_string if text else sheet._write_number
+    writer: Callable[..., Any] = sheet._write_string if text else sheet._write_number
+    return writer
 
 
 def style_index(fmt: Format) -> int:
@@ -200,7 +201,8 @@ def _cell_ref(row: int, col: int) -> str:
     """The "A1"-style reference of a cell, column names of the first 64 columns precomputed."""
     if col < len(_COLUMN_NAMES):
         return f"{_COLUMN_NAMES[col]}{row + 1}"
-    return xl_rowcol_to_cell_fast(row, col)
+    ref: str = xl_rowcol_to_cell_fast(row, col)
+    return ref
 
 
 STYLES_PART = "xl/styles.xml"
