@@ -123,7 +123,8 @@ def _score_bounds(config: ProgramConfig, kpi: str) -> tuple[Decimal, Decimal | N
     if curve.steps is not None:
         scores = [Decimal(0), *(step[1] for step in curve.steps)]
         return _as_score(min(scores)), _as_score(max(scores))
-    cap = curve.attainment.cap if curve.attainment is not None else curve.linear.cap  # type: ignore[union-attr]
+    shaped = curve.attainment or curve.linear  # ScoreCurve holds exactly one of the three
+    cap = shaped.cap if shaped is not None else None
     return Decimal(0), None if cap is None else _as_score(cap)
 
 
