@@ -10,17 +10,16 @@ import typer
 from incentcalc.cli.options import (
     DEFAULT_CONFIG,
     ConfigOpt,
-    DebugOpt,
-    JsonOpt,
-    LogOpt,
+    MaxRejectedOpt,
     PeriodOpt,
-    QuietOpt,
+    Reporting,
     emit_json,
-    guarded,
     stdout_console,
+    with_reporting,
 )
 
 
+@with_reporting
 def explain(
     partner: Annotated[str, typer.Option("--partner", help="The partner_id to explain.")],
     config: ConfigOpt = DEFAULT_CONFIG,
@@ -50,21 +49,12 @@ def explain(
             "were set aside are shown with why.",
         ),
     ] = False,
-    max_rejected: Annotated[
-        str,
-        typer.Option(
-            "--max-rejected",
-            help="With --quarantine: stop when more than this share of any source's rows is "
-            "rejected (e.g. 5%).",
-        ),
-    ] = "1%",
-    as_json: JsonOpt = False,
-    quiet: QuietOpt = False,
-    debug: DebugOpt = False,
-    log_file: LogOpt = None,
+    max_rejected: MaxRejectedOpt = "1%",
+    *,
+    reporting: Reporting,
 ) -> None:
     """Show how one partner's payout came about: KPIs, rows behind them, tier, team, steps."""
-    with guarded("explain", as_json=as_json, debug=debug, log_file=log_file):
+    with reporting.guarded("explain"):
         if run_dir is not None:
             from incentcalc.api import explain_from_run
 
@@ -81,9 +71,9 @@ def explain(
                 config, period, quarantine=quarantine, max_rejected=share, as_of=as_of
             )
             document = explain_partner(result, partner)
-        if as_json:
+        if reporting.as_json:
             emit_json(document)
-        elif not quiet:
+        elif not reporting.quiet:
             from incentcalc.cli.report_explain import render_explanation
 
             render_explanation(stdout_console(), document)
