@@ -10,7 +10,10 @@ Workers are forked from a `forkserver` that has imported this module once, never
 parent itself: the parent has Polars' thread pool running, and forking a process with live
 threads can deadlock the child; a fresh `spawn` per worker would pay the imports (Polars,
 pydantic, xlsxwriter) in every worker. The forkserver is started early (`start_forkserver`),
-so its imports overlap the parent's own work.
+so its imports overlap the parent's own work. (Importing Polars 2.1 starts three threads of its
+own, two jemalloc background threads and `polars-ooc-cleaner`, so the forkserver is not
+single-threaded either; 1,200 workers forked from it in a stress loop all lived: see
+docs/performance.md, issue 27.)
 
 Small batches are written in this process: starting workers costs more than it saves.
 """
