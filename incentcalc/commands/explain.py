@@ -18,8 +18,10 @@ from incentcalc.cli import (
     command,
     emit_json,
     guarded,
+    stderr_console,
     stdout_console,
 )
+from incentcalc.errors import UsageError
 
 
 @command
@@ -32,7 +34,8 @@ def explain(
         typer.Option(
             "--run",
             help="The run folder (--out of `run`) to take the quarter's totals from: only this "
-            "partner's rows are read.",
+            "partner's rows are read. Without it, out/<period> is used when it matches "
+            "(docs/explain.md).",
             file_okay=False,
         ),
     ] = None,
@@ -60,6 +63,14 @@ def explain(
             "rejected (e.g. 5%).",
         ),
     ] = "1%",
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Calculate the quarter even when the run in out/<period> matches the config "
+            "and inputs.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
@@ -67,6 +78,13 @@ def explain(
 ) -> None:
     """Show how one partner's payout came about: KPIs, rows behind them, tier, team, steps."""
     with guarded("explain", as_json=as_json, debug=debug, log_file=log_file):
+        if run_dir is not None and fresh:
+            raise UsageError(
+                "--run and --fresh do not go together: --run explains that run, --fresh "
+                "calculates the quarter. Leave one of them out."
+            )
+        if run_dir is None:
+            run_dir = _matching_run(config, period, as_of, fresh=fresh, quiet=quiet)
         if run_dir is not None:
             from incentcalc.explain_run import explain_from_run
 
@@ -89,3 +107,25 @@ def explain(
             from incentcalc.report_explain import render_explanation
 
             render_explanation(stdout_console(), document)
+
+
+def _matching_run(
+    config_path: Path, period_label: str, as_of: str | None, *, fresh: bool, quiet: bool
+) -> Path | None:
+    """The run folder plain `explain` reuses (`run`'s default --out for the period, when its
+    config, inputs and ledger are unchanged: `run_match`), or None to calculate; says which
+    on stderr, unless --quiet."""
+    from incentcalc import api
+    from incentcalc.commands.run import default_out
+    from incentcalc.run_match import fresh_message, match_run
+
+    program, quarter = api.load_program(config_path, period_label, as_of)
+    if fresh:
+        verdict, line = None, fresh_message(quarter)
+    else:
+        folder = default_out(quarter.label, recalculation=False, as_of=quarter.as_of)
+        verdict = match_run(folder, config_path, program, quarter)
+        line = verdict.message(quarter)
+    if not quiet:
+        stderr_console().print(line, markup=False, highlight=False, soft_wrap=True)
+    return verdict.folder if verdict is not None and verdict.matches else None
