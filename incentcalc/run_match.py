@@ -57,9 +57,7 @@ def fresh_message(period: Period) -> str:
     return f"Calculating {_period_text(period)}: --fresh."
 
 
-def match_run(
-    folder: Path, config_path: Path, config: ProgramConfig, period: Period
-) -> RunMatch:
+def match_run(folder: Path, config_path: Path, config: ProgramConfig, period: Period) -> RunMatch:
     """Whether the run in `folder` is the calculation of `period` that `config` (read from
     `config_path`) makes on today's inputs, checked cheapest first; never raises for a
     missing, unreadable or foreign folder (that is a reason like any other)."""
@@ -131,7 +129,7 @@ def _changed_inputs(recorded: Any, config: ProgramConfig) -> list[str] | str:
         path = source.path if source.path is not None else config.sources.deals.path
         current[name.value] = None if path is None else _sha256_or_none(path)
     names = sorted(set(current) | set(hashes))
-    return [n for n in names if current.get(n) is None or current.get(n) != _get(hashes, n, "sha256")]
+    return [n for n in names if current.get(n) is None or current[n] != _get(hashes, n, "sha256")]
 
 
 def _changed_outputs(recorded: Any, folder: Path) -> list[str]:
@@ -141,9 +139,7 @@ def _changed_outputs(recorded: Any, folder: Path) -> list[str]:
         if isinstance(recorded, list)
         else {}
     )
-    return [
-        name for name in READ_FROM_RUN if written.get(name) != _sha256_or_none(folder / name)
-    ]
+    return [name for name in READ_FROM_RUN if written.get(name) != _sha256_or_none(folder / name)]
 
 
 def _ledger_head(config: ProgramConfig) -> str | None:
