@@ -84,7 +84,7 @@ def explain(
                 "calculates the quarter. Leave one of them out."
             )
         if run_dir is None:
-            run_dir = _matching_run(config, period, as_of, fresh=fresh, quiet=quiet)
+            run_dir = _matching_run(config, period, as_of, fresh=fresh, say=not (as_json or quiet))
         if run_dir is not None:
             from incentcalc.explain_run import explain_from_run
 
@@ -110,11 +110,12 @@ def explain(
 
 
 def _matching_run(
-    config_path: Path, period_label: str, as_of: str | None, *, fresh: bool, quiet: bool
+    config_path: Path, period_label: str, as_of: str | None, *, fresh: bool, say: bool
 ) -> Path | None:
     """The run folder plain `explain` reuses (`run`'s default --out for the period, when its
-    config, inputs and ledger are unchanged: `run_match`), or None to calculate; says which
-    on stderr, unless --quiet."""
+    config, inputs and ledger are unchanged: `run_match`), or None to calculate; with `say`,
+    tells which on stderr. `--json` prints the same document either way, so it says nothing
+    beside it."""
     from incentcalc import api
     from incentcalc.commands.run import default_out
     from incentcalc.run_match import fresh_message, match_run
@@ -126,6 +127,6 @@ def _matching_run(
         folder = default_out(quarter.label, recalculation=False, as_of=quarter.as_of)
         verdict = match_run(folder, config_path, program, quarter)
         line = verdict.message(quarter)
-    if not quiet:
+    if say:
         stderr_console().print(line, markup=False, highlight=False, soft_wrap=True)
     return verdict.folder if verdict is not None and verdict.matches else None
