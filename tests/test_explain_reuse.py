@@ -188,9 +188,11 @@ def test_run_and_fresh_do_not_go_together(quarter: Path) -> None:
     assert "--run and --fresh do not go together" in said(done)
 
 
-def test_quiet_says_nothing(quarter: Path) -> None:
-    done = explain(quarter, "P1", "--quiet")
+def test_quiet_says_nothing_and_the_log_says_which(quarter: Path) -> None:
+    done = explain(quarter, "P1", "--quiet", "--log-file", "explain.log")
     assert (done.stdout, done.stderr) == ("", "")
+    log = (quarter / "explain.log").read_text(encoding="utf-8")
+    assert f"explain: Explaining the run in {DEFAULT_RUN} (made " in log
 
 
 def test_the_verdict_names_each_difference(quarter: Path, tmp_path: Path) -> None:

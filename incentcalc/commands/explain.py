@@ -18,6 +18,7 @@ from incentcalc.cli import (
     command,
     emit_json,
     guarded,
+    log_line,
     stderr_console,
     stdout_console,
 )
@@ -84,7 +85,9 @@ def explain(
                 "calculates the quarter. Leave one of them out."
             )
         if run_dir is None:
-            run_dir = _matching_run(config, period, as_of, fresh=fresh, say=not (as_json or quiet))
+            run_dir = _matching_run(
+                config, period, as_of, fresh=fresh, say=not (as_json or quiet), log_file=log_file
+            )
         if run_dir is not None:
             from incentcalc.explain_run import explain_from_run
 
@@ -110,23 +113,35 @@ def explain(
 
 
 def _matching_run(
-    config_path: Path, period_label: str, as_of: str | None, *, fresh: bool, say: bool
+    config_path: Path,
+    period_label: str,
+    as_of: str | None,
+    *,
+    fresh: bool,
+    say: bool,
+    log_file: Path | None,
 ) -> Path | None:
     """The run folder plain `explain` reuses (`run`'s default --out for the period, when its
-    config, inputs and ledger are unchanged: `run_match`), or None to calculate; with `say`,
-    tells which on stderr. `--json` prints the same document either way, so it says nothing
-    beside it."""
-    from incentcalc import api
+    config, inputs and ledger are unchanged: `run_match`), or None to calculate. Which it is
+    goes to `--log-file` and, with `say`, to stderr: `--json` prints the same document either
+    way, so nothing is printed beside it."""
     from incentcalc.commands.run import default_out
+    from incentcalc.config import load_config
+    from incentcalc.periods import parse_day, parse_period
     from incentcalc.run_match import fresh_message, match_run
 
-    program, quarter = api.load_program(config_path, period_label, as_of)
+    # as `api.load_program`, without importing the engine: `explain_from_run` imports it
+    # while the partner's rows are read
+    program = load_config(config_path)
+    quarter = parse_period(period_label, program.program.fiscal_year_start_month)
+    quarter = quarter if as_of is None else quarter.progress_to(parse_day(as_of))
     if fresh:
         verdict, line = None, fresh_message(quarter)
     else:
         folder = default_out(quarter.label, recalculation=False, as_of=quarter.as_of)
         verdict = match_run(folder, config_path, program, quarter)
         line = verdict.message(quarter)
+    log_line(log_file, f"explain: {line}")
     if say:
         stderr_console().print(line, markup=False, highlight=False, soft_wrap=True)
     return verdict.folder if verdict is not None and verdict.matches else None
