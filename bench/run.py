@@ -2,9 +2,10 @@
 
 Every step is a child process (interpreter start included). On the two-year dataset (5M
 deals): the floor (`bench.floor`, a bare Polars scan of the quarter), `run --no-statements`,
-`validate`, `run` with statements for 2,000 partners, `diff`, `explain --partner` (calculating,
-with `--run` of the run just made, and plain with that run as its out/<period>), the two peers (`bench.peers`: pandas and DuckDB SQL) and
+`validate`, `run` with statements for 2,000 partners, `diff`, `explain --partner` (plain and
+with `--run` of the run just made), the two peers (`bench.peers`: pandas and DuckDB SQL) and
 the progress run (`run --as-of`, halfway through the quarter, without and with statements).
+Plain `explain` is timed calculating (`--fresh`) and reusing the run as its out/<period>.
 It also reads the 5M deals from PostgreSQL next to the Parquet read (`bench.database`,
 skipped without a server or with `--no-database`) and times the ledger (issue 12: four
 quarters run and closed, then the quarter run on them, `close`, `ledger --verify`, the
