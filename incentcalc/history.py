@@ -18,14 +18,15 @@ from typing import Any
 import polars as pl
 
 from incentcalc.errors import DataError
-from incentcalc.output_names import (
+from incentcalc.periods import Period, parse_period
+from incentcalc.result import (
+    CLOSED_HISTORY_COLUMNS,
     DEAL_BONUSES_PARQUET,
+    LEDGER_LINE_SCHEMA,
     LEDGER_LINES_PARQUET,
     MANIFEST_JSON,
     PAYOUTS_PARQUET,
 )
-from incentcalc.periods import Period, parse_period
-from incentcalc.result import CLOSED_HISTORY_COLUMNS, LEDGER_LINE_SCHEMA
 
 HISTORY_PAYOUT_COLUMNS = (
     "partner_id", "status", "tier", "earned_tier", "holdback", "carried_forward", "payable",

@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from incentcalc.diff import (
+from incentcalc.errors import UsageError
+from incentcalc.reports.compare import (
     DIFF_COLUMNS,
     GROUP_COLUMNS,
     Movement,
@@ -23,7 +24,6 @@ from incentcalc.diff import (
     read_cohort,
     tier_order_of,
 )
-from incentcalc.errors import UsageError
 from incentcalc.result import MONEY_COLUMNS, PAYOUT_COLUMNS, BudgetUse
 
 D = Decimal

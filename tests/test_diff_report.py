@@ -13,9 +13,7 @@ import polars as pl
 from rich.console import Console
 from test_diff import BASE, CAND, NO_BUDGET, TIERS
 
-from incentcalc.config_diff import ConfigChange
-from incentcalc.diff import DIFF_COLUMNS, ProgramDiff, compute_diff
-from incentcalc.diff_report import (
+from incentcalc.cli.diff_report import (
     SHEET_MIGRATION,
     SHEET_PARTNERS,
     SHEET_SUMMARY,
@@ -23,6 +21,8 @@ from incentcalc.diff_report import (
     render_diff,
     write_diff_workbook,
 )
+from incentcalc.reports.compare import DIFF_COLUMNS, ProgramDiff, compute_diff
+from incentcalc.reports.config_diff import ConfigChange
 
 CHANGES = (ConfigChange("payout.budget", None, Decimal("15000")),)
 

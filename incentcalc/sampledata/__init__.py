@@ -27,7 +27,7 @@ from incentcalc.sampledata.plan import (
     PROGRAM_FILE,
     SOURCE_ORDER,
     Calendar,
-    FileFormat,
+    SampleFormat,
     SampleOptions,
     source_file_name,
 )
@@ -39,8 +39,8 @@ from incentcalc.sampledata.reference import (
 )
 
 __all__ = [
-    "FileFormat",
     "SampleData",
+    "SampleFormat",
     "SampleOptions",
     "WrittenSample",
     "generate_sample",
@@ -91,9 +91,9 @@ def generate_sample(options: SampleOptions) -> SampleData:
     return SampleData(options, calendar, frames, measure_program(book, draw, calendar))
 
 
-def write_frame(frame: pl.DataFrame, path: Path, file_format: FileFormat) -> None:
+def write_frame(frame: pl.DataFrame, path: Path, file_format: SampleFormat) -> None:
     """CSV (ISO dates, exact decimals, empty cells for nulls) or Parquet (canonical dtypes)."""
-    if file_format is FileFormat.PARQUET:
+    if file_format is SampleFormat.PARQUET:
         frame.write_parquet(path, statistics=False)
     else:
         frame.write_csv(path)

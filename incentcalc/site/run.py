@@ -17,19 +17,19 @@ from typing import Any
 
 import polars as pl
 
+from incentcalc.api import read_run
 from incentcalc.config import ProgramConfig, load_config
 from incentcalc.errors import UsageError
-from incentcalc.explain_run import read_run
 from incentcalc.history import History
 from incentcalc.io.digest import file_sha256
-from incentcalc.output_names import (
+from incentcalc.periods import Period, parse_period
+from incentcalc.result import (
     EXCEPTIONS_CSV,
     KPIS_PARQUET,
+    LEDGER_LINE_SCHEMA,
     LEDGER_LINES_PARQUET,
     STATEMENTS_DIR,
 )
-from incentcalc.periods import Period, parse_period
-from incentcalc.result import LEDGER_LINE_SCHEMA
 
 
 @dataclass(frozen=True)

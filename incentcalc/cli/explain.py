@@ -1,0 +1,145 @@
+"""`incentcalc explain --partner ID`: one partner's calculation, step by step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from incentcalc.cli.options import (
+    DEFAULT_CONFIG,
+    ConfigOpt,
+    DebugOpt,
+    JsonOpt,
+    LogOpt,
+    PeriodOpt,
+    QuietOpt,
+    emit_json,
+    guarded,
+    log_line,
+    stderr_console,
+    stdout_console,
+)
+from incentcalc.errors import UsageError
+
+
+def explain(
+    partner: Annotated[str, typer.Option("--partner", help="The partner_id to explain.")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    period: PeriodOpt = ...,  # type: ignore[assignment]
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--run",
+            help="The run folder (--out of `run`) to take the quarter's totals from: only this "
+            "partner's rows are read. Without it, out/<period> is used when it matches "
+            "(docs/explain.md).",
+            file_okay=False,
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Explain the period as it stands on this day (YYYY-MM-DD, inside the "
+            "period): a progress run (provisional).",
+        ),
+    ] = None,
+    quarantine: Annotated[
+        bool,
+        typer.Option(
+            "--quarantine",
+            help="Set invalid rows aside as `run --quarantine` does; the partner's rows that "
+            "were set aside are shown with why.",
+        ),
+    ] = False,
+    max_rejected: Annotated[
+        str,
+        typer.Option(
+            "--max-rejected",
+            help="With --quarantine: stop when more than this share of any source's rows is "
+            "rejected (e.g. 5%).",
+        ),
+    ] = "1%",
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Calculate the quarter even when the run in out/<period> matches the config "
+            "and inputs.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    log_file: LogOpt = None,
+) -> None:
+    """Show how one partner's payout came about: KPIs, rows behind them, tier, team, steps."""
+    with guarded("explain", as_json=as_json, debug=debug, log_file=log_file):
+        if run_dir is not None and fresh:
+            raise UsageError(
+                "--run and --fresh do not go together: --run explains that run, --fresh "
+                "calculates the quarter. Leave one of them out."
+            )
+        if run_dir is None:
+            run_dir = _matching_run(
+                config, period, as_of, fresh=fresh, say=not (as_json or quiet), log_file=log_file
+            )
+        if run_dir is not None:
+            from incentcalc.api import explain_from_run
+
+            document = explain_from_run(
+                config, period, partner, run_dir, as_of, quarantine=quarantine
+            )
+        else:
+            from incentcalc import api
+            from incentcalc.cli.run import parse_share
+            from incentcalc.reports.explain import explain_partner
+
+            share = parse_share(max_rejected)
+            result = api.run_quarter(
+                config, period, quarantine=quarantine, max_rejected=share, as_of=as_of
+            )
+            document = explain_partner(result, partner)
+        if as_json:
+            emit_json(document)
+        elif not quiet:
+            from incentcalc.cli.report_explain import render_explanation
+
+            render_explanation(stdout_console(), document)
+
+
+def _matching_run(
+    config_path: Path,
+    period_label: str,
+    as_of: str | None,
+    *,
+    fresh: bool,
+    say: bool,
+    log_file: Path | None,
+) -> Path | None:
+    """The run folder plain `explain` reuses (`run`'s default --out for the period, when its
+    config, inputs and ledger are unchanged: `run_match`), or None to calculate. Which it is
+    goes to `--log-file` and, with `say`, to stderr: `--json` prints the same document either
+    way, so nothing is printed beside it."""
+    from incentcalc.commands.run import default_out
+    from incentcalc.config import load_config
+    from incentcalc.periods import parse_day, parse_period
+    from incentcalc.run_match import fresh_message, match_run
+
+    # as `api.load_program`, without importing the engine: `explain_from_run` imports it
+    # while the partner's rows are read
+    program = load_config(config_path)
+    quarter = parse_period(period_label, program.program.fiscal_year_start_month)
+    quarter = quarter if as_of is None else quarter.progress_to(parse_day(as_of))
+    if fresh:
+        verdict, line = None, fresh_message(quarter)
+    else:
+        folder = default_out(quarter.label, recalculation=False, as_of=quarter.as_of)
+        verdict = match_run(folder, config_path, program, quarter)
+        line = verdict.message(quarter)
+    log_line(log_file, f"explain: {line}")
+    if say:
+        stderr_console().print(line, markup=False, highlight=False, soft_wrap=True)
+    return verdict.folder if verdict is not None and verdict.matches else None

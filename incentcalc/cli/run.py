@@ -1,0 +1,231 @@
+"""`incentcalc run`: validate, calculate and write one quarter's outputs atomically."""
+
+from __future__ import annotations
+
+import csv
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from incentcalc.cli.options import (
+    DEFAULT_CONFIG,
+    ConfigOpt,
+    DebugOpt,
+    JsonOpt,
+    LogOpt,
+    PeriodOpt,
+    QuietOpt,
+    emit_json,
+    guarded,
+    log_line,
+    stdout_console,
+)
+from incentcalc.errors import UsageError
+
+
+def read_partner_selection(partners: str | None, partners_file: Path | None) -> list[str] | None:
+    """Partner ids from `--partners A,B` and/or `--partners-file` (one id per line). The
+    `--partners` text is read as one CSV line, so an id with commas is written in double
+    quotes: `--partners '"Mid Atlantic (MD, DE, DC)",P2'`."""
+    if partners is None and partners_file is None:
+        return None
+    fields = next(csv.reader([partners or ""], skipinitialspace=True), [])
+    selected = [p.strip() for p in fields if p.strip()]
+    if partners_file is not None:
+        try:
+            lines = partners_file.read_text(encoding="utf-8-sig").splitlines()
+        except OSError as exc:
+            raise UsageError(f"Cannot read --partners-file {partners_file}: {exc}") from None
+        selected += [
+            line.strip() for line in lines if line.strip() and line.strip() != "partner_id"
+        ]
+    return selected
+
+
+def default_out(period: str, recalculation: bool, as_of: date | None = None) -> Path:
+    """out/<period>, or out/<period>-recalculated so a recalculation never replaces the
+    folder of the run that was closed, or out/<period>-as-of-<DATE> for a progress run."""
+    if as_of is not None:
+        return Path("out") / f"{period}-as-of-{as_of.isoformat()}"
+    return Path("out") / (f"{period}-recalculated" if recalculation else period)
+
+
+def as_of_suffix(as_of: date | None) -> str:
+    """The log line's " as of 2026-08-15" for a progress run, "" for an ordinary run."""
+    return "" if as_of is None else f" as of {as_of.isoformat()}"
+
+
+def parse_share(text: str) -> Decimal:
+    """`--max-rejected` as a share: ``5%`` (or ``5``) is 0.05; 0 to 100 percent."""
+    try:
+        percent = Decimal(text.strip().removesuffix("%").strip())
+    except InvalidOperation:
+        percent = Decimal(-1)
+    if not percent.is_finite() or not 0 <= percent <= 100:
+        raise UsageError(
+            f"--max-rejected {text!r} is not a percentage from 0% to 100%; write it like 5%."
+        )
+    return percent / 100
+
+
+def run(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    period: PeriodOpt = ...,  # type: ignore[assignment]
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder (default out/<period>).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing output folder.")
+    ] = False,
+    no_statements: Annotated[
+        bool, typer.Option("--no-statements", help="Skip the partner Excel statements.")
+    ] = False,
+    partners: Annotated[
+        str | None,
+        typer.Option(
+            "--partners",
+            help="Statements only for these ids (A,B,...); quote an id with commas: "
+            "'\"Mid Atlantic (MD, DE, DC)\",B' (or use --partners-file).",
+        ),
+    ] = None,
+    partners_file: Annotated[
+        Path | None, typer.Option("--partners-file", help="Statements only for ids in this file.")
+    ] = None,
+    quarantine: Annotated[
+        bool, typer.Option("--quarantine", help="Set invalid rows aside instead of stopping.")
+    ] = False,
+    recalculate: Annotated[
+        bool,
+        typer.Option(
+            "--recalculate",
+            help="Calculate a closed (earlier) period again on the entries before it; the "
+            "result is marked as a recalculation and can never be closed.",
+        ),
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Progress run: the period as it stands on this day (YYYY-MM-DD, inside the "
+            "period); provisional, never closed (default --out out/<period>-as-of-<DATE>).",
+        ),
+    ] = None,
+    max_rejected: Annotated[
+        str,
+        typer.Option(
+            "--max-rejected",
+            help="With --quarantine: stop when more than this share of any source's rows is "
+            "rejected (e.g. 5%).",
+        ),
+    ] = "1%",
+    site: Annotated[
+        bool,
+        typer.Option("--site", help="Also build the run's static site into <out>/site (SITE.md)."),
+    ] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    log_file: LogOpt = None,
+) -> None:
+    """Validate, calculate and write payouts, KPIs, exceptions, workbooks and the manifest."""
+
+    from incentcalc import api
+    from incentcalc.cli.progress import step_progress
+    from incentcalc.cli.run_summary import render_run, summarize_run
+    from incentcalc.io.writers import locked_output
+    from incentcalc.outputs import write_manifest, write_tables, write_workbooks
+    from incentcalc.reports.checks import run_warnings
+    from incentcalc.statements.summary import Provenance
+
+    with guarded("run", as_json=as_json, debug=debug, log_file=log_file):
+        started_at = datetime.now().astimezone()
+        selection = read_partner_selection(partners, partners_file)
+        rejected_share = parse_share(max_rejected)
+        program, quarter = api.load_program(config, period, as_of)
+        if recalculate and quarter.as_of is not None:
+            raise UsageError(
+                "--as-of and --recalculate do not go together: a progress run reads the open "
+                "period so far, a recalculation a closed one. Leave one of them out."
+            )
+        ledger_started = time.perf_counter()
+        basis = api.load_basis(program, quarter, recalculate=recalculate)
+        ledger_seconds = round(time.perf_counter() - ledger_started, 4)
+        target = (
+            out
+            if out is not None
+            else default_out(quarter.label, basis.recalculation, quarter.as_of)
+        )
+        console = stdout_console()
+        show_progress = console.is_terminal and not (as_json or quiet)
+        with (
+            locked_output(target, force=force, many_files=site) as folder,
+            step_progress(console, enabled=show_progress) as progress,
+        ):
+            task = progress.add_task("Reading and validating inputs", total=None)
+
+            def on_stage(name: str) -> None:
+                progress.update(task, description=f"Writing {name}", total=None, completed=0)
+
+            def on_progress(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            result = api.compute_quarter(
+                program,
+                quarter,
+                quarantine=quarantine,
+                max_rejected=rejected_share,
+                history=basis.history,
+            )
+            result = replace(result, recalculation=basis.recalculation, ledger_head=basis.head)
+            result.timings["ledger"] = ledger_seconds  # verify the ledger, read the history
+            progress.update(task, description="Writing payout files")
+            warnings = [
+                *result.inputs.warnings,
+                *result.warnings,
+                *run_warnings(result, selection),
+                *folder.warnings,
+            ]
+            # Polars writes the payout files without the GIL, while summary.xlsx is built
+            with ThreadPoolExecutor(max_workers=1) as writer:
+                tables = writer.submit(write_tables, result, folder.path)
+                workbooks, statements = write_workbooks(
+                    result,
+                    folder.path,
+                    statements=not no_statements,
+                    partner_ids=selection,
+                    provenance=Provenance(started_at, config.resolve(), warnings),
+                    on_stage=on_stage,
+                    on_progress=on_progress,
+                )
+                written = tables.result()
+            write_manifest(
+                result,
+                folder.path,
+                config_path=config.resolve(),
+                outputs=written + workbooks,
+                statements=statements,
+                started_at=started_at,
+                warnings=warnings,
+            )
+            if site:
+                from incentcalc.site.build import write_site
+                from incentcalc.site.run import read_site_run
+
+                progress.update(task, description="Writing the site", total=None)
+                write_site(read_site_run(folder.path), folder.path / "site")
+        summary = summarize_run(result, target, statements, warnings)
+        log_line(
+            log_file,
+            f"run {quarter.label}{as_of_suffix(quarter.as_of)}: {summary['partners']} partners, "
+            f"payable {summary['totals']['payable']}, {len(warnings)} warning(s), wrote {target}",
+        )
+        if as_json:
+            emit_json(summary)
+        elif not quiet:
+            render_run(console, result, summary)
