@@ -2,7 +2,7 @@
 
 A controller explains partner after partner while reviewing a quarter; the quarter-wide
 numbers (team tiers, the budget factor, each deal's share of the budget) are already in the
-run folder, so `explain` can read only the partner's own rows (`explain_run`). It may do so
+run folder, so `explain` can read only the partner's own rows (`api.explain_from_run`). It may do so
 only when the run is the calculation `explain` would make now: same period and as-of day,
 same incentcalc, same config bytes, same input bytes, same ledger, nothing set aside by
 quarantine, and the run's payout files as it wrote them. `match_run` checks exactly that and,
@@ -23,9 +23,12 @@ from typing import Any
 from incentcalc import __version__
 from incentcalc.config import ProgramConfig, Source, SourceName
 from incentcalc.io.digest import file_sha256
-from incentcalc.manifest import MANIFEST_VERSION
-from incentcalc.output_names import DEAL_BONUSES_PARQUET, MANIFEST_JSON, PAYOUTS_PARQUET
 from incentcalc.periods import Period
+from incentcalc.result import DEAL_BONUSES_PARQUET, MANIFEST_JSON, PAYOUTS_PARQUET
+
+MANIFEST_VERSION = 1
+"""The manifest layout this module reads: `outputs.MANIFEST_VERSION`, which a test holds it
+to; not imported from there, since `outputs` brings the workbook writers with it."""
 
 READ_FROM_RUN = (PAYOUTS_PARQUET, DEAL_BONUSES_PARQUET)
 """The run's files `explain` takes numbers from: each must still be the bytes the run wrote."""

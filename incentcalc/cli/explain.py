@@ -123,16 +123,11 @@ def _matching_run(
     config, inputs and ledger are unchanged: `run_match`), or None to calculate. Which it is
     goes to `--log-file` and, with `say`, to stderr: `--json` prints the same document either
     way, so nothing is printed beside it."""
-    from incentcalc.commands.run import default_out
-    from incentcalc.config import load_config
-    from incentcalc.periods import parse_day, parse_period
+    from incentcalc import api
+    from incentcalc.cli.run import default_out
     from incentcalc.run_match import fresh_message, match_run
 
-    # as `api.load_program`, without importing the engine: `explain_from_run` imports it
-    # while the partner's rows are read
-    program = load_config(config_path)
-    quarter = parse_period(period_label, program.program.fiscal_year_start_month)
-    quarter = quarter if as_of is None else quarter.progress_to(parse_day(as_of))
+    program, quarter = api.load_program(config_path, period_label, as_of)
     if fresh:
         verdict, line = None, fresh_message(quarter)
     else:
