@@ -190,6 +190,14 @@ def test_run_and_fresh_do_not_go_together(quarter: Path) -> None:
     assert "--run and --fresh do not go together" in said(done)
 
 
+def test_a_wrong_max_rejected_is_refused_with_a_matching_run(quarter: Path) -> None:
+    done = incentcalc(
+        quarter, "explain", "--config", "program.yaml", "--period", PERIOD, "--partner", "P1",
+        "--max-rejected", "lots", code=2,
+    )  # fmt: skip
+    assert "is not a percentage" in said(done)
+
+
 def test_quiet_says_nothing_and_the_log_says_which(quarter: Path) -> None:
     done = explain(quarter, "P1", "--quiet", "--log-file", "explain.log")
     assert (done.stdout, done.stderr) == ("", "")

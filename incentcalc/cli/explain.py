@@ -82,6 +82,9 @@ def explain(
                 "--run and --fresh do not go together: --run explains that run, --fresh "
                 "calculates the quarter. Leave one of them out."
             )
+        from incentcalc.cli.run import parse_share
+
+        share = parse_share(max_rejected)  # a wrong value is refused on every path
         if run_dir is None:
             run_dir = _matching_run(
                 config, period, as_of, fresh=fresh, say=not (as_json or quiet), log_file=log_file
@@ -94,10 +97,8 @@ def explain(
             )
         else:
             from incentcalc import api
-            from incentcalc.cli.run import parse_share
             from incentcalc.reports.explain import explain_partner
 
-            share = parse_share(max_rejected)
             result = api.run_quarter(
                 config, period, quarantine=quarantine, max_rejected=share, as_of=as_of
             )
