@@ -2,11 +2,11 @@
 
 A controller explains partner after partner while reviewing a quarter; the quarter-wide
 numbers (team tiers, the budget factor, each deal's share of the budget) are already in the
-run folder, so `explain` can read only the partner's own rows (`api.explain_from_run`). It may do so
-only when the run is the calculation `explain` would make now: same period and as-of day,
-same incentcalc, same config bytes, same input bytes, same ledger, nothing set aside by
-quarantine, and the run's payout files as it wrote them. `match_run` checks exactly that and,
-when anything differs, says what (docs/explain.md).
+run folder, so `explain` can read only the partner's own rows (`api.explain_from_run`). It
+may do so only when the run is the calculation `explain` would make now: same period and
+as-of day, same incentcalc, same config bytes, same input bytes, same ledger, nothing set
+aside by quarantine, and the run's payout files as it wrote them. `match_run` checks exactly
+that and, when anything differs, says what (docs/explain.md).
 
 Every input is hashed in full (sha256, as the manifest records it): on the 5M-deal quarter
 that is under 0.1 s, so no shortcut (size and modification time) stands between a finance
@@ -62,8 +62,9 @@ def fresh_message(period: Period) -> str:
 
 def match_run(folder: Path, config_path: Path, config: ProgramConfig, period: Period) -> RunMatch:
     """Whether the run in `folder` is the calculation of `period` that `config` (read from
-    `config_path`) makes on today's inputs, checked cheapest first; never raises for a
-    missing, unreadable or foreign folder (that is a reason like any other)."""
+    `config_path`) makes on today's inputs, checked cheapest first. A missing, unreadable or
+    foreign folder is a reason like any other, never an error (a ledger that fails its
+    verification is one, as it is for the calculation)."""
     manifest = _read_manifest(folder)
     if isinstance(manifest, str):
         return RunMatch(folder, manifest)
