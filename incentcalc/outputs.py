@@ -1,27 +1,30 @@
-"""Writing one calculated quarter into an output folder (CLI.md "Outputs of run"), and the
-run's audit record (`manifest.json`): what was run, on which bytes, with what result.
+"""The run folder (CLI.md "Outputs of run"): its tables written, its audit record
+(`manifest.json`: what was run, on which bytes, with what result) and the one reader of a
+finished run folder (`explain --run`, `site`, `diff --baseline-run`).
 
-File names are in `result`; the folder is made atomic by `io.writers.locked_output`. The
-manifest is versioned like dbt's artifacts: `manifest_version` changes when the layout does.
+File names are in `result`; the folder is made atomic by `io.writers.locked_output`; the
+workbooks are written by `api.write_run`, which calls this module for the rest. The manifest
+is versioned like dbt's artifacts: `manifest_version` changes when the layout does.
 """
 
 from __future__ import annotations
 
+import json
 import platform
-from collections.abc import Callable, Collection
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
 from incentcalc import __version__
+from incentcalc.errors import UsageError
 from incentcalc.inputs import SourceFile
 from incentcalc.io.digest import file_sha256
 from incentcalc.io.rejected import partners_hit
 from incentcalc.io.writers import write_csv, write_json, write_parquet
-from incentcalc.money import local_amount_text
+from incentcalc.money import LOCAL, MONEY, local_amount_text
 from incentcalc.result import (
     DEAL_BONUSES_CSV,
     DEAL_BONUSES_PARQUET,
@@ -31,19 +34,14 @@ from incentcalc.result import (
     LEDGER_LINES_PARQUET,
     MANIFEST_JSON,
     MONEY_COLUMNS,
+    PAYOUT_COLUMNS,
     PAYOUTS_CSV,
     PAYOUTS_PARQUET,
     REJECTED_CSV,
-    STATEMENTS_DIR,
-    SUMMARY_XLSX,
     BudgetUse,
     QuarterResult,
     Status,
 )
-from incentcalc.statements.summary import Provenance, write_summary
-
-if TYPE_CHECKING:
-    from incentcalc.statements.parallel import OnProgress
 
 
 def write_tables(result: QuarterResult, folder: Path) -> list[Path]:
@@ -75,40 +73,6 @@ def payouts_as_text(payouts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def write_workbooks(
-    result: QuarterResult,
-    folder: Path,
-    *,
-    statements: bool,
-    partner_ids: Collection[str] | None,
-    provenance: Provenance | None = None,
-    on_stage: Callable[[str], None] = lambda _: None,
-    on_progress: OnProgress | None = None,
-) -> tuple[list[Path], int]:
-    """summary.xlsx (with the run's `provenance` on its first sheet) and (unless skipped) the
-    partner statements, `on_progress` following them; returns (paths, statements). The
-    statement machinery is imported only when statements are written."""
-    if statements:
-        from incentcalc.statements import batch
-
-        prepared = batch.prepare_statements(result, partner_ids)
-    on_stage("summary")
-    with result.timings.stage("summary"):
-        write_summary(result, folder / SUMMARY_XLSX, provenance)
-    written = 0
-    if statements:
-        on_stage("statements")
-        with result.timings.stage("statements"):
-            written = batch.write_statements(
-                result,
-                folder / STATEMENTS_DIR,
-                partner_ids,
-                on_progress=on_progress,
-                prepared=prepared,
-            )
-    return [folder / SUMMARY_XLSX], written
-
-
 def write_manifest(
     result: QuarterResult,
     folder: Path,
@@ -132,6 +96,64 @@ def write_manifest(
     document["statements"] = statements
     write_json(document, folder / MANIFEST_JSON)
     return folder / MANIFEST_JSON
+
+
+def read_run(
+    run_dir: Path, partner_id: str | None
+) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame]:
+    """The manifest, the payouts and the partner's deal bonuses (every partner's when
+    `partner_id` is None: the site) of a `run` output folder."""
+    own = pl.lit(True) if partner_id is None else pl.col("partner_id") == partner_id
+    try:
+        manifest = json.loads((run_dir / MANIFEST_JSON).read_text(encoding="utf-8"))
+        payouts = pl.read_parquet(run_dir / PAYOUTS_PARQUET)
+        deal_bonuses = pl.scan_parquet(run_dir / DEAL_BONUSES_PARQUET).filter(own).collect()
+    except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
+        raise UsageError(
+            f"--run {run_dir}: not a readable run folder ({exc}). Point --run at the --out "
+            "folder of `incentcalc run`, or leave --run out to calculate the quarter."
+        ) from None
+    return manifest, payouts, deal_bonuses
+
+
+def read_run_tables(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The KPIs, the exceptions (as text, as written) and the ledger lines of a run folder
+    (the site shows them beside `read_run`'s); OSError or PolarsError when one is unreadable."""
+    kpis = pl.read_parquet(folder / KPIS_PARQUET)
+    exceptions = pl.read_csv(folder / EXCEPTIONS_CSV, infer_schema=False)
+    ledger_lines = pl.read_parquet(folder / LEDGER_LINES_PARQUET)
+    return kpis, exceptions, ledger_lines
+
+
+def read_baseline_run(folder: Path, period: str) -> pl.DataFrame:
+    """The payout rows a previous `run` wrote to `folder`, checked to be of `period`."""
+    path = folder / PAYOUTS_PARQUET
+    if not path.is_file():
+        raise UsageError(
+            f"No {PAYOUTS_PARQUET} in {folder}. --baseline-run must name the output folder "
+            "of a previous `incentcalc run` (e.g. out/2026Q3)."
+        )
+    try:
+        frame = pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise UsageError(
+            f"Cannot read {path}: {exc}. Rerun `incentcalc run` to rewrite it."
+        ) from None
+    missing = [c for c in PAYOUT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise UsageError(
+            f"{path} is not a payouts file of this version: it lacks {', '.join(missing)}. "
+            "Rerun `incentcalc run` for that period and pass its folder."
+        )
+    periods = frame["period"].unique().drop_nulls().to_list()
+    if periods and periods != [period]:
+        raise UsageError(
+            f"{path} holds period {', '.join(sorted(periods))}, not {period}. Pass the run "
+            f"folder of {period}, or --period {periods[0]}."
+        )
+    return frame.with_columns(
+        *(pl.col(c).cast(MONEY) for c in MONEY_COLUMNS), pl.col("payable_local").cast(LOCAL)
+    )
 
 
 MANIFEST_VERSION = 1

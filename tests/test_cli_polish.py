@@ -87,7 +87,7 @@ def test_diff_reports_unknown_cohort_ids(tmp_path: Path) -> None:
     cohort = tmp_path / "pilot.csv"
     cohort.write_text("partner_id\nP2\nP99\n", encoding="utf-8")
     args = ["diff", "-p", PERIOD, "--baseline", EXAMPLE / "program.yaml"]
-    args += ["--candidate", EXAMPLE / "program_budget.yaml", "--partners", cohort]
+    args += ["--candidate", EXAMPLE / "program_budget.yaml", "--partners-file", cohort]
     document = json.loads(invoke(*args, "--json").stdout)
     assert document["warnings"] == [
         f"--partners: 1 id(s) not in scope for {PERIOD}, left out of the cohort: P99"

@@ -10,6 +10,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from incentcalc.errors import UsageError
+from incentcalc.outputs import read_baseline_run
 from incentcalc.reports.compare import (
     DIFF_COLUMNS,
     GROUP_COLUMNS,
@@ -20,7 +21,6 @@ from incentcalc.reports.compare import (
     compute_diff,
     migration_matrix,
     percent,
-    read_baseline_run,
     read_cohort,
     tier_order_of,
 )

@@ -115,7 +115,7 @@ def test_pilot_cohort_mixes_candidate_and_baseline(tmp_path: Path) -> None:
     mixed = pl.concat([cand.filter(in_cohort), base.filter(~in_cohort)]).sort("partner_id")
     out = tmp_path / "out"
     document = diff_json(
-        "--baseline", BASELINE, "--candidate", CANDIDATE, "--partners", cohort, "--out", out
+        "--baseline", BASELINE, "--candidate", CANDIDATE, "--partners-file", cohort, "--out", out
     )
     rows = read_diff_csv(out)
     assert rows["candidate_payable"].to_list() == mixed["payable"].to_list()
@@ -162,7 +162,7 @@ def test_baseline_run_folder_is_used_instead_of_recalculating(tmp_path: Path) ->
                 str(BASELINE),
                 "--candidate",
                 str(CANDIDATE),
-                "--partners",
+                "--partners-file",
                 str(EXAMPLE / "fx_rates.csv"),
             ],
             2,
@@ -230,7 +230,7 @@ def test_bad_data_exits_1(tmp_path: Path) -> None:
 
 def test_shared_sources_are_read_and_validated_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Same `sources` in both configs: the candidate reuses the baseline's inputs."""
-    import incentcalc.reports.compare as diff_module
+    import incentcalc.api as diff_module
 
     calls: list[bool] = []
     real = diff_module.load_inputs

@@ -12,10 +12,8 @@ from pathlib import Path
 import pytest
 
 from incentcalc.config import load_config
-from incentcalc.outputs import MANIFEST_VERSION
 from incentcalc.periods import parse_period
-from incentcalc.run_match import MANIFEST_VERSION as READ_VERSION
-from incentcalc.run_match import match_run
+from incentcalc.reports.run_match import match_run
 
 INCENTCALC = Path(sys.executable).with_name("incentcalc")
 PERIOD = "2026Q3"
@@ -234,4 +232,3 @@ def test_the_verdict_names_each_difference(quarter: Path, tmp_path: Path) -> Non
     verdict = match_run(folder, config_path, database, period)
     assert verdict.reason == "nps is read from a database, which cannot be compared quickly"
     assert not match_run(tmp_path / "nowhere", config_path, config, period).matches
-    assert READ_VERSION == MANIFEST_VERSION  # the layout run_match reads is the one written

@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 
 from incentcalc.config import SourceName
-from incentcalc.io.rules import ROW_RULES, rows_pass, validate_rows
+from incentcalc.io.rules import ROW_RULES, rows_pass
+from incentcalc.io.validation import validate_rows
 
 
 def _deals(**changes: object) -> pl.DataFrame:

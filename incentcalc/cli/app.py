@@ -100,9 +100,21 @@ def _main(
 
 
 def main() -> NoReturn:
-    """Console-script entry point. It leaves without tearing the interpreter down: every
-    command has written, fsynced and renamed its output and released its lock by then, and
-    freeing a quarter's frames one by one only delays the exit (0.1-0.3 s on 5M deals)."""
+    """Console-script entry point (`incentcalc`, `python -m incentcalc`): the process-wide
+    settings a command line may make, then the app, then a fast exit.
+
+    OPENBLAS_NUM_THREADS=1 unless the user set it: Polars imports numpy for its first Python
+    Decimal, and numpy starts OpenBLAS's thread pool, whose threads spin-wait before they
+    sleep: ~5% of an `explain --run`'s CPU went there, on the core the Parquet readers need.
+    incentcalc does no linear algebra. Set here, not at import, so importing incentcalc as a
+    library changes no environment variable.
+
+    `os._exit` leaves without tearing the interpreter down: every command has written,
+    fsynced and renamed its output and released its lock by then, and freeing a quarter's
+    frames one by one only delays the exit (0.1-0.3 s on 5M deals). Only this entry point may
+    do it (docs/cli.md): a library caller or a test keeps its interpreter.
+    """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         app()
     except SystemExit as exc:

@@ -13,14 +13,11 @@ import typer
 from incentcalc.cli.options import (
     DEFAULT_CONFIG,
     ConfigOpt,
-    DebugOpt,
-    JsonOpt,
-    LogOpt,
-    QuietOpt,
+    Reporting,
     emit_json,
-    guarded,
     log_line,
     stdout_console,
+    with_reporting,
 )
 from incentcalc.errors import ConfigError
 
@@ -65,30 +62,31 @@ def close_document(entry: Entry) -> dict[str, Any]:
     }
 
 
+@with_reporting
 def close(
     run: Annotated[
         Path, typer.Option("--run", help="The output folder of the run to close.", file_okay=False)
     ],
     config: ConfigOpt = DEFAULT_CONFIG,
-    as_json: JsonOpt = False,
-    quiet: QuietOpt = False,
-    debug: DebugOpt = False,
-    log_file: LogOpt = None,
+    *,
+    reporting: Reporting,
 ) -> None:
     """Close the reviewed run in --run: its files become the ledger entry of its period."""
     from incentcalc.ledger.close import close_run
 
-    with guarded("close", as_json=as_json, debug=debug, log_file=log_file):
+    with reporting.guarded("close"):
         started = time.perf_counter()
         program, text = read_config_bytes(config)
         entry = close_run(program, text, run, now=datetime.now().astimezone())
         document = close_document(entry)
         document["seconds"] = round(time.perf_counter() - started, 3)
         totals = document["totals"] or {}
-        log_line(log_file, f"close {document['period']}: entry {entry.name} {entry.sha256}")
-        if as_json:
+        log_line(
+            reporting.log_file, f"close {document['period']}: entry {entry.name} {entry.sha256}"
+        )
+        if reporting.as_json:
             emit_json(document)
-        elif not quiet:
+        elif not reporting.quiet:
             console = stdout_console()
             console.print(
                 f"Closed {document['period']} as entry {entry.name} of {entry.folder.parent.parent}"

@@ -15,20 +15,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from incentcalc.cli.options import (
-    DebugOpt,
-    JsonOpt,
-    LogOpt,
     PeriodOpt,
-    QuietOpt,
+    Reporting,
     emit_json,
-    guarded,
+    partner_ids,
     stdout_console,
+    with_reporting,
 )
 
 if TYPE_CHECKING:  # the engine is imported when the command runs, not for `--help`
     from incentcalc.reports.compare import ProgramDiff
 
 
+@with_reporting
 def diff(
     candidate: Annotated[
         Path, typer.Option("--candidate", help="The config with the rule change.", dir_okay=False)
@@ -45,9 +44,16 @@ def diff(
         bool, typer.Option("--force", help="Replace an existing --out folder.")
     ] = False,
     partners: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--partners",
+            help="Pilot cohort: these ids (A,B,...); the candidate applies to them only.",
+        ),
+    ] = None,
+    partners_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--partners-file",
             help="Pilot cohort: CSV with a partner_id column; the candidate applies to them only.",
             dir_okay=False,
         ),
@@ -61,35 +67,35 @@ def diff(
             file_okay=False,
         ),
     ] = None,
-    as_json: JsonOpt = False,
-    quiet: QuietOpt = False,
-    debug: DebugOpt = False,
-    log_file: LogOpt = None,
+    *,
+    reporting: Reporting,
 ) -> None:
     """Compare a candidate config with the baseline on one quarter: cost, movers, tiers."""
-    from incentcalc.cli.diff_report import DIFF_CSV, DIFF_XLSX, diff_document, render_diff
-    from incentcalc.reports.compare import diff_programs
+    from incentcalc.api import diff_programs
+    from incentcalc.cli.diff_report import diff_document, render_diff
+    from incentcalc.statements.diff_workbook import DIFF_CSV, DIFF_XLSX
 
-    with guarded("diff", as_json=as_json, debug=debug, log_file=log_file):
+    with reporting.guarded("diff"):
         console = stdout_console()
-        show_status = console.is_terminal and not (as_json or quiet)
+        show_status = console.is_terminal and not (reporting.as_json or reporting.quiet)
         with console.status("Calculating both sides...") if show_status else nullcontext():
             result = diff_programs(
                 candidate,
                 period,
                 baseline_path=baseline,
                 baseline_run=baseline_run,
-                cohort_file=partners,
+                cohort_ids=None if partners is None else partner_ids(partners),
+                cohort_file=partners_file,
             )
         if out is not None:
             write_diff_outputs(result, out, force=force)
         warnings = cohort_warnings(result)
-        if as_json:
+        if reporting.as_json:
             document = diff_document(result)
             document["out"] = None if out is None else str(out)
             document["warnings"] = warnings
             emit_json(document)
-        elif not quiet:
+        elif not reporting.quiet:
             from rich.markup import escape
 
             render_diff(result, console)
@@ -100,7 +106,8 @@ def diff(
 
 
 def cohort_warnings(result: ProgramDiff) -> list[str]:
-    """`--partners` ids that are not in scope for the period: they are in no total."""
+    """Cohort ids (`--partners`, `--partners-file`) not in scope for the period: they are in
+    no total."""
     from incentcalc.reports.checks import named_ids
 
     cohort = result.cohort
@@ -114,8 +121,8 @@ def cohort_warnings(result: ProgramDiff) -> list[str]:
 
 def write_diff_outputs(result: ProgramDiff, out: Path, *, force: bool) -> None:
     """diff.csv and diff.xlsx into `out`, which appears complete or not at all."""
-    from incentcalc.cli.diff_report import DIFF_CSV, DIFF_XLSX, write_diff_workbook
     from incentcalc.io.writers import locked_output, write_csv
+    from incentcalc.statements.diff_workbook import DIFF_CSV, DIFF_XLSX, write_diff_workbook
 
     with locked_output(out, force=force) as folder:
         write_csv(result.diff_rows, folder.path / DIFF_CSV)  # text made formula-safe there

@@ -10,20 +10,21 @@ import typer
 from incentcalc.cli.options import (
     DEFAULT_CONFIG,
     ConfigOpt,
-    DebugOpt,
-    JsonOpt,
-    LogOpt,
+    MaxRejectedOpt,
     PeriodOpt,
-    QuietOpt,
+    Reporting,
+    default_out,
     emit_json,
-    guarded,
     log_line,
+    parse_share,
     stderr_console,
     stdout_console,
+    with_reporting,
 )
 from incentcalc.errors import UsageError
 
 
+@with_reporting
 def explain(
     partner: Annotated[str, typer.Option("--partner", help="The partner_id to explain.")],
     config: ConfigOpt = DEFAULT_CONFIG,
@@ -54,14 +55,7 @@ def explain(
             "were set aside are shown with why.",
         ),
     ] = False,
-    max_rejected: Annotated[
-        str,
-        typer.Option(
-            "--max-rejected",
-            help="With --quarantine: stop when more than this share of any source's rows is "
-            "rejected (e.g. 5%).",
-        ),
-    ] = "1%",
+    max_rejected: MaxRejectedOpt = "1%",
     fresh: Annotated[
         bool,
         typer.Option(
@@ -70,25 +64,19 @@ def explain(
             "and inputs.",
         ),
     ] = False,
-    as_json: JsonOpt = False,
-    quiet: QuietOpt = False,
-    debug: DebugOpt = False,
-    log_file: LogOpt = None,
+    *,
+    reporting: Reporting,
 ) -> None:
     """Show how one partner's payout came about: KPIs, rows behind them, tier, team, steps."""
-    with guarded("explain", as_json=as_json, debug=debug, log_file=log_file):
+    with reporting.guarded("explain"):
         if run_dir is not None and fresh:
             raise UsageError(
                 "--run and --fresh do not go together: --run explains that run, --fresh "
                 "calculates the quarter. Leave one of them out."
             )
-        from incentcalc.cli.run import parse_share
-
         share = parse_share(max_rejected)  # a wrong value is refused on every path
         if run_dir is None:
-            run_dir = _matching_run(
-                config, period, as_of, fresh=fresh, say=not (as_json or quiet), log_file=log_file
-            )
+            run_dir = _matching_run(config, period, as_of, fresh=fresh, reporting=reporting)
         if run_dir is not None:
             from incentcalc.api import explain_from_run
 
@@ -103,30 +91,23 @@ def explain(
                 config, period, quarantine=quarantine, max_rejected=share, as_of=as_of
             )
             document = explain_partner(result, partner)
-        if as_json:
+        if reporting.as_json:
             emit_json(document)
-        elif not quiet:
+        elif not reporting.quiet:
             from incentcalc.cli.report_explain import render_explanation
 
             render_explanation(stdout_console(), document)
 
 
 def _matching_run(
-    config_path: Path,
-    period_label: str,
-    as_of: str | None,
-    *,
-    fresh: bool,
-    say: bool,
-    log_file: Path | None,
+    config_path: Path, period_label: str, as_of: str | None, *, fresh: bool, reporting: Reporting
 ) -> Path | None:
     """The run folder plain `explain` reuses (`run`'s default --out for the period, when its
-    config, inputs and ledger are unchanged: `run_match`), or None to calculate. Which it is
-    goes to `--log-file` and, with `say`, to stderr: `--json` prints the same document either
-    way, so nothing is printed beside it."""
+    config, inputs and ledger are unchanged: `reports.run_match`), or None to calculate.
+    Which it is goes to `--log-file` and to stderr, but not with --quiet or --json: `--json`
+    prints the same document either way, so nothing is printed beside it."""
     from incentcalc import api
-    from incentcalc.cli.run import default_out
-    from incentcalc.run_match import fresh_message, match_run
+    from incentcalc.reports.run_match import fresh_message, match_run
 
     program, quarter = api.load_program(config_path, period_label, as_of)
     if fresh:
@@ -135,7 +116,7 @@ def _matching_run(
         folder = default_out(quarter.label, recalculation=False, as_of=quarter.as_of)
         verdict = match_run(folder, config_path, program, quarter)
         line = verdict.message(quarter)
-    log_line(log_file, f"explain: {line}")
-    if say:
+    log_line(reporting.log_file, f"explain: {line}")
+    if not (reporting.as_json or reporting.quiet):
         stderr_console().print(line, markup=False, highlight=False, soft_wrap=True)
     return verdict.folder if verdict is not None and verdict.matches else None

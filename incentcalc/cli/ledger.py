@@ -11,13 +11,10 @@ import typer
 from incentcalc.cli.options import (
     DEFAULT_CONFIG,
     ConfigOpt,
-    DebugOpt,
-    JsonOpt,
-    LogOpt,
-    QuietOpt,
+    Reporting,
     emit_json,
-    guarded,
     stdout_console,
+    with_reporting,
 )
 from incentcalc.errors import ExitCode
 
@@ -41,6 +38,7 @@ PARTNER_HEADERS = ("period", "status", "tier", "earned_tier", "gross", "net", "p
 """The columns of a partner's closed periods on screen (--json has them all)."""
 
 
+@with_reporting
 def ledger(
     config: ConfigOpt = DEFAULT_CONFIG,
     partner: Annotated[
@@ -49,10 +47,8 @@ def ledger(
     verify: Annotated[
         bool, typer.Option("--verify", help="Check every entry's files and links (exit 1).")
     ] = False,
-    as_json: JsonOpt = False,
-    quiet: QuietOpt = False,
-    debug: DebugOpt = False,
-    log_file: LogOpt = None,
+    *,
+    reporting: Reporting,
 ) -> None:
     """The closed periods of the config's ledger; --partner ID; --verify."""
     from incentcalc.config import load_config
@@ -60,26 +56,28 @@ def ledger(
     from incentcalc.ledger.store import open_ledger
 
     code = ExitCode.OK
-    with guarded("ledger", as_json=as_json, debug=debug, log_file=log_file):
+    with reporting.guarded("ledger"):
         program = load_config(config)
         console = stdout_console()
         console.width = max(console.width, TABLE_WIDTH)
         if verify:
-            code = _verify(program, as_json=as_json, quiet=quiet, console=console)
+            code = _verify(
+                program, as_json=reporting.as_json, quiet=reporting.quiet, console=console
+            )
         else:
             book = open_ledger(program)
             if partner is not None:
                 report = partner_report(book, program, partner)
-                if as_json:
+                if reporting.as_json:
                     emit_json({"command": "ledger", "status": "ok", **report.document()})
-                elif not quiet:
+                elif not reporting.quiet:
                     render_partner(console, report)
             else:
                 lines = period_lines(book)
-                if as_json:
+                if reporting.as_json:
                     emit_json({"command": "ledger", "status": "ok", "ledger": str(book.path),
                                "head": book.head, "periods": lines})  # fmt: skip
-                elif not quiet:
+                elif not reporting.quiet:
                     render_periods(console, str(book.path), lines)
     if code is not ExitCode.OK:
         raise typer.Exit(int(code))

@@ -4,19 +4,30 @@ exit code. Commands import this module only; `app` registers them."""
 
 from __future__ import annotations
 
+import csv
+import functools
+import inspect
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 
-from incentcalc.errors import EnvironmentFailure, ExitCode, IncentcalcError, environment_errno
+from incentcalc.errors import (
+    EnvironmentFailure,
+    ExitCode,
+    IncentcalcError,
+    UsageError,
+    environment_errno,
+)
 
 if TYPE_CHECKING:  # rich is imported when something is printed (not for --json)
     from rich.console import Console
@@ -31,7 +42,43 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.
 LogOpt = Annotated[
     Path | None, typer.Option("--log-file", help="Append errors and the summary to this file.")
 ]
+MaxRejectedOpt = Annotated[
+    str,
+    typer.Option(
+        "--max-rejected",
+        help="With --quarantine: stop when more than this share of any source's rows is "
+        "rejected (e.g. 5%).",
+    ),
+]
 DEFAULT_CONFIG = Path("configs/program.yaml")
+
+
+def default_out(period: str, recalculation: bool, as_of: date | None = None) -> Path:
+    """out/<period>, or out/<period>-recalculated so a recalculation never replaces the
+    folder of the run that was closed, or out/<period>-as-of-<DATE> for a progress run."""
+    if as_of is not None:
+        return Path("out") / f"{period}-as-of-{as_of.isoformat()}"
+    return Path("out") / (f"{period}-recalculated" if recalculation else period)
+
+
+def parse_share(text: str) -> Decimal:
+    """`--max-rejected` as a share: ``5%`` (or ``5``) is 0.05; 0 to 100 percent."""
+    try:
+        percent = Decimal(text.strip().removesuffix("%").strip())
+    except InvalidOperation:
+        percent = Decimal(-1)
+    if not percent.is_finite() or not 0 <= percent <= 100:
+        raise UsageError(
+            f"--max-rejected {text!r} is not a percentage from 0% to 100%; write it like 5%."
+        )
+    return percent / 100
+
+
+def partner_ids(text: str | None) -> list[str]:
+    """The ids of `--partners A,B`, read as one CSV line, so an id with commas is written in
+    double quotes: `--partners '"Mid Atlantic (MD, DE, DC)",P2'`."""
+    fields = next(csv.reader([text or ""], skipinitialspace=True), [])
+    return [field.strip() for field in fields if field.strip()]
 
 
 def stdout_console() -> Console:
@@ -123,3 +170,45 @@ def guarded(
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
     else:
         log_line(log_file, f"{command}: exit 0")
+
+
+@dataclass(frozen=True)
+class Reporting:
+    """How a command reports: `--json`, `--quiet`, `--debug` and `--log-file`, the same four
+    options on every command but `schema`, declared once (`with_reporting`)."""
+
+    as_json: bool = False
+    quiet: bool = False
+    debug: bool = False
+    log_file: Path | None = None
+
+    def guarded(self, command: str) -> AbstractContextManager[None]:
+        """`guarded` with this command's reporting options."""
+        return guarded(command, as_json=self.as_json, debug=self.debug, log_file=self.log_file)
+
+
+_REPORT_OPTIONS = (
+    inspect.Parameter("as_json", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=JsonOpt),
+    inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=QuietOpt),
+    inspect.Parameter("debug", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=DebugOpt),
+    inspect.Parameter("log_file", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=LogOpt),
+)
+"""The options of `Reporting`, as Typer reads them from a command's signature."""
+
+
+def with_reporting(command: Callable[..., None]) -> Callable[..., None]:
+    """`command` (whose last parameter is ``*, reporting: Reporting``) as Typer registers it:
+    its own options, then the four of `Reporting` (listed last in `--help`, as they always
+    were), passed to it as one `reporting`."""
+    own = inspect.signature(command, eval_str=True)
+    parameters = [p for name, p in own.parameters.items() if name != "reporting"]
+
+    @functools.wraps(command)
+    def with_report(**options: Any) -> None:
+        reporting = Reporting(**{p.name: options.pop(p.name) for p in _REPORT_OPTIONS})
+        command(**options, reporting=reporting)
+
+    every = [*parameters, *_REPORT_OPTIONS]
+    with_report.__signature__ = own.replace(parameters=every)  # type: ignore[attr-defined]
+    with_report.__annotations__ = {p.name: p.annotation for p in every}
+    return with_report

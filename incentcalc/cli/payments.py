@@ -12,15 +12,12 @@ import typer
 from incentcalc.cli.options import (
     DEFAULT_CONFIG,
     ConfigOpt,
-    DebugOpt,
-    JsonOpt,
-    LogOpt,
     PeriodOpt,
-    QuietOpt,
+    Reporting,
     emit_json,
-    guarded,
     log_line,
     stdout_console,
+    with_reporting,
 )
 
 if TYPE_CHECKING:  # the ledger and the payment modules are imported when the command runs
@@ -49,6 +46,7 @@ def payments_document(export: PaymentExport, out: Path, seconds: float) -> dict[
     }
 
 
+@with_reporting
 def payments(
     config: ConfigOpt = DEFAULT_CONFIG,
     period: PeriodOpt = ...,  # type: ignore[assignment]
@@ -67,17 +65,15 @@ def payments(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing payments folder.")
     ] = False,
-    as_json: JsonOpt = False,
-    quiet: QuietOpt = False,
-    debug: DebugOpt = False,
-    log_file: LogOpt = None,
+    *,
+    reporting: Reporting,
 ) -> None:
     """Write the payment files of a closed period: payments.csv, the SEPA file, manual.csv."""
     from incentcalc.config import load_config
     from incentcalc.payments.export import export_payments
     from incentcalc.periods import parse_period
 
-    with guarded("payments", as_json=as_json, debug=debug, log_file=log_file):
+    with reporting.guarded("payments"):
         started = time.perf_counter()
         program = load_config(config)
         quarter = parse_period(period, program.program.fiscal_year_start_month)
@@ -88,10 +84,12 @@ def payments(
         export = export_payments(program, quarter, day, folder, force=force)
         seconds = round(time.perf_counter() - started, 3)
         document = payments_document(export, folder, seconds)
-        log_line(log_file, f"payments {quarter.label}: {document['lines']} line(s) in {folder}")
-        if as_json:
+        log_line(
+            reporting.log_file, f"payments {quarter.label}: {document['lines']} line(s) in {folder}"
+        )
+        if reporting.as_json:
             emit_json(document)
-        elif not quiet:
+        elif not reporting.quiet:
             render(document)
 
 

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 
@@ -16,27 +11,26 @@ import typer
 from incentcalc.cli.options import (
     DEFAULT_CONFIG,
     ConfigOpt,
-    DebugOpt,
-    JsonOpt,
-    LogOpt,
+    MaxRejectedOpt,
     PeriodOpt,
-    QuietOpt,
+    Reporting,
+    default_out,
     emit_json,
-    guarded,
     log_line,
+    parse_share,
+    partner_ids,
     stdout_console,
+    with_reporting,
 )
 from incentcalc.errors import UsageError
 
 
 def read_partner_selection(partners: str | None, partners_file: Path | None) -> list[str] | None:
-    """Partner ids from `--partners A,B` and/or `--partners-file` (one id per line). The
-    `--partners` text is read as one CSV line, so an id with commas is written in double
-    quotes: `--partners '"Mid Atlantic (MD, DE, DC)",P2'`."""
+    """Partner ids from `--partners A,B` (`options.partner_ids`) and/or `--partners-file`
+    (one id per line)."""
     if partners is None and partners_file is None:
         return None
-    fields = next(csv.reader([partners or ""], skipinitialspace=True), [])
-    selected = [p.strip() for p in fields if p.strip()]
+    selected = partner_ids(partners)
     if partners_file is not None:
         try:
             lines = partners_file.read_text(encoding="utf-8-sig").splitlines()
@@ -48,32 +42,12 @@ def read_partner_selection(partners: str | None, partners_file: Path | None) -> 
     return selected
 
 
-def default_out(period: str, recalculation: bool, as_of: date | None = None) -> Path:
-    """out/<period>, or out/<period>-recalculated so a recalculation never replaces the
-    folder of the run that was closed, or out/<period>-as-of-<DATE> for a progress run."""
-    if as_of is not None:
-        return Path("out") / f"{period}-as-of-{as_of.isoformat()}"
-    return Path("out") / (f"{period}-recalculated" if recalculation else period)
-
-
 def as_of_suffix(as_of: date | None) -> str:
     """The log line's " as of 2026-08-15" for a progress run, "" for an ordinary run."""
     return "" if as_of is None else f" as of {as_of.isoformat()}"
 
 
-def parse_share(text: str) -> Decimal:
-    """`--max-rejected` as a share: ``5%`` (or ``5``) is 0.05; 0 to 100 percent."""
-    try:
-        percent = Decimal(text.strip().removesuffix("%").strip())
-    except InvalidOperation:
-        percent = Decimal(-1)
-    if not percent.is_finite() or not 0 <= percent <= 100:
-        raise UsageError(
-            f"--max-rejected {text!r} is not a percentage from 0% to 100%; write it like 5%."
-        )
-    return percent / 100
-
-
+@with_reporting
 def run(
     config: ConfigOpt = DEFAULT_CONFIG,
     period: PeriodOpt = ...,  # type: ignore[assignment]
@@ -116,22 +90,13 @@ def run(
             "period); provisional, never closed (default --out out/<period>-as-of-<DATE>).",
         ),
     ] = None,
-    max_rejected: Annotated[
-        str,
-        typer.Option(
-            "--max-rejected",
-            help="With --quarantine: stop when more than this share of any source's rows is "
-            "rejected (e.g. 5%).",
-        ),
-    ] = "1%",
+    max_rejected: MaxRejectedOpt = "1%",
     site: Annotated[
         bool,
         typer.Option("--site", help="Also build the run's static site into <out>/site (SITE.md)."),
     ] = False,
-    as_json: JsonOpt = False,
-    quiet: QuietOpt = False,
-    debug: DebugOpt = False,
-    log_file: LogOpt = None,
+    *,
+    reporting: Reporting,
 ) -> None:
     """Validate, calculate and write payouts, KPIs, exceptions, workbooks and the manifest."""
 
@@ -139,30 +104,21 @@ def run(
     from incentcalc.cli.progress import step_progress
     from incentcalc.cli.run_summary import render_run, summarize_run
     from incentcalc.io.writers import locked_output
-    from incentcalc.outputs import write_manifest, write_tables, write_workbooks
     from incentcalc.reports.checks import run_warnings
-    from incentcalc.statements.summary import Provenance
 
-    with guarded("run", as_json=as_json, debug=debug, log_file=log_file):
+    with reporting.guarded("run"):
         started_at = datetime.now().astimezone()
         selection = read_partner_selection(partners, partners_file)
         rejected_share = parse_share(max_rejected)
-        program, quarter = api.load_program(config, period, as_of)
-        if recalculate and quarter.as_of is not None:
-            raise UsageError(
-                "--as-of and --recalculate do not go together: a progress run reads the open "
-                "period so far, a recalculation a closed one. Leave one of them out."
-            )
-        ledger_started = time.perf_counter()
-        basis = api.load_basis(program, quarter, recalculate=recalculate)
-        ledger_seconds = round(time.perf_counter() - ledger_started, 4)
+        start = api.start_run(config, period, as_of=as_of, recalculate=recalculate)
+        quarter = start.period
         target = (
             out
             if out is not None
-            else default_out(quarter.label, basis.recalculation, quarter.as_of)
+            else default_out(quarter.label, start.basis.recalculation, quarter.as_of)
         )
         console = stdout_console()
-        show_progress = console.is_terminal and not (as_json or quiet)
+        show_progress = console.is_terminal and not (reporting.as_json or reporting.quiet)
         with (
             locked_output(target, force=force, many_files=site) as folder,
             step_progress(console, enabled=show_progress) as progress,
@@ -175,15 +131,7 @@ def run(
             def on_progress(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            result = api.compute_quarter(
-                program,
-                quarter,
-                quarantine=quarantine,
-                max_rejected=rejected_share,
-                history=basis.history,
-            )
-            result = replace(result, recalculation=basis.recalculation, ledger_head=basis.head)
-            result.timings["ledger"] = ledger_seconds  # verify the ledger, read the history
+            result = api.calculate_run(start, quarantine=quarantine, max_rejected=rejected_share)
             progress.update(task, description="Writing payout files")
             warnings = [
                 *result.inputs.warnings,
@@ -191,27 +139,16 @@ def run(
                 *run_warnings(result, selection),
                 *folder.warnings,
             ]
-            # Polars writes the payout files without the GIL, while summary.xlsx is built
-            with ThreadPoolExecutor(max_workers=1) as writer:
-                tables = writer.submit(write_tables, result, folder.path)
-                workbooks, statements = write_workbooks(
-                    result,
-                    folder.path,
-                    statements=not no_statements,
-                    partner_ids=selection,
-                    provenance=Provenance(started_at, config.resolve(), warnings),
-                    on_stage=on_stage,
-                    on_progress=on_progress,
-                )
-                written = tables.result()
-            write_manifest(
+            statements = api.write_run(
                 result,
                 folder.path,
                 config_path=config.resolve(),
-                outputs=written + workbooks,
-                statements=statements,
                 started_at=started_at,
                 warnings=warnings,
+                statements=not no_statements,
+                partner_ids=selection,
+                on_stage=on_stage,
+                on_progress=on_progress,
             )
             if site:
                 from incentcalc.site.build import write_site
@@ -221,11 +158,11 @@ def run(
                 write_site(read_site_run(folder.path), folder.path / "site")
         summary = summarize_run(result, target, statements, warnings)
         log_line(
-            log_file,
+            reporting.log_file,
             f"run {quarter.label}{as_of_suffix(quarter.as_of)}: {summary['partners']} partners, "
             f"payable {summary['totals']['payable']}, {len(warnings)} warning(s), wrote {target}",
         )
-        if as_json:
+        if reporting.as_json:
             emit_json(summary)
-        elif not quiet:
+        elif not reporting.quiet:
             render_run(console, result, summary)

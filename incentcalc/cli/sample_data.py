@@ -13,13 +13,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from incentcalc.cli.options import (
-    DebugOpt,
-    JsonOpt,
-    LogOpt,
-    QuietOpt,
+    Reporting,
     emit_json,
-    guarded,
     stdout_console,
+    with_reporting,
 )
 from incentcalc.sample_format import SampleFormat
 
@@ -27,6 +24,7 @@ if TYPE_CHECKING:  # the generator is imported when the command runs, not for `-
     from incentcalc.sampledata import WrittenSample
 
 
+@with_reporting
 def sample_data(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the files into.")],
     partners: Annotated[int, typer.Option("--partners", help="Number of partners.")] = 200,
@@ -58,15 +56,13 @@ def sample_data(
             dir_okay=False,
         ),
     ] = None,
-    as_json: JsonOpt = False,
-    quiet: QuietOpt = False,
-    debug: DebugOpt = False,
-    log_file: LogOpt = None,
+    *,
+    reporting: Reporting,
 ) -> None:
     """Write a synthetic dataset (every source, planted edge cases) and its program.yaml."""
     from incentcalc.sampledata import SampleOptions, write_sample
 
-    with guarded("sample-data", as_json=as_json, debug=debug, log_file=log_file):
+    with reporting.guarded("sample-data"):
         options = SampleOptions(
             partners=partners,
             seed=seed,
@@ -80,9 +76,9 @@ def sample_data(
         started = time.perf_counter()
         written = write_sample(options, out, config_out=config_out)
         elapsed = time.perf_counter() - started
-        if as_json:
+        if reporting.as_json:
             emit_json(sample_document(written, elapsed))
-        elif not quiet:
+        elif not reporting.quiet:
             render_sample(written, elapsed)
 
 

@@ -8,17 +8,15 @@ from typing import Annotated
 import typer
 
 from incentcalc.cli.options import (
-    DebugOpt,
-    JsonOpt,
-    LogOpt,
-    QuietOpt,
+    Reporting,
     emit_json,
-    guarded,
     log_line,
     stdout_console,
+    with_reporting,
 )
 
 
+@with_reporting
 def site(
     run_dir: Annotated[
         Path,
@@ -30,22 +28,23 @@ def site(
         Path | None, typer.Option("--out", "-o", help="Site folder (default DIR/site).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing site.")] = False,
-    as_json: JsonOpt = False,
-    quiet: QuietOpt = False,
-    debug: DebugOpt = False,
-    log_file: LogOpt = None,
+    *,
+    reporting: Reporting,
 ) -> None:
     """Write the static website of a run: the dashboard and one page per partner."""
-    with guarded("site", as_json=as_json, debug=debug, log_file=log_file):
+    with reporting.guarded("site"):
         from incentcalc.site.build import build_site
 
         summary = build_site(run_dir, out, force=force)
-        log_line(log_file, f"site: {summary.partner_pages} partner pages, wrote {summary.folder}")
-        if as_json:
+        log_line(
+            reporting.log_file,
+            f"site: {summary.partner_pages} partner pages, wrote {summary.folder}",
+        )
+        if reporting.as_json:
             emit_json({"command": "site", "status": "ok", "exit_code": 0,
                        "folder": str(summary.folder), "partner_pages": summary.partner_pages,
                        "provisional": summary.provisional})  # fmt: skip
-        elif not quiet:
+        elif not reporting.quiet:
             stdout_console().print(
                 f"Wrote the site of {summary.partner_pages:,} partner pages to "
                 f"{summary.folder}/index.html"

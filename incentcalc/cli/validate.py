@@ -10,15 +10,12 @@ import typer
 from incentcalc.cli.options import (
     DEFAULT_CONFIG,
     ConfigOpt,
-    DebugOpt,
-    JsonOpt,
-    LogOpt,
     PeriodOpt,
-    QuietOpt,
+    Reporting,
     emit_json,
-    guarded,
     log_line,
     stdout_console,
+    with_reporting,
 )
 from incentcalc.errors import ExitCode, UsageError
 
@@ -59,6 +56,7 @@ def validation_document(
     }
 
 
+@with_reporting
 def validate(
     config: ConfigOpt = DEFAULT_CONFIG,
     period: PeriodOpt = ...,  # type: ignore[assignment]
@@ -70,10 +68,8 @@ def validate(
         bool,
         typer.Option("--all-rows", help="Check every row of the history, not only the period's."),
     ] = False,
-    as_json: JsonOpt = False,
-    quiet: QuietOpt = False,
-    debug: DebugOpt = False,
-    log_file: LogOpt = None,
+    *,
+    reporting: Reporting,
 ) -> None:
     """Check the config and every source file; list ALL failures (exit 1 if any)."""
     from incentcalc.cli.report import render_validation
@@ -83,7 +79,7 @@ def validate(
     from incentcalc.ledger.store import open_ledger
     from incentcalc.periods import parse_period
 
-    with guarded(COMMAND, as_json=as_json, debug=debug, log_file=log_file):
+    with reporting.guarded(COMMAND):
         program = load_config(config)
         quarter = parse_period(period, program.program.fiscal_year_start_month)
         if program.ledger is not None:
@@ -94,10 +90,12 @@ def validate(
             write_failure_report(validation, report)
         code = ExitCode.OK if validation.ok else ExitCode.DATA
         total = validation.failures.height
-        log_line(log_file, f"{COMMAND} {quarter.label}: exit {int(code)}: {total} failure(s)")
-        if as_json:
+        log_line(
+            reporting.log_file, f"{COMMAND} {quarter.label}: exit {int(code)}: {total} failure(s)"
+        )
+        if reporting.as_json:
             emit_json(validation_document(validation, quarter.label, code, warnings))
-        elif not (quiet and code is ExitCode.OK):
+        elif not (reporting.quiet and code is ExitCode.OK):
             console = stdout_console()
             render_validation(
                 console,

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from incentcalc.history import History
+from incentcalc.history import History, still_open
 from incentcalc.inputs import Stage
 from incentcalc.money import MONEY
 from incentcalc.periods import Period
-from incentcalc.result import LedgerLineKind
 
 CLAWBACK_COLUMNS = (
     "partner_id", "deal_id", "deal_period", "close_date", "cancellation_deal_id",
@@ -30,25 +29,6 @@ CLAWBACK_COLUMNS = (
 _GROUP = ["partner_id", "customer_id"]
 _DEAL = ["deal_period", "deal_id"]
 _ORDER = ["cancelled_on", "cancellation_deal_id"]
-_ALREADY_TAKEN = (LedgerLineKind.CLAWBACK.value, LedgerLineKind.UNRECOVERED_CLAWBACK.value)
-
-
-def _stored_deals(history: History, reachable: pl.Expr) -> pl.DataFrame:
-    """The stored deal bonuses where `reachable` holds, with their period and its last day
-    (filtered entry by entry: four quarters hold a million deal bonuses, a cancellation
-    reaches a few)."""
-    frames = [
-        entry.deal_bonuses.filter(reachable)
-        .select(
-            "deal_id", "partner_id", "customer_id", "close_date", pl.col("bonus").alias("amount")
-        )
-        .with_columns(
-            pl.lit(entry.period.label).alias("deal_period"),
-            pl.lit(entry.period.end).alias("period_end"),
-        )
-        for entry in history.entries
-    ]
-    return pl.concat(frames, how="vertical_relaxed")
 
 
 def match_clawbacks(
@@ -76,7 +56,7 @@ def match_clawbacks(
         entry.deal_bonuses.select(pl.col("close_date").min()).item() for entry in history.entries
     ]
     earliest = min((first for first in firsts if first is not None), default=None)
-    done = history.ledger_lines().filter(pl.col("kind").is_in(_ALREADY_TAKEN))
+    done = history.taken_shares()
     cancellations = deals.filter(
         (pl.col("stage") == Stage.CANCELLED)
         & pl.col("close_date").is_between(pl.lit(earliest), pl.lit(period.last_day))
@@ -89,7 +69,7 @@ def match_clawbacks(
     # Only the few stored deals a cancellation can reach are looked at further.
     cancelled = pl.col("deal_id").is_in(cancellations["cancellation_deal_id"].implode())
     same_customer = pl.col("customer_id").is_in(cancellations["customer_id"].unique().implode())
-    stored = _stored_deals(history, cancelled | same_customer)
+    stored = history.stored_deals(cancelled | same_customer)
     own_stored = stored.filter(cancelled)
     near_stored = stored.filter(same_customer).join(
         cancellations.select(_GROUP).unique(), on=_GROUP, how="semi"
@@ -99,33 +79,17 @@ def match_clawbacks(
     own = (
         cancellations.filter(is_stored)
         .select("cancellation_deal_id", "cancelled_on")
-        .join(_open(own_stored, done), left_on="cancellation_deal_id", right_on="deal_id")
+        .join(still_open(own_stored, done), left_on="cancellation_deal_id", right_on="deal_id")
         .with_columns(pl.col("cancellation_deal_id").alias("deal_id"))
         .filter(window & (pl.col("cancelled_on") >= pl.col("close_date")))
     )
     other = (
         cancellations.filter(~is_stored)
-        .join(_open(near_stored, done), on=_GROUP)
+        .join(still_open(near_stored, done), on=_GROUP)
         .filter(window & (pl.col("cancelled_on") > pl.col("period_end")))
     )
     candidates = pl.concat([own.select(other.columns), other]).drop("period_end")
     return _settle(candidates).sort([*_GROUP, *_ORDER]).select(CLAWBACK_COLUMNS)
-
-
-def open_shares(history: History) -> pl.DataFrame:
-    """deal_id and close_date of every stored deal bonus a cancellation can still claw back
-    (share > 0, not clawed back before): the rows of the deals export a run must read
-    whatever their date (`window.deal_window`)."""
-    done = history.ledger_lines().filter(pl.col("kind").is_in(_ALREADY_TAKEN))
-    stored = _stored_deals(history, pl.col("bonus") > 0)
-    return _open(stored, done).select("deal_id", "close_date")
-
-
-def _open(stored: pl.DataFrame, done: pl.DataFrame) -> pl.DataFrame:
-    """The deals of `stored` that can still be clawed back: share > 0, not taken before."""
-    return stored.filter(pl.col("amount") > 0).join(
-        done.select("deal_period", "deal_id"), on=["deal_period", "deal_id"], how="anti"
-    )
 
 
 def _settle(candidates: pl.DataFrame) -> pl.DataFrame:

@@ -1,5 +1,5 @@
 """The row rules (`rules.ROW_RULES`) as pandera schemas, one per source, built from the
-rules themselves so the two cannot disagree. Imported only when `rules.validate_rows` found
+rules themselves so the two cannot disagree. Imported only when `validation.validate_rows` found
 a failing row: pandera (with numpy) costs a tenth of a second at start, and it is needed
 only to list the failures.
 

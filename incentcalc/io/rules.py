@@ -1,9 +1,9 @@
 """Row rules of the canonical sources (DATA.md), one set per source (`ROW_RULES`).
 
-`validate_rows` checks the parsed frame (canonical dtypes, `_row` kept as an extra column)
-with plain Polars expressions first; only when a row fails do the pandera models of the same
-rules (`schema_models`) list every failing cell, which `validate_rows` turns into failure
-rows in plain words, with the fix.
+`validation.validate_rows` checks the parsed frame (canonical dtypes, `_row` kept as an extra
+column) with plain Polars expressions first (`rows_pass`); only when a row fails do the
+pandera models of the same rules (`rule_models`) list every failing cell, which it turns into
+failure rows in plain words, with the fix (`describe_check`).
 
 Empty text cells are already null (readers), so "non-empty" is ``nullable=False``. Rules that
 compare two columns or two sources (left_on before joined_on, unknown partner_id, ...) live in
@@ -263,39 +263,3 @@ def describe_check(check: str, source: SourceName) -> str:
         if text is not None:
             return text
     return f"failed the check {check}"
-
-
-def validate_rows(source: SourceName, frame: pl.DataFrame) -> pl.DataFrame:
-    """Every cell of `frame` that breaks a row rule (CELL_FAILURE_SCHEMA), in one pass.
-
-    Null cells are reported once, as `must not be empty`, not again as duplicates.
-    """
-    if rows_pass(source, frame):
-        return pl.DataFrame(schema=CELL_FAILURE_SCHEMA)
-    from incentcalc.io.rule_models import MODELS, pa
-
-    try:
-        MODELS[source].validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-    else:
-        return pl.DataFrame(schema=CELL_FAILURE_SCHEMA)
-    cases = cases.with_columns(
-        pl.when(pl.col("check") == UNIQUE_CHECK)
-        .then(pl.lit(UNIQUE_KEYS[source][0]))
-        .otherwise(pl.col("column"))
-        .alias("column")
-    )
-    pairs = cases.select("column", "check").unique()  # a handful of distinct rules
-    rules = pairs.with_columns(
-        pl.Series(
-            "rule",
-            [describe_check(check, source) for _, check in pairs.iter_rows()],
-            dtype=pl.String(),
-        )
-    )
-    return (
-        cases.join(rules, on=["column", "check"], how="left")
-        .select(pl.col("index").cast(pl.Int64), "column", "rule")
-        .unique(maintain_order=True)
-    )

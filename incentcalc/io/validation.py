@@ -48,7 +48,14 @@ from incentcalc.io.database import query_dates
 from incentcalc.io.derived_partners import read_partners_from_deals
 from incentcalc.io.readers import SourceRead, read_source
 from incentcalc.io.rejected import ROW_ID, partners_hit, rejected_row_names
-from incentcalc.io.rules import CELL_FAILURE_SCHEMA, NOT_ALLOWED, UNIQUE_KEYS, validate_rows
+from incentcalc.io.rules import (
+    CELL_FAILURE_SCHEMA,
+    NOT_ALLOWED,
+    UNIQUE_CHECK,
+    UNIQUE_KEYS,
+    describe_check,
+    rows_pass,
+)
 from incentcalc.io.window import Window, read_windows
 from incentcalc.periods import Period
 
@@ -924,3 +931,39 @@ def source_rows(validation: Validation) -> dict[str, dict[str, object]]:
         }
         for name, path in validation.paths.items()
     }
+
+
+def validate_rows(source: SourceName, frame: pl.DataFrame) -> pl.DataFrame:
+    """Every cell of `frame` that breaks a row rule (CELL_FAILURE_SCHEMA), in one pass.
+
+    Null cells are reported once, as `must not be empty`, not again as duplicates.
+    """
+    if rows_pass(source, frame):
+        return pl.DataFrame(schema=CELL_FAILURE_SCHEMA)
+    from incentcalc.io.rule_models import MODELS, pa
+
+    try:
+        MODELS[source].validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return pl.DataFrame(schema=CELL_FAILURE_SCHEMA)
+    cases = cases.with_columns(
+        pl.when(pl.col("check") == UNIQUE_CHECK)
+        .then(pl.lit(UNIQUE_KEYS[source][0]))
+        .otherwise(pl.col("column"))
+        .alias("column")
+    )
+    pairs = cases.select("column", "check").unique()  # a handful of distinct rules
+    rules = pairs.with_columns(
+        pl.Series(
+            "rule",
+            [describe_check(check, source) for _, check in pairs.iter_rows()],
+            dtype=pl.String(),
+        )
+    )
+    return (
+        cases.join(rules, on=["column", "check"], how="left")
+        .select(pl.col("index").cast(pl.Int64), "column", "rule")
+        .unique(maintain_order=True)
+    )

@@ -32,7 +32,6 @@ from datetime import date, timedelta
 import polars as pl
 
 from incentcalc.config import ProgramConfig, SourceName
-from incentcalc.engine.clawbacks import open_shares
 from incentcalc.history import History
 from incentcalc.periods import Period
 
@@ -120,7 +119,7 @@ def deal_window(config: ProgramConfig, period: Period, history: History | None =
     before = timedelta(days=clawback or 0)
     kept = None
     if clawback is not None and history is not None and history.entries:
-        kept = open_shares(history)
+        kept = history.open_shares()
     return Window(
         "close_date",
         period.start - max(before, NEIGHBOURHOOD),

@@ -11,9 +11,9 @@ the same partners, because scope depends only on the partner master and the peri
 the configs read different sources a partner may exist on one side only: its money on the
 missing side counts as 0.00 and its tier there is empty, so totals still add up.
 
-Pilot cohort (`--partners`): each side is calculated on its own config for everybody
-(budget scaling included), then the candidate figures are kept only for cohort partners;
-every other partner keeps its baseline figures. The mixed candidate total is therefore
+Pilot cohort (`--partners`, `--partners-file`): each side is calculated on its own config for
+everybody (budget scaling included), then the candidate figures are kept only for cohort
+partners; every other partner keeps its baseline figures. The mixed candidate total is therefore
 baseline (outside the cohort) + candidate (inside), and with a budget it may exceed the
 budget: the budget was applied to the candidate's whole population, not to the mix.
 """
@@ -21,7 +21,6 @@ budget: the budget was applied to the candidate's whole population, not to the m
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -29,25 +28,13 @@ from pathlib import Path
 
 import polars as pl
 
-from incentcalc.api import load_program
-from incentcalc.config import ProgramConfig, Rounding
-from incentcalc.engine.quarter import calculate_quarter
+from incentcalc.config import Rounding
 from incentcalc.errors import UsageError
-from incentcalc.history import History
-from incentcalc.inputs import Inputs
-from incentcalc.io.database import same_reads
-from incentcalc.io.validation import load_inputs
-from incentcalc.ledger.basis import ledger_basis
-from incentcalc.money import LOCAL, MONEY, SCORE, round_quotient
-from incentcalc.periods import Period
-from incentcalc.reports.config_diff import ConfigChange, compare_config_files
+from incentcalc.money import MONEY, SCORE, round_quotient
+from incentcalc.reports.config_diff import ConfigChange
 from incentcalc.result import (
-    MONEY_COLUMNS,
-    PAYOUT_COLUMNS,
     BudgetUse,
-    QuarterResult,
     Status,
-    Timings,
 )
 
 DIFF_COLUMNS = (
@@ -74,9 +61,6 @@ TOP_MOVERS = 10
 
 PERCENT_PLACES = Decimal("0.1")
 """Percent changes are display figures: exact Decimal quotients rounded to 0.1, half up."""
-
-BASELINE_RUN_FILE = "payouts.parquet"
-"""What `--baseline-run DIR` reads: the payout rows a previous `run` wrote."""
 
 COHORT_COLUMN = "partner_id"
 """The one column a `--partners` pilot-cohort CSV must have."""
@@ -418,7 +402,7 @@ def read_cohort(path: Path) -> list[str]:
     except FileNotFoundError:
         raise UsageError(
             f"Pilot cohort file not found: {path}. Pass a CSV with a partner_id column to "
-            "--partners."
+            "--partners-file."
         ) from None
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise UsageError(
@@ -437,37 +421,6 @@ def read_cohort(path: Path) -> list[str]:
         .unique(maintain_order=True)
     )
     return ids["id"].to_list()
-
-
-def read_baseline_run(folder: Path, period: str) -> pl.DataFrame:
-    """The payout rows a previous `run` wrote to `folder`, checked to be of `period`."""
-    path = folder / BASELINE_RUN_FILE
-    if not path.is_file():
-        raise UsageError(
-            f"No {BASELINE_RUN_FILE} in {folder}. --baseline-run must name the output folder "
-            "of a previous `incentcalc run` (e.g. out/2026Q3)."
-        )
-    try:
-        frame = pl.read_parquet(path)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise UsageError(
-            f"Cannot read {path}: {exc}. Rerun `incentcalc run` to rewrite it."
-        ) from None
-    missing = [c for c in PAYOUT_COLUMNS if c not in frame.columns]
-    if missing:
-        raise UsageError(
-            f"{path} is not a payouts file of this version: it lacks {', '.join(missing)}. "
-            "Rerun `incentcalc run` for that period and pass its folder."
-        )
-    periods = frame["period"].unique().drop_nulls().to_list()
-    if periods and periods != [period]:
-        raise UsageError(
-            f"{path} holds period {', '.join(sorted(periods))}, not {period}. Pass the run "
-            f"folder of {period}, or --period {periods[0]}."
-        )
-    return frame.with_columns(
-        *(pl.col(c).cast(MONEY) for c in MONEY_COLUMNS), pl.col("payable_local").cast(LOCAL)
-    )
 
 
 def _view(payouts: pl.DataFrame) -> pl.DataFrame:
@@ -489,130 +442,10 @@ def _cohort(rows: pl.DataFrame, requested: Sequence[str]) -> Cohort:
     )
 
 
-def diff_programs(
-    candidate_path: Path,
-    period_label: str,
-    *,
-    baseline_path: Path | None = None,
-    baseline_run: Path | None = None,
-    cohort_file: Path | None = None,
-    timings: Timings | None = None,
-) -> ProgramDiff:
-    """Calculate the candidate (and the baseline, unless `baseline_run` gives its payouts)
-    for one period in this process and compare them. Nothing is written.
-
-    When both configs read the same sources in the same fiscal calendar, the data is read and
-    validated once and the candidate only reruns its config-dependent checks (`reuse=`).
-    Cheap checks (configs, cohort file, baseline run folder) come first so a typo fails in
-    milliseconds rather than after the data is loaded.
-    """
-    if baseline_path is None and baseline_run is None:
-        raise UsageError(
-            "Nothing to compare against: pass --baseline CONFIG (recalculate the baseline) or "
-            "--baseline-run DIR (the output folder of a previous `incentcalc run`)."
-        )
-    timings = timings if timings is not None else Timings()
-    candidate, period = load_program(candidate_path, period_label)
-    baseline = None if baseline_path is None else load_program(baseline_path, period_label)
-    history = shared_history(candidate, period, None if baseline is None else baseline[0])
-    cohort = None if cohort_file is None else read_cohort(cohort_file)
-    changes = [] if baseline_path is None else compare_config_files(baseline_path, candidate_path)
-    notes: list[str] = []
-
-    if baseline_run is not None:
-        baseline_frame = read_baseline_run(baseline_run, period.label)
-        baseline_side = (str(baseline_run), budget_use_from_payouts(baseline_frame))
-        with timings.stage("read_validate"):
-            candidate_inputs = load_inputs(candidate, period, history=history)
-        with timings.stage("calculate"):
-            cand_result = calculate_quarter(candidate, period, candidate_inputs, history=history)
-    else:
-        assert baseline is not None and baseline_path is not None
-        base_config, base_period = baseline
-        with timings.stage("read_validate"):
-            baseline_inputs = load_inputs(base_config, base_period, history=history)
-            shared = base_period == period and same_reads(base_config, candidate, period)
-            candidate_inputs = load_inputs(
-                candidate, period, reuse=baseline_inputs if shared else None, history=history
-            )
-        if not shared:
-            notes.append(_separate_data_note(base_period, period))
-        base_result, cand_result = calculate_both(
-            (base_config, base_period, baseline_inputs),
-            (candidate, period, candidate_inputs),
-            timings,
-            history,
-        )
-        baseline_frame = base_result.payouts
-        baseline_side = (str(baseline_path), base_result.budget)
-
-    if cohort is not None and candidate.payout.budget is not None:
-        notes.append(
-            "The candidate's budget was applied to the candidate calculated for every partner; "
-            "the pilot keeps those figures for the cohort only and baseline figures for the "
-            "rest, so the mixed total is not itself held to either budget."
-        )
-    base_tiers = [] if baseline is None else [tier.name for tier in baseline[0].tiers]
-    with timings.stage("compare"):
-        return compute_diff(
-            baseline_frame,
-            cand_result.payouts,
-            period=period.label,
-            baseline_side=baseline_side,
-            candidate_side=(str(candidate_path), cand_result.budget),
-            tier_order=tier_order_of(base_tiers, [tier.name for tier in candidate.tiers]),
-            config_changes=changes,
-            cohort=cohort,
-            notes=notes,
-        )
-
-
-Calculation = tuple[ProgramConfig, Period, Inputs]
-"""What `calculate_quarter` needs for one side."""
-
-
-def shared_history(
-    candidate: ProgramConfig, period: Period, baseline: ProgramConfig | None
-) -> History:
-    """The one ledger history both sides stand on: the baseline's ledger (the program in
-    force), else the candidate's; the ledger is verified first (exit 1 when it fails)."""
-    keeper = baseline if baseline is not None and baseline.ledger is not None else candidate
-    return ledger_basis(keeper, period, recalculate=False, any_period=True).history
-
-
-def calculate_both(
-    baseline: Calculation, candidate: Calculation, timings: Timings, history: History
-) -> tuple[QuarterResult, QuarterResult]:
-    """Both sides' results, calculated at the same time on two threads.
-
-    Why threads: Polars releases the GIL, and a quarter's calculation is a long chain of
-    mostly small steps that leave cores idle, so two chains interleave well. On the 5M-deal
-    benchmark set (2 cores) both sides take about 3.0 s together against 3.5 s one after the
-    other (one side alone: 1.7-2.3 s). The calculation is pure and the inputs are shared
-    read-only, so nothing can race. Each side gets its own stage timings, merged into
-    `timings` as ``baseline`` and ``candidate``.
-    """
-    with timings.stage("calculate"), ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [
-            pool.submit(
-                calculate_quarter, config, period, inputs, timings=Timings(), history=history
-            )
-            for config, period, inputs in (baseline, candidate)
-        ]
-        base_result, cand_result = (future.result() for future in futures)
-    for side, result in (("baseline", base_result), ("candidate", cand_result)):
-        timings[side] = round(sum(result.timings.values()), 4)
-    return base_result, cand_result
-
-
-def _separate_data_note(baseline: Period, candidate: Period) -> str:
-    if baseline != candidate:
-        return (
-            f"The configs use different fiscal calendars: {candidate.label} is "
-            f"{baseline.start}..{baseline.end} for the baseline and "
-            f"{candidate.start}..{candidate.end} for the candidate."
-        )
-    return (
-        "The configs read different sources, so each side's data was loaded and validated "
-        "on its own; differences may come from the data as well as the rules."
-    )
+def migration_grid(diff: ProgramDiff) -> tuple[list[str], list[str], dict[tuple[str, str], int]]:
+    """(baseline tiers, candidate tiers, counts) of the matrix: every tier in tier order on
+    both axes (a zero row says as much as a full one), plus ABSENT_TIER where it occurs."""
+    counts = {(str(b), str(c)): int(n) for b, c, n in diff.migration.iter_rows()}
+    rows = [ABSENT_TIER] if any(b == ABSENT_TIER for b, _ in counts) else []
+    cols = [ABSENT_TIER] if any(c == ABSENT_TIER for _, c in counts) else []
+    return [*rows, *diff.tier_order], [*cols, *diff.tier_order], counts

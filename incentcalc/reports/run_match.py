@@ -23,12 +23,10 @@ from typing import Any
 from incentcalc import __version__
 from incentcalc.config import ProgramConfig, Source, SourceName
 from incentcalc.io.digest import file_sha256
+from incentcalc.ledger.store import open_ledger
+from incentcalc.outputs import MANIFEST_VERSION
 from incentcalc.periods import Period
 from incentcalc.result import DEAL_BONUSES_PARQUET, MANIFEST_JSON, PAYOUTS_PARQUET
-
-MANIFEST_VERSION = 1
-"""The manifest layout this module reads: `outputs.MANIFEST_VERSION`, which a test holds it
-to; not imported from there, since `outputs` brings the workbook writers with it."""
 
 READ_FROM_RUN = (PAYOUTS_PARQUET, DEAL_BONUSES_PARQUET)
 """The run's files `explain` takes numbers from: each must still be the bytes the run wrote."""
@@ -149,11 +147,7 @@ def _changed_outputs(recorded: Any, folder: Path) -> list[str]:
 def _ledger_head(config: ProgramConfig) -> str | None:
     """The ledger's head now (None without a ledger): any period closed since the run makes
     its history another one."""
-    if config.ledger is None:
-        return None
-    from incentcalc.ledger.store import open_ledger
-
-    return open_ledger(config).head
+    return None if config.ledger is None else open_ledger(config).head
 
 
 def _sha256_or_none(path: Path) -> str | None:
