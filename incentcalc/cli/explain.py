@@ -13,11 +13,15 @@ from incentcalc.cli.options import (
     MaxRejectedOpt,
     PeriodOpt,
     Reporting,
+    default_out,
     emit_json,
+    log_line,
     parse_share,
+    stderr_console,
     stdout_console,
     with_reporting,
 )
+from incentcalc.errors import UsageError
 
 
 @with_reporting
@@ -30,7 +34,8 @@ def explain(
         typer.Option(
             "--run",
             help="The run folder (--out of `run`) to take the quarter's totals from: only this "
-            "partner's rows are read.",
+            "partner's rows are read. Without it, out/<period> is used when it matches "
+            "(docs/explain.md).",
             file_okay=False,
         ),
     ] = None,
@@ -51,11 +56,27 @@ def explain(
         ),
     ] = False,
     max_rejected: MaxRejectedOpt = "1%",
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Calculate the quarter even when the run in out/<period> matches the config "
+            "and inputs.",
+        ),
+    ] = False,
     *,
     reporting: Reporting,
 ) -> None:
     """Show how one partner's payout came about: KPIs, rows behind them, tier, team, steps."""
     with reporting.guarded("explain"):
+        if run_dir is not None and fresh:
+            raise UsageError(
+                "--run and --fresh do not go together: --run explains that run, --fresh "
+                "calculates the quarter. Leave one of them out."
+            )
+        share = parse_share(max_rejected)  # a wrong value is refused on every path
+        if run_dir is None:
+            run_dir = _matching_run(config, period, as_of, fresh=fresh, reporting=reporting)
         if run_dir is not None:
             from incentcalc.api import explain_from_run
 
@@ -66,7 +87,6 @@ def explain(
             from incentcalc import api
             from incentcalc.reports.explain import explain_partner
 
-            share = parse_share(max_rejected)
             result = api.run_quarter(
                 config, period, quarantine=quarantine, max_rejected=share, as_of=as_of
             )
@@ -77,3 +97,26 @@ def explain(
             from incentcalc.cli.report_explain import render_explanation
 
             render_explanation(stdout_console(), document)
+
+
+def _matching_run(
+    config_path: Path, period_label: str, as_of: str | None, *, fresh: bool, reporting: Reporting
+) -> Path | None:
+    """The run folder plain `explain` reuses (`run`'s default --out for the period, when its
+    config, inputs and ledger are unchanged: `reports.run_match`), or None to calculate.
+    Which it is goes to `--log-file` and to stderr, but not with --quiet or --json: `--json`
+    prints the same document either way, so nothing is printed beside it."""
+    from incentcalc import api
+    from incentcalc.reports.run_match import fresh_message, match_run
+
+    program, quarter = api.load_program(config_path, period_label, as_of)
+    if fresh:
+        verdict, line = None, fresh_message(quarter)
+    else:
+        folder = default_out(quarter.label, recalculation=False, as_of=quarter.as_of)
+        verdict = match_run(folder, config_path, program, quarter)
+        line = verdict.message(quarter)
+    log_line(reporting.log_file, f"explain: {line}")
+    if not (reporting.as_json or reporting.quiet):
+        stderr_console().print(line, markup=False, highlight=False, soft_wrap=True)
+    return verdict.folder if verdict is not None and verdict.matches else None

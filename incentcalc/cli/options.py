@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -51,6 +51,14 @@ MaxRejectedOpt = Annotated[
     ),
 ]
 DEFAULT_CONFIG = Path("configs/program.yaml")
+
+
+def default_out(period: str, recalculation: bool, as_of: date | None = None) -> Path:
+    """out/<period>, or out/<period>-recalculated so a recalculation never replaces the
+    folder of the run that was closed, or out/<period>-as-of-<DATE> for a progress run."""
+    if as_of is not None:
+        return Path("out") / f"{period}-as-of-{as_of.isoformat()}"
+    return Path("out") / (f"{period}-recalculated" if recalculation else period)
 
 
 def parse_share(text: str) -> Decimal:

@@ -14,6 +14,7 @@ from incentcalc.cli.options import (
     MaxRejectedOpt,
     PeriodOpt,
     Reporting,
+    default_out,
     emit_json,
     log_line,
     parse_share,
@@ -39,14 +40,6 @@ def read_partner_selection(partners: str | None, partners_file: Path | None) -> 
             line.strip() for line in lines if line.strip() and line.strip() != "partner_id"
         ]
     return selected
-
-
-def default_out(period: str, recalculation: bool, as_of: date | None = None) -> Path:
-    """out/<period>, or out/<period>-recalculated so a recalculation never replaces the
-    folder of the run that was closed, or out/<period>-as-of-<DATE> for a progress run."""
-    if as_of is not None:
-        return Path("out") / f"{period}-as-of-{as_of.isoformat()}"
-    return Path("out") / (f"{period}-recalculated" if recalculation else period)
 
 
 def as_of_suffix(as_of: date | None) -> str:

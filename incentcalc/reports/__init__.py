@@ -1,3 +1,4 @@
 """What a finished calculation is read back into for people: one partner explained
 (`explain`), two calculations compared (`compare`, `config_diff`) and the run's own checks
-(`checks`). Pure functions on results; the CLI renders them."""
+(`checks`). Pure functions on results; the CLI renders them. `run_match` says whether a run
+folder is still the calculation of today's config and inputs (it hashes them)."""
