@@ -17,7 +17,7 @@ import yaml
 
 from bench.measure import incentcalc, measure
 from incentcalc.periods import parse_period
-from incentcalc.sampledata import FileFormat, SampleOptions, write_sample
+from incentcalc.sampledata import SampleFormat, SampleOptions, write_sample
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 STAMP = "options.json"
@@ -96,7 +96,7 @@ def options_for(
         deals=deals,
         nps=round(deals * NPS_PER_DEAL),
         renewals=round(deals * RENEWALS_PER_DEAL),
-        file_format=FileFormat.PARQUET,
+        file_format=SampleFormat.PARQUET,
     )
 
 

@@ -20,9 +20,8 @@ from pathlib import Path
 
 import polars as pl
 
-from incentcalc.columns import canonical_schema
 from incentcalc.config import ProgramConfig, SourceName, parse_config
-from incentcalc.inputs import Inputs
+from incentcalc.inputs import Inputs, canonical_schema
 from incentcalc.periods import parse_period
 from incentcalc.result import (
     DEAL_LINE_COLUMNS,

@@ -1,5 +1,5 @@
 """Allow `python -m incentcalc`."""
 
-from incentcalc.cli import main
+from incentcalc.cli.app import main
 
 main()

@@ -544,7 +544,7 @@ class Debtor(_Model):
     @field_validator("iban")
     @classmethod
     def _valid_iban(cls, value: str) -> str:
-        from incentcalc.payments.accounts import iban_problem, masked
+        from incentcalc.accounts import iban_problem, masked
 
         problem = iban_problem(value)
         if problem is not None:
@@ -554,7 +554,7 @@ class Debtor(_Model):
     @field_validator("bic")
     @classmethod
     def _valid_bic(cls, value: str | None) -> str | None:
-        from incentcalc.payments.accounts import bic_problem
+        from incentcalc.accounts import bic_problem
 
         problem = None if value is None else bic_problem(value)
         if problem is not None:

@@ -18,20 +18,25 @@ from typing import Any
 import polars as pl
 
 from incentcalc.errors import DataError
-from incentcalc.output_names import (
+from incentcalc.periods import Period, parse_period
+from incentcalc.result import (
+    CLOSED_HISTORY_COLUMNS,
     DEAL_BONUSES_PARQUET,
+    LEDGER_LINE_SCHEMA,
     LEDGER_LINES_PARQUET,
     MANIFEST_JSON,
     PAYOUTS_PARQUET,
+    LedgerLineKind,
 )
-from incentcalc.periods import Period, parse_period
-from incentcalc.result import CLOSED_HISTORY_COLUMNS, LEDGER_LINE_SCHEMA
 
 HISTORY_PAYOUT_COLUMNS = (
     "partner_id", "status", "tier", "earned_tier", "holdback", "carried_forward", "payable",
 )  # fmt: skip
 """The payout columns the ledger rules read from an entry (payable: for statements' history
 table)."""
+
+TAKEN_KINDS = (LedgerLineKind.CLAWBACK.value, LedgerLineKind.UNRECOVERED_CLAWBACK.value)
+"""Ledger line kinds that use a stored deal share up (RULES.md 11.5)."""
 
 HISTORY_DEAL_BONUS_COLUMNS = ("deal_id", "partner_id", "customer_id", "close_date", "bonus")
 """The deal bonus columns the clawback rule reads (millions of rows: only these are loaded)."""
@@ -119,6 +124,48 @@ class History:
             [pl.DataFrame(schema=LEDGER_LINE_SCHEMA), *(e.ledger_lines for e in self.entries)],
             how="vertical_relaxed",
         )
+
+    def taken_shares(self) -> pl.DataFrame:
+        """The clawback lines the entries applied (a clawback, or one left unrecovered): the
+        deal shares and the cancellations they used up."""
+        return self.ledger_lines().filter(pl.col("kind").is_in(TAKEN_KINDS))
+
+    def stored_deals(self, reachable: pl.Expr) -> pl.DataFrame:
+        """The stored deal bonuses where `reachable` holds, with their period and its last day
+        (filtered entry by entry: four quarters hold a million deal bonuses, a cancellation
+        reaches a few)."""
+        frames = [
+            entry.deal_bonuses.filter(reachable)
+            .select(
+                "deal_id",
+                "partner_id",
+                "customer_id",
+                "close_date",
+                pl.col("bonus").alias("amount"),
+            )
+            .with_columns(
+                pl.lit(entry.period.label).alias("deal_period"),
+                pl.lit(entry.period.end).alias("period_end"),
+            )
+            for entry in self.entries
+        ]
+        return pl.concat(frames, how="vertical_relaxed")
+
+    def open_shares(self) -> pl.DataFrame:
+        """deal_id and close_date of every stored deal bonus a cancellation can still claw
+        back (share > 0, not clawed back before): the rows of the deals export a run must read
+        whatever their date (`io.window.deal_window`; the clawbacks themselves are
+        `engine.clawbacks`)."""
+        stored = self.stored_deals(pl.col("bonus") > 0)
+        return still_open(stored, self.taken_shares()).select("deal_id", "close_date")
+
+
+def still_open(stored: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFrame:
+    """The deals of `stored` (`History.stored_deals`) that can still be clawed back: share > 0,
+    not taken before (`taken`: `History.taken_shares`)."""
+    return stored.filter(pl.col("amount") > 0).join(
+        taken.select("deal_period", "deal_id"), on=["deal_period", "deal_id"], how="anti"
+    )
 
 
 _PAYOUT_SCHEMA: dict[str, pl.DataType] = {

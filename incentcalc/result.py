@@ -1,5 +1,7 @@
 """What one calculated quarter is: the frames every output (CSV, workbooks, explain, diff)
-is rendered from. Column orders are constants so outputs never drift."""
+is rendered from. Column orders are constants so outputs never drift; the file names inside a
+run's output folder (CLI.md "Outputs of run") are here too, in one place that everything
+writing, reading or naming them can import."""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ MONEY_COLUMNS = (
 )  # fmt: skip
 """Payout columns holding base-currency money (Decimal scale 2, written with exactly 2
 decimals). payable_local is money too, in the payout currency: rounded to that currency's
-minor unit, stored at `currencies.LOCAL` scale and written with exactly its minor unit."""
+minor unit, stored at `money.LOCAL` scale and written with exactly its minor unit."""
 
 LEDGER_LINE_COLUMNS = ("loyalty_bonus", "carried_in", "holdback_released", "clawback")
 """The net's lines that come from the ledger (RULES.md 11); 0 when there is no ledger."""
@@ -219,3 +221,20 @@ class QuarterResult:
     ledger_head: str | None = None
     """sha256 of the ledger's last entry.json when the run was made (None: empty or no ledger);
     `close` refuses the run when the ledger has moved on since."""
+
+
+PAYOUTS_CSV = "payouts.csv"
+PAYOUTS_PARQUET = "payouts.parquet"
+KPIS_CSV = "kpis.csv"
+KPIS_PARQUET = "kpis.parquet"
+EXCEPTIONS_CSV = "exceptions.csv"
+REJECTED_CSV = "rejected_rows.csv"
+SUMMARY_XLSX = "summary.xlsx"
+STATEMENTS_DIR = "statements"
+MANIFEST_JSON = "manifest.json"
+DEAL_BONUSES_CSV = "deal_bonuses.csv"
+DEAL_BONUSES_PARQUET = "deal_bonuses.parquet"
+LEDGER_LINES_PARQUET = "ledger_lines.parquet"
+
+ENTRY_FILES = (PAYOUTS_PARQUET, DEAL_BONUSES_PARQUET, LEDGER_LINES_PARQUET, MANIFEST_JSON)
+"""The files of a run that `close` copies byte for byte into the run's ledger entry."""

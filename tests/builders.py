@@ -10,9 +10,8 @@ from typing import Any
 import polars as pl
 import yaml
 
-from incentcalc.columns import ROW, SOURCE_COLUMNS, Kind, canonical_schema
 from incentcalc.config import ProgramConfig, SourceName, parse_config
-from incentcalc.inputs import Inputs
+from incentcalc.inputs import ROW, SOURCE_COLUMNS, Inputs, Kind, canonical_schema
 
 SOURCES_BLOCK = {name: {"path": f"{name}.csv"} for name in ("partners", "deals", "nps", "renewals")}
 

@@ -18,13 +18,10 @@ from conftest import EXAMPLE
 from typer.testing import CliRunner
 
 from incentcalc import __version__
-from incentcalc.cli import app
-from incentcalc.commands import diff as _diff  # noqa: F401  (registers the commands)
-from incentcalc.commands import explain as _explain  # noqa: F401
-from incentcalc.commands import run as _run  # noqa: F401
-from incentcalc.progress import done_and_left
-from incentcalc.run_checks import named_ids
-from incentcalc.run_summary import TIER_TABLE_MONEY, tier_table_money, totals_by_tier
+from incentcalc.cli.app import app
+from incentcalc.cli.progress import done_and_left
+from incentcalc.cli.run_summary import TIER_TABLE_MONEY, tier_table_money, totals_by_tier
+from incentcalc.reports.checks import named_ids
 
 PERIOD = "2026Q3"
 runner = CliRunner()
@@ -63,8 +60,6 @@ def test_version_prints_the_version() -> None:
 
 @pytest.mark.parametrize("command", ["run", "explain", "diff", "validate"])
 def test_flags_show_no_bool_type_in_help(command: str) -> None:
-    from incentcalc.commands import validate as _validate  # noqa: F401
-
     result = invoke(command, "--help")
     assert result.exit_code == 0
     assert "--json" in result.stdout
@@ -92,7 +87,7 @@ def test_diff_reports_unknown_cohort_ids(tmp_path: Path) -> None:
     cohort = tmp_path / "pilot.csv"
     cohort.write_text("partner_id\nP2\nP99\n", encoding="utf-8")
     args = ["diff", "-p", PERIOD, "--baseline", EXAMPLE / "program.yaml"]
-    args += ["--candidate", EXAMPLE / "program_budget.yaml", "--partners", cohort]
+    args += ["--candidate", EXAMPLE / "program_budget.yaml", "--partners-file", cohort]
     document = json.loads(invoke(*args, "--json").stdout)
     assert document["warnings"] == [
         f"--partners: 1 id(s) not in scope for {PERIOD}, left out of the cohort: P99"

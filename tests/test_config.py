@@ -12,8 +12,7 @@ import pytest
 from conftest import EXAMPLE
 from typer.testing import CliRunner
 
-import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc.cli import app
+from incentcalc.cli.app import app
 from incentcalc.config import json_schema
 
 runner = CliRunner()

@@ -9,7 +9,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from incentcalc.diff import (
+from incentcalc.errors import UsageError
+from incentcalc.outputs import read_baseline_run
+from incentcalc.reports.compare import (
     DIFF_COLUMNS,
     GROUP_COLUMNS,
     Movement,
@@ -19,11 +21,9 @@ from incentcalc.diff import (
     compute_diff,
     migration_matrix,
     percent,
-    read_baseline_run,
     read_cohort,
     tier_order_of,
 )
-from incentcalc.errors import UsageError
 from incentcalc.result import MONEY_COLUMNS, PAYOUT_COLUMNS, BudgetUse
 
 D = Decimal

@@ -12,9 +12,8 @@ import pytest
 from conftest import EXAMPLE
 from typer.testing import CliRunner
 
-from incentcalc.cli import app
-from incentcalc.commands import diff as _diff_command  # noqa: F401  (registers the command)
-from incentcalc.diff import DIFF_COLUMNS
+from incentcalc.cli.app import app
+from incentcalc.reports.compare import DIFF_COLUMNS
 from incentcalc.result import MONEY_COLUMNS, PAYOUT_COLUMNS
 
 BASELINE = EXAMPLE / "program.yaml"
@@ -116,7 +115,7 @@ def test_pilot_cohort_mixes_candidate_and_baseline(tmp_path: Path) -> None:
     mixed = pl.concat([cand.filter(in_cohort), base.filter(~in_cohort)]).sort("partner_id")
     out = tmp_path / "out"
     document = diff_json(
-        "--baseline", BASELINE, "--candidate", CANDIDATE, "--partners", cohort, "--out", out
+        "--baseline", BASELINE, "--candidate", CANDIDATE, "--partners-file", cohort, "--out", out
     )
     rows = read_diff_csv(out)
     assert rows["candidate_payable"].to_list() == mixed["payable"].to_list()
@@ -163,7 +162,7 @@ def test_baseline_run_folder_is_used_instead_of_recalculating(tmp_path: Path) ->
                 str(BASELINE),
                 "--candidate",
                 str(CANDIDATE),
-                "--partners",
+                "--partners-file",
                 str(EXAMPLE / "fx_rates.csv"),
             ],
             2,
@@ -196,7 +195,7 @@ def test_out_files_keep_formula_text_as_text(tmp_path: Path) -> None:
     """A partner named like a formula stays text in diff.csv (leading ') and diff.xlsx."""
     from test_diff_report import make_diff
 
-    from incentcalc.commands.diff import write_diff_outputs
+    from incentcalc.cli.diff import write_diff_outputs
 
     write_diff_outputs(make_diff(), tmp_path / "o", force=False)
     assert "P3,'=1+1,distributor" in (tmp_path / "o" / "diff.csv").read_text(encoding="utf-8")
@@ -231,7 +230,7 @@ def test_bad_data_exits_1(tmp_path: Path) -> None:
 
 def test_shared_sources_are_read_and_validated_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Same `sources` in both configs: the candidate reuses the baseline's inputs."""
-    import incentcalc.diff as diff_module
+    import incentcalc.api as diff_module
 
     calls: list[bool] = []
     real = diff_module.load_inputs

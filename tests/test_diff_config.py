@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import EXAMPLE
 
-from incentcalc.config_diff import ConfigChange, compare_config_files, diff_configs
+from incentcalc.reports.config_diff import ConfigChange, compare_config_files, diff_configs
 
 
 def test_example_budget_config_differs_in_name_and_budget() -> None:

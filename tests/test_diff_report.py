@@ -13,14 +13,13 @@ import polars as pl
 from rich.console import Console
 from test_diff import BASE, CAND, NO_BUDGET, TIERS
 
-from incentcalc.config_diff import ConfigChange
-from incentcalc.diff import DIFF_COLUMNS, ProgramDiff, compute_diff
-from incentcalc.diff_report import (
+from incentcalc.cli.diff_report import diff_document, render_diff
+from incentcalc.reports.compare import DIFF_COLUMNS, ProgramDiff, compute_diff
+from incentcalc.reports.config_diff import ConfigChange
+from incentcalc.statements.diff_workbook import (
     SHEET_MIGRATION,
     SHEET_PARTNERS,
     SHEET_SUMMARY,
-    diff_document,
-    render_diff,
     write_diff_workbook,
 )
 

@@ -30,8 +30,7 @@ from reference.compare import (
 from reference.ledger import Entry
 from typer.testing import CliRunner
 
-import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc.cli import app
+from incentcalc.cli.app import app
 
 SHARDS = 4
 EXAMPLES = int(os.environ.get("INCENTCALC_DIFF_EXAMPLES", "200"))

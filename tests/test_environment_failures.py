@@ -24,8 +24,8 @@ from conftest import EXAMPLE, EXAMPLES
 from typer.testing import CliRunner
 from xlsxwriter.exceptions import FileCreateError
 
-import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc.cli import app, guarded
+from incentcalc.cli.app import app
+from incentcalc.cli.options import guarded
 from incentcalc.errors import environment_errno
 from incentcalc.io import locking
 

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc.cli import app
+from incentcalc.cli.app import app
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "configs" / "examples").glob("*.yaml"))

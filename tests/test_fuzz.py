@@ -23,8 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc.cli import app
+from incentcalc.cli.app import app
 
 EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "examples" / "basic"
 PERIOD = "2026Q3"

@@ -13,8 +13,7 @@ import pytest
 from conftest import EXAMPLE, EXAMPLES
 from typer.testing import CliRunner
 
-import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc.cli import app
+from incentcalc.cli.app import app
 from incentcalc.result import PAYOUT_COLUMNS
 
 runner = CliRunner()

@@ -21,8 +21,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc.cli import app
+from incentcalc.cli.app import app
 
 EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "examples" / "basic"
 PERIOD = "2026Q3"

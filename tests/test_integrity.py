@@ -26,7 +26,7 @@ from incentcalc.config import (
     SourceName,
     SpikeRule,
 )
-from incentcalc.integrity import HIT_COLUMNS, HIT_SCHEMA, compute_integrity_hits
+from incentcalc.engine.integrity import HIT_COLUMNS, HIT_SCHEMA, compute_integrity_hits
 from incentcalc.periods import parse_period
 
 Q3 = parse_period("2026Q3")

@@ -9,8 +9,7 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc.cli import app
+from incentcalc.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ROOT / "configs" / "program.yaml"

@@ -22,8 +22,7 @@ import pytest
 from conftest import EXAMPLES
 from typer.testing import CliRunner, Result
 
-from incentcalc import commands  # noqa: F401  (registers every command)
-from incentcalc.cli import app
+from incentcalc.cli.app import app
 
 LEDGER_EXAMPLE = EXAMPLES / "ledger"
 ENTRY_FILES = ("payouts.parquet", "deal_bonuses.parquet", "ledger_lines.parquet",

@@ -16,8 +16,7 @@ import pytest
 from conftest import EXAMPLES
 from typer.testing import CliRunner
 
-import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc.cli import app
+from incentcalc.cli.app import app
 from incentcalc.errors import DataError
 from incentcalc.history import read_history
 from incentcalc.result import DEAL_BONUS_COLUMNS, PAYOUT_COLUMNS

@@ -12,13 +12,13 @@ import polars as pl
 import pytest
 from builders import deal, inputs, partner, program
 
-from incentcalc.api import calculate_quarter
 from incentcalc.config import Metric, SourceName
+from incentcalc.engine.clawbacks import match_clawbacks
+from incentcalc.engine.deal_bonuses import compute_deal_bonuses
+from incentcalc.engine.invariants import check_invariants
+from incentcalc.engine.quarter import calculate_quarter
 from incentcalc.errors import InvariantError
 from incentcalc.history import ClosedPeriod, History
-from incentcalc.invariants import check_invariants
-from incentcalc.ledger_rules.clawbacks import match_clawbacks
-from incentcalc.ledger_rules.deal_bonuses import compute_deal_bonuses
 from incentcalc.periods import parse_period
 from incentcalc.result import DEAL_BONUS_SCHEMA, LEDGER_LINE_SCHEMA, QuarterResult
 

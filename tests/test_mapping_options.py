@@ -16,8 +16,7 @@ import xlsxwriter
 from conftest import EXAMPLE
 from typer.testing import CliRunner
 
-import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc.cli import app
+from incentcalc.cli.app import app
 from incentcalc.config import Source, SourceName
 from incentcalc.errors import DataError
 from incentcalc.io.readers import read_source

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from incentcalc.config import Rounding
+from incentcalc.engine.fx import convert
 from incentcalc.errors import DataError
-from incentcalc.fx import convert
 from incentcalc.money import round_line, round_money, round_quotient, round_score, split_cents
 
 PYTHON_MODE = {Rounding.HALF_UP: ROUND_HALF_UP, Rounding.HALF_EVEN: ROUND_HALF_EVEN}

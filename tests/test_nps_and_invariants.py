@@ -12,12 +12,11 @@ import pytest
 from conftest import EXAMPLE
 from typer.testing import CliRunner
 
-import incentcalc.commands
-import incentcalc.kpis
+import incentcalc.engine.kpis
 from incentcalc.api import load_program, run_quarter
-from incentcalc.cli import app
+from incentcalc.cli.app import app
+from incentcalc.engine.invariants import check_invariants
 from incentcalc.errors import InvariantError
-from incentcalc.invariants import check_invariants
 
 runner = CliRunner()
 
@@ -143,7 +142,7 @@ def test_wrapped_counts_stop_the_run_with_exit_4_and_write_nothing(
     def unsigned(condition: pl.Expr) -> pl.Expr:
         return condition.sum().cast(pl.UInt32)
 
-    monkeypatch.setattr(incentcalc.kpis, "_count", unsigned)
+    monkeypatch.setattr(incentcalc.engine.kpis, "_count", unsigned)
     folder = example_with_p8_scores(tmp_path, [0, 0, 9])
     out = tmp_path / "out"
     result = runner.invoke(

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incentcalc.columns import ROW, SOURCE_COLUMNS
 from incentcalc.config import Source, SourceName, parse_config
 from incentcalc.errors import ConfigError
+from incentcalc.inputs import ROW, SOURCE_COLUMNS
 from incentcalc.io.readers import parse_columns
 
 FORMATS: list[tuple[str | None, str]] = [

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incentcalc.columns import PaymentMethod
+from incentcalc.accounts import bic_problem, iban_problem, masked
 from incentcalc.config import Debtor, Payments
-from incentcalc.payments.accounts import bic_problem, iban_problem, masked
+from incentcalc.inputs import PaymentMethod
 from incentcalc.payments.charset import NOT_SEPA, is_sepa_identifier, sepa_text
 from incentcalc.payments.lines import PaymentLine, payment_lines
 from incentcalc.payments.sepa import SepaSchemaError, message_id, sepa_message

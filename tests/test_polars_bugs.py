@@ -19,12 +19,12 @@ import polars as pl
 import pytest
 import typer
 
-from incentcalc.cli import guarded
+from incentcalc.cli.options import guarded
 from incentcalc.config import Source, SourceName
+from incentcalc.engine.lines import build_nps_lines
 from incentcalc.io.readers import read_source
-from incentcalc.lines import build_nps_lines
+from incentcalc.io.window import Window
 from incentcalc.periods import parse_period
-from incentcalc.window import Window
 
 PERIOD = parse_period("2026Q3")
 

@@ -11,8 +11,8 @@ from builders import deal, inputs, partner, program
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incentcalc.api import calculate_quarter
-from incentcalc.manifest import compute_totals
+from incentcalc.engine.quarter import calculate_quarter
+from incentcalc.outputs import compute_totals
 from incentcalc.periods import parse_period
 from incentcalc.result import MONEY_COLUMNS, QuarterResult
 

@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc.cli import app
+from incentcalc.cli.app import app
 
 runner = CliRunner()
 PERIOD = "2026Q3"

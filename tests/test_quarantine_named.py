@@ -20,8 +20,7 @@ import openpyxl
 from test_quarantine import bad_amount, flat
 from typer.testing import CliRunner
 
-import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc.cli import app
+from incentcalc.cli.app import app
 
 runner = CliRunner()
 PERIOD = "2026Q3"

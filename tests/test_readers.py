@@ -13,12 +13,12 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from incentcalc.columns import ROW, canonical_schema
 from incentcalc.config import Source, SourceName
 from incentcalc.errors import ConfigError, DataError
+from incentcalc.inputs import ROW, canonical_schema
 from incentcalc.io import formats
 from incentcalc.io.readers import read_source
-from incentcalc.validation import validate_source
+from incentcalc.io.validation import validate_source
 
 DEALS_HEADER = "deal_id,partner_id,customer_id,stage,close_date,amount,currency\n"
 

@@ -17,11 +17,10 @@ import openpyxl
 import polars as pl
 from typer.testing import CliRunner
 
-import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc.cli import app
+from incentcalc.cli.app import app
 from incentcalc.config import Source, SourceName, load_config
 from incentcalc.io.readers import SourceRead, read_source
-from incentcalc.validation import validate_source
+from incentcalc.io.validation import validate_source
 
 DATA = Path(__file__).resolve().parent / "fixtures" / "data"
 EXAMPLES = Path(__file__).resolve().parents[1] / "configs" / "examples"

@@ -1,5 +1,5 @@
-"""The row rules (`schemas.ROW_RULES`) are checked twice: in one Polars pass, and, when a row
-fails, by the pandera schemas built from them (`schema_models.MODELS`), which list the
+"""The row rules (`rules.ROW_RULES`) are checked twice: in one Polars pass, and, when a row
+fails, by the pandera schemas built from them (`rule_models.MODELS`), which list the
 failing cells. Both must see the same failures."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 
 from incentcalc.config import SourceName
-from incentcalc.schemas import ROW_RULES, rows_pass, validate_rows
+from incentcalc.io.rules import ROW_RULES, rows_pass
+from incentcalc.io.validation import validate_rows
 
 
 def _deals(**changes: object) -> pl.DataFrame:

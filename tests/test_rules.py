@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from builders import deal, inputs, partner, program
 
-from incentcalc.api import calculate_quarter
+from incentcalc.engine.quarter import calculate_quarter
 from incentcalc.periods import parse_period
 from incentcalc.result import QuarterResult
 

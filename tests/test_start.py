@@ -7,8 +7,9 @@ import subprocess
 import sys
 
 ENGINE_AT_START = (
-    "incentcalc.cli", "incentcalc.commands", "incentcalc.api", "incentcalc.explain_run",
-    "incentcalc.validation", "incentcalc.fx", "incentcalc.money", "incentcalc.scoring",
+    "incentcalc.cli.app", "incentcalc.api", "incentcalc.engine.quarter",
+    "incentcalc.io.validation", "incentcalc.engine.fx", "incentcalc.money",
+    "incentcalc.engine.scoring",
 )  # fmt: skip
 
 LOADED_LATER = ("numpy", "pandera", "pandas", "xlsxwriter", "rich")

@@ -15,6 +15,18 @@ import polars as pl
 import pytest
 from xlsxwriter.workbook import Workbook
 
+from incentcalc.statements.cell_formats import (
+    WORKBOOK_OPTIONS,
+    Column,
+    Formats,
+    Kind,
+    add_table_sheet,
+    append_table,
+    open_workbook,
+    write_cell,
+    write_frame_table,
+    write_table,
+)
 from incentcalc.statements.fastsheet import (
     ROWS_PER_SLICE,
     ZIP_LEVEL,
@@ -26,18 +38,6 @@ from incentcalc.statements.fastsheet import (
     list_rows_xml,
     row_xml,
     rows_xml,
-)
-from incentcalc.statements.formats import (
-    WORKBOOK_OPTIONS,
-    Column,
-    Formats,
-    Kind,
-    add_table_sheet,
-    append_table,
-    open_workbook,
-    write_cell,
-    write_frame_table,
-    write_table,
 )
 
 

@@ -21,7 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from incentcalc.config import Kpi
 from incentcalc.result import QuarterResult
 from incentcalc.statements.batch import write_statements
-from incentcalc.statements.formats import LINE_HEIGHT, money_format, row_height, wrapped_lines
+from incentcalc.statements.cell_formats import LINE_HEIGHT, money_format, row_height, wrapped_lines
 from incentcalc.statements.partner import (
     DEALS_SHEET,
     KPI_SHEET,

@@ -180,7 +180,7 @@ def test_payouts_sheet_prints_landscape_on_a3_with_the_header_repeated(
 def test_long_exception_details_get_tall_rows(result: QuarterResult, tmp_path: Path) -> None:
     """The Exceptions sheet is built as XML with Polars; its row heights come from the detail
     text's length (a long detail wraps onto several lines), others keep the default."""
-    from incentcalc.statements.formats import LINE_HEIGHT
+    from incentcalc.statements.cell_formats import LINE_HEIGHT
     from incentcalc.statements.summary import EXCEPTIONS_SHEET
 
     long_detail = "registered 2026-08-02, after the close date 2026-08-01; " * 4

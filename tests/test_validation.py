@@ -16,12 +16,11 @@ import pytest
 from conftest import EXAMPLE
 from typer.testing import CliRunner
 
-import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc.cli import app
+from incentcalc.cli.app import app
 from incentcalc.config import SourceName, load_config
 from incentcalc.errors import DataError
+from incentcalc.io.validation import load_inputs
 from incentcalc.periods import parse_period
-from incentcalc.validation import load_inputs
 
 runner = CliRunner()
 PERIOD = "2026Q3"

@@ -12,11 +12,10 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-import incentcalc.commands  # noqa: F401  (registers the commands)
-from incentcalc.cli import app
+from incentcalc.cli.app import app
 from incentcalc.config import ReversalRule, SourceName, load_config
+from incentcalc.io.window import read_windows
 from incentcalc.periods import parse_period
-from incentcalc.window import read_windows
 
 runner = CliRunner()
 PERIOD = "2026Q3"

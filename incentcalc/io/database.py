@@ -24,13 +24,12 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import polars as pl
 
-from incentcalc.columns import SOURCE_COLUMNS
 from incentcalc.config import ProgramConfig, Source, SourceName, public_url, query_sha256
 from incentcalc.errors import ConfigError, DataError
-from incentcalc.inputs import SourceFile
+from incentcalc.inputs import SOURCE_COLUMNS, SourceFile
 from incentcalc.io.formats import RawTable
+from incentcalc.io.window import Window, deal_window
 from incentcalc.periods import Period
-from incentcalc.window import Window, deal_window
 
 DATE_PARAMETER = re.compile(r"(?<![:\w\\]):(period_start|period_end|window_start|window_end)\b")
 """`:window_start` and friends, but not a PostgreSQL cast (``x::date``) or ``\\:name``."""

@@ -2,7 +2,7 @@
 
 Steps, all vectorised: read the file as text (`formats`), pick the canonical columns through
 `columns` (or fill them from `defaults`), trim cells and turn empty/`null_values` cells into
-nulls, apply `values`, then parse each column into its canonical dtype (`columns.py`). A cell
+nulls, apply `values`, then parse each column into its canonical dtype (`inputs.py`). A cell
 that does not parse is not guessed at: it becomes a failure row (file, row, column, value as
 written, rule) and a null in the frame, so validation can report every problem at once.
 
@@ -24,15 +24,24 @@ from pathlib import Path
 
 import polars as pl
 
-from incentcalc.columns import EXTRA_COLUMNS, ROW, SOURCE_COLUMNS, Column, DealType, Kind
 from incentcalc.config import Source, SourceName
 from incentcalc.errors import ConfigError, DataError
-from incentcalc.inputs import FAILURE_SCHEMA, SourceFile, empty_failures
+from incentcalc.inputs import (
+    EXTRA_COLUMNS,
+    FAILURE_SCHEMA,
+    ROW,
+    SOURCE_COLUMNS,
+    Column,
+    DealType,
+    Kind,
+    SourceFile,
+    empty_failures,
+)
 from incentcalc.io.database import read_database_table
 from incentcalc.io.formats import FileProblem, RawTable, RowFilter, read_table
 from incentcalc.io.numbers import CANONICAL, MONEY_PLACES, NumberFormat
+from incentcalc.io.window import Window
 from incentcalc.periods import canonical_label_expr
-from incentcalc.window import Window
 
 FALLBACK = "*"
 """The `values` key that maps every value not listed."""
@@ -99,14 +108,14 @@ def read_source(
 ) -> SourceRead:
     """Read, map and parse one configured source (a file, or a database with `dates` bound
     to its query's `:period_start`-style parameters); with a `window`, only the rows it keeps
-    (the rows the period can use, `incentcalc.window`), with a `partner`, only that
+    (the rows the period can use, `incentcalc.io.window`), with a `partner`, only that
     partner's rows (`explain`), each with its file row number.
 
     Fully empty rows are ignored and rows listed by `skip_rows_where` are dropped (and
     counted in `file.skipped`) before anything is parsed. A source without data rows is
     empty, with a warning.
 
-    `extra` columns (of `columns.EXTRA_COLUMNS`) are read and parsed too. With `text_only`,
+    `extra` columns (of `inputs.EXTRA_COLUMNS`) are read and parsed too. With `text_only`,
     nothing is parsed: `frame` holds the mapped text (partners from the deals need only the
     ids and names, and parsing a whole export's dates and amounts costs more than reading it).
 

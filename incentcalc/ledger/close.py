@@ -14,7 +14,7 @@ from typing import Any
 
 from incentcalc.config import ProgramConfig
 from incentcalc.errors import LedgerRefusedError, RefusedError
-from incentcalc.ledger.balances import check_no_rejected_balances
+from incentcalc.ledger.report import check_no_rejected_balances
 from incentcalc.ledger.store import (
     ENTRY_CONFIG,
     LEDGER_VERSION,
@@ -25,8 +25,8 @@ from incentcalc.ledger.store import (
     ledger_root,
     sha256_bytes,
 )
-from incentcalc.output_names import ENTRY_FILES, MANIFEST_JSON, PAYOUTS_PARQUET
 from incentcalc.periods import Period, parse_period
+from incentcalc.result import ENTRY_FILES, MANIFEST_JSON, PAYOUTS_PARQUET
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def closing_payees(config: ProgramConfig, run: ClosingRun, period: Period) -> di
     pays, read from the partner master now, when the config has `payments`; else nothing."""
     if config.payments is None:
         return {}
-    from incentcalc.payments.payees import PAYEES, master_payees, payable_partner_ids
+    from incentcalc.ledger.payees import PAYEES, master_payees, payable_partner_ids
 
     paid = payable_partner_ids(run.files[PAYOUTS_PARQUET])
     return {PAYEES: master_payees(config, period, paid)}

@@ -42,8 +42,8 @@ from incentcalc.errors import (
 from incentcalc.io.digest import file_sha256
 from incentcalc.io.locking import holding_lock
 from incentcalc.io.writers import locked_output, write_json
-from incentcalc.output_names import ENTRY_FILES
 from incentcalc.periods import Period, parse_period
+from incentcalc.result import ENTRY_FILES
 
 LEDGER_VERSION = 1
 ENTRIES_DIR = "entries"

@@ -17,14 +17,14 @@ from typing import Any
 import polars as pl
 
 from incentcalc import __version__
-from incentcalc.columns import PaymentMethod
 from incentcalc.config import Payments, ProgramConfig
-from incentcalc.currencies import minor_unit
 from incentcalc.errors import ConfigError, InvariantError, LedgerRefusedError
+from incentcalc.inputs import PaymentMethod
 from incentcalc.io.digest import file_sha256
 from incentcalc.io.writers import locked_output, write_csv, write_json
+from incentcalc.ledger.payees import entry_payees, master_payees
 from incentcalc.ledger.store import Entry, open_ledger
-from incentcalc.output_names import PAYOUTS_PARQUET
+from incentcalc.money import minor_unit
 from incentcalc.payments.charset import sepa_text
 from incentcalc.payments.lines import (
     LINE_COLUMNS,
@@ -33,9 +33,9 @@ from incentcalc.payments.lines import (
     paid_rows,
     payment_lines,
 )
-from incentcalc.payments.payees import entry_payees, master_payees
 from incentcalc.payments.sepa import SCHEMA, message_id, sepa_message
 from incentcalc.periods import Period
+from incentcalc.result import PAYOUTS_PARQUET
 
 PAYMENTS_CSV = "payments.csv"
 MANUAL_CSV = "manual.csv"

@@ -12,12 +12,12 @@ from typing import Any
 
 import polars as pl
 
-from incentcalc.columns import PaymentMethod
+from incentcalc.accounts import in_sepa_zone
 from incentcalc.config import Payments
-from incentcalc.currencies import minor_unit
-from incentcalc.payments.accounts import in_sepa_zone
+from incentcalc.inputs import PaymentMethod
+from incentcalc.ledger.payees import Payee
+from incentcalc.money import minor_unit
 from incentcalc.payments.charset import SepaText, is_sepa_identifier, sepa_text
-from incentcalc.payments.payees import Payee
 
 SEPA_CURRENCY = "EUR"
 NAME_LIMIT = 70

@@ -17,9 +17,9 @@ from functools import cache
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
+from incentcalc.accounts import compact, masked
 from incentcalc.config import Debtor
 from incentcalc.errors import IncentcalcError
-from incentcalc.payments.accounts import compact, masked
 from incentcalc.payments.charset import sepa_text
 from incentcalc.payments.lines import NAME_LIMIT, SEPA_CURRENCY, PaymentLine
 

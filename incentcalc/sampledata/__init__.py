@@ -29,7 +29,7 @@ from incentcalc.sampledata.plan import (
     PROGRAM_FILE,
     SOURCE_ORDER,
     Calendar,
-    FileFormat,
+    SampleFormat,
     SampleOptions,
     source_file_name,
 )
@@ -41,8 +41,8 @@ from incentcalc.sampledata.reference import (
 )
 
 __all__ = [
-    "FileFormat",
     "SampleData",
+    "SampleFormat",
     "SampleOptions",
     "WrittenSample",
     "generate_sample",
@@ -101,7 +101,9 @@ def generate_sample(options: SampleOptions, *, deals_to: Path | None = None) -> 
     return SampleData(options, calendar, frames, measure_program(book, draw, calendar))
 
 
-def write_deal_chunks(chunks: Iterator[DealDraw], path: Path, file_format: FileFormat) -> DealDraw:
+def write_deal_chunks(
+    chunks: Iterator[DealDraw], path: Path, file_format: SampleFormat
+) -> DealDraw:
     """Write the deal blocks to `path` one after the other, holding one block in memory at a
     time; the per-partner totals are summed over the blocks (the returned frame is empty)."""
     parts: list[Path] = []
@@ -115,7 +117,7 @@ def write_deal_chunks(chunks: Iterator[DealDraw], path: Path, file_format: FileF
     assert total is not None, "at least one block of deals"
     if len(parts) == 1:
         parts[0].replace(path)
-    elif file_format is FileFormat.PARQUET:
+    elif file_format is SampleFormat.PARQUET:
         pl.scan_parquet(parts).sink_parquet(path, statistics=False)
     else:
         with path.open("wb") as out:
@@ -129,9 +131,9 @@ def write_deal_chunks(chunks: Iterator[DealDraw], path: Path, file_format: FileF
     return total
 
 
-def write_frame(frame: pl.DataFrame, path: Path, file_format: FileFormat) -> None:
+def write_frame(frame: pl.DataFrame, path: Path, file_format: SampleFormat) -> None:
     """CSV (ISO dates, exact decimals, empty cells for nulls) or Parquet (canonical dtypes)."""
-    if file_format is FileFormat.PARQUET:
+    if file_format is SampleFormat.PARQUET:
         frame.write_parquet(path, statistics=False)
     else:
         frame.write_csv(path)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from incentcalc.columns import RenewalStatus
 from incentcalc.config import SourceName
+from incentcalc.inputs import RenewalStatus
 from incentcalc.sampledata.deals import customer_ids, local_cents
 from incentcalc.sampledata.frames import (
     column,

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from incentcalc.columns import DealType, Stage
 from incentcalc.config import SourceName
+from incentcalc.inputs import DealType, Stage
 from incentcalc.sampledata.frames import (
     column,
     dates,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from incentcalc.columns import MONEY, RATE
+from incentcalc.inputs import MONEY, RATE
 
 
 def id_expr(prefix: str, width: int, index: pl.Expr) -> pl.Expr:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from incentcalc.columns import PartnerStatus
 from incentcalc.config import SourceName
+from incentcalc.inputs import PartnerStatus
 from incentcalc.sampledata.frames import dates, frame, id_expr, id_width, optional, pick
 from incentcalc.sampledata.plan import Calendar, generator
 

@@ -16,7 +16,7 @@ import numpy as np
 from incentcalc.config import SourceName
 from incentcalc.errors import UsageError
 from incentcalc.periods import Period, parse_period
-from incentcalc.sample_format import FileFormat
+from incentcalc.sample_format import SampleFormat
 
 EPOCH = date(1970, 1, 1)
 
@@ -51,7 +51,7 @@ LEDGER_PROGRAM_FILE = "program-ledger.yaml"
 """The same program with the history rules and a ledger (RULES.md 11), for `make ledger-demo`."""
 
 
-def source_file_name(source: SourceName, file_format: FileFormat) -> str:
+def source_file_name(source: SourceName, file_format: SampleFormat) -> str:
     """File name of one source, e.g. ``deals.parquet``."""
     return f"{source.value}.{file_format.value}"
 
@@ -76,7 +76,7 @@ class SampleOptions:
     deals: int | None = None
     nps: int | None = None
     renewals: int | None = None
-    file_format: FileFormat = FileFormat.CSV
+    file_format: SampleFormat = SampleFormat.CSV
 
     @property
     def deal_rows(self) -> int:

@@ -27,10 +27,10 @@ from typing import Any
 import jinja2
 import polars as pl
 
+from incentcalc.engine.tier_history import next_milestones
 from incentcalc.history import History
 from incentcalc.io.names import safe_file_stems
 from incentcalc.io.writers import formula_safe_frame, locked_output
-from incentcalc.ledger_rules.tier_history import next_milestones
 from incentcalc.result import Status
 from incentcalc.site.charts import charts_script
 from incentcalc.site.dashboard_view import dashboard_view

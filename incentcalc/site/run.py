@@ -1,6 +1,6 @@
 """A finished run folder, read back for the site: its manifest, tables, config and history.
 
-The payouts, the manifest and the deal bonuses come through `explain_run.read_run` (the reader
+The payouts, the manifest and the deal bonuses come through `outputs.read_run` (the reader
 `explain --run` uses); the KPIs, exceptions and ledger lines are read beside them. The config
 is the one the manifest names, and it must still be the file the run was made from (same
 sha256): tier ladders and routes are worked out from it, and numbers from another config would
@@ -19,17 +19,14 @@ import polars as pl
 
 from incentcalc.config import ProgramConfig, load_config
 from incentcalc.errors import UsageError
-from incentcalc.explain_run import read_run
 from incentcalc.history import History
 from incentcalc.io.digest import file_sha256
-from incentcalc.output_names import (
-    EXCEPTIONS_CSV,
-    KPIS_PARQUET,
-    LEDGER_LINES_PARQUET,
+from incentcalc.outputs import read_run, read_run_tables
+from incentcalc.periods import Period, parse_period
+from incentcalc.result import (
+    LEDGER_LINE_SCHEMA,
     STATEMENTS_DIR,
 )
-from incentcalc.periods import Period, parse_period
-from incentcalc.result import LEDGER_LINE_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -76,9 +73,7 @@ def read_site_run(folder: Path) -> SiteRun:
     """The run in `folder`, with its config and the closed quarters before its period."""
     try:
         manifest, payouts, deal_bonuses = read_run(folder, None)
-        kpis = pl.read_parquet(folder / KPIS_PARQUET)
-        exceptions = pl.read_csv(folder / EXCEPTIONS_CSV, infer_schema=False)
-        ledger_lines = pl.read_parquet(folder / LEDGER_LINES_PARQUET)
+        kpis, exceptions, ledger_lines = read_run_tables(folder)
     except UsageError as exc:
         raise _not_a_run(
             folder, str(exc).split(". Point")[0].removeprefix(f"--run {folder}: ")

@@ -527,7 +527,7 @@ def _cell(col: int, column: CellColumn, values: pl.Series, row: pl.Expr) -> pl.E
 
 
 def cell_xml(row: int, col: int, value: Any, fmt: Format | None) -> str:
-    """The `<c>` element of one cell (0-based `row`, `col`) as `formats.write_cell` has
+    """The `<c>` element of one cell (0-based `row`, `col`) as `cell_formats.write_cell` has
     xlsxwriter write it, except that text is an inline string: text (anything not a number or
     bool is written as its text), a bool, a number (printed as xlsxwriter prints it), or for
     None a blank cell when it has a format and nothing when not."""

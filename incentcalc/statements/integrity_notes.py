@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from incentcalc.config import Action
-from incentcalc.integrity import Rule
+from incentcalc.engine.integrity import Rule
 
 RULE_WORDS: dict[str, str] = {
     Rule.DUPLICATE_DEALS: "entered twice (a duplicate of another deal)",

@@ -12,7 +12,7 @@ from xlsxwriter.workbook import Workbook
 
 from incentcalc.money import money_total
 from incentcalc.result import LedgerLineKind, QuarterResult
-from incentcalc.statements.formats import Column, Formats, Kind, set_print_layout, write_table
+from incentcalc.statements.cell_formats import Column, Formats, Kind, set_print_layout, write_table
 from incentcalc.statements.payload import excel_display
 
 LEDGER_SHEET = "Ledger"

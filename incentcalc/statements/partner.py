@@ -22,12 +22,11 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 
 from incentcalc.config import ADDITIVE_METRICS, MONEY_METRICS, Kpi, Metric, ProgramConfig, Tier
-from incentcalc.currencies import minor_unit
-from incentcalc.exceptions import REJECTED_LINE
+from incentcalc.engine.findings import REJECTED_LINE
+from incentcalc.money import minor_unit
 from incentcalc.periods import day_text, progress_title
 from incentcalc.result import Status
-from incentcalc.statements.fastsheet import FastCellWorksheet, row_xml
-from incentcalc.statements.formats import (
+from incentcalc.statements.cell_formats import (
     Column,
     Formats,
     Kind,
@@ -37,6 +36,7 @@ from incentcalc.statements.formats import (
     row_height,
     set_print_layout,
 )
+from incentcalc.statements.fastsheet import FastCellWorksheet, row_xml
 from incentcalc.statements.integrity_notes import RULE_WORDS
 from incentcalc.statements.next_tier import (
     KpiFact,

@@ -34,16 +34,16 @@ from xlsxwriter.worksheet import Worksheet
 from incentcalc import __version__
 from incentcalc.io.digest import file_sha256
 from incentcalc.money import money_total
-from incentcalc.output_names import EXCEPTIONS_CSV
 from incentcalc.periods import progress_title
 from incentcalc.result import (
     EXCEPTION_COLUMNS,
+    EXCEPTIONS_CSV,
     MONEY_COLUMNS,
     PAYOUT_COLUMNS,
     QuarterResult,
     Status,
 )
-from incentcalc.statements.formats import (
+from incentcalc.statements.cell_formats import (
     Column,
     Formats,
     Kind,
