@@ -34,14 +34,6 @@ from incentcalc.io.validation import DEFAULT_MAX_REJECTED, load_inputs
 from incentcalc.ledger.basis import Basis, ledger_basis
 from incentcalc.outputs import read_baseline_run, read_run, write_manifest, write_tables
 from incentcalc.periods import Period, parse_day, parse_period
-from incentcalc.reports.compare import (
-    ProgramDiff,
-    budget_use_from_payouts,
-    compute_diff,
-    read_cohort,
-    tier_order_of,
-)
-from incentcalc.reports.config_diff import compare_config_files
 from incentcalc.result import (
     STATEMENTS_DIR,
     SUMMARY_XLSX,
@@ -50,6 +42,7 @@ from incentcalc.result import (
 )
 
 if TYPE_CHECKING:
+    from incentcalc.reports.compare import ProgramDiff
     from incentcalc.statements.parallel import OnProgress
     from incentcalc.statements.summary import Provenance
 
@@ -352,6 +345,8 @@ def diff_programs(
     milliseconds rather than after the data is loaded.
     """
     from incentcalc.engine.quarter import calculate_quarter
+    from incentcalc.reports.compare import budget_use_from_payouts, compute_diff, tier_order_of
+    from incentcalc.reports.config_diff import compare_config_files
 
     if baseline_path is None and baseline_run is None:
         raise UsageError(
@@ -417,6 +412,8 @@ def diff_programs(
 def pilot_cohort(ids: Sequence[str] | None, file: Path | None) -> list[str] | None:
     """The pilot cohort of `diff`: the `--partners` ids, then those of the `--partners-file`
     CSV (`reports.compare.read_cohort`), each once; None without either."""
+    from incentcalc.reports.compare import read_cohort
+
     if ids is None and file is None:
         return None
     return list(dict.fromkeys([*(ids or []), *([] if file is None else read_cohort(file))]))

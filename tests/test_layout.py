@@ -17,7 +17,9 @@ The layers, low to high (a module may import its own layer and the ones below it
 6. `api`: the one path in, which runs the layers below in order;
 7. `cli` (and `__main__`): the Typer app, its options and one module per command.
 
-Imports inside functions count too: a deferred import is still a dependency.
+Imports inside functions count too: a deferred import is still a dependency. Inside `cli`,
+only `cli.app` imports the command modules (each command imports `cli.options` and the
+renderers beside it, never another command).
 """
 
 from __future__ import annotations
@@ -130,6 +132,21 @@ def test_no_module_imports_a_layer_above_its_own() -> None:
         if layer_of(target) > layer_of(source)
     ]
     assert upward == []
+
+
+def test_commands_import_no_other_command_and_not_the_app() -> None:
+    """Only `cli.app` imports the command modules; a command shares code through
+    `cli.options` (or a renderer beside it), never through another command."""
+    graph = import_graph()
+    commands = {m for m in graph["incentcalc.cli.app"] if m.startswith("incentcalc.cli.")}
+    assert "incentcalc.cli.run" in commands
+    reaching = [
+        f"{source} imports {target}"
+        for source in sorted(m for m in graph if m.startswith("incentcalc.cli."))
+        for target in sorted(graph[source] & (commands | {"incentcalc.cli.app"}))
+        if source not in ("incentcalc.cli.app", "incentcalc.cli")
+    ]
+    assert reaching == []
 
 
 def test_every_module_has_a_layer() -> None:

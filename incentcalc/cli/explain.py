@@ -14,6 +14,7 @@ from incentcalc.cli.options import (
     PeriodOpt,
     Reporting,
     emit_json,
+    parse_share,
     stdout_console,
     with_reporting,
 )
@@ -63,7 +64,6 @@ def explain(
             )
         else:
             from incentcalc import api
-            from incentcalc.cli.run import parse_share
             from incentcalc.reports.explain import explain_partner
 
             share = parse_share(max_rejected)

@@ -14,13 +14,20 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 
-from incentcalc.errors import EnvironmentFailure, ExitCode, IncentcalcError, environment_errno
+from incentcalc.errors import (
+    EnvironmentFailure,
+    ExitCode,
+    IncentcalcError,
+    UsageError,
+    environment_errno,
+)
 
 if TYPE_CHECKING:  # rich is imported when something is printed (not for --json)
     from rich.console import Console
@@ -44,6 +51,19 @@ MaxRejectedOpt = Annotated[
     ),
 ]
 DEFAULT_CONFIG = Path("configs/program.yaml")
+
+
+def parse_share(text: str) -> Decimal:
+    """`--max-rejected` as a share: ``5%`` (or ``5``) is 0.05; 0 to 100 percent."""
+    try:
+        percent = Decimal(text.strip().removesuffix("%").strip())
+    except InvalidOperation:
+        percent = Decimal(-1)
+    if not percent.is_finite() or not 0 <= percent <= 100:
+        raise UsageError(
+            f"--max-rejected {text!r} is not a percentage from 0% to 100%; write it like 5%."
+        )
+    return percent / 100
 
 
 def partner_ids(text: str | None) -> list[str]:

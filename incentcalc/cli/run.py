@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +16,7 @@ from incentcalc.cli.options import (
     Reporting,
     emit_json,
     log_line,
+    parse_share,
     partner_ids,
     stdout_console,
     with_reporting,
@@ -52,19 +52,6 @@ def default_out(period: str, recalculation: bool, as_of: date | None = None) -> 
 def as_of_suffix(as_of: date | None) -> str:
     """The log line's " as of 2026-08-15" for a progress run, "" for an ordinary run."""
     return "" if as_of is None else f" as of {as_of.isoformat()}"
-
-
-def parse_share(text: str) -> Decimal:
-    """`--max-rejected` as a share: ``5%`` (or ``5``) is 0.05; 0 to 100 percent."""
-    try:
-        percent = Decimal(text.strip().removesuffix("%").strip())
-    except InvalidOperation:
-        percent = Decimal(-1)
-    if not percent.is_finite() or not 0 <= percent <= 100:
-        raise UsageError(
-            f"--max-rejected {text!r} is not a percentage from 0% to 100%; write it like 5%."
-        )
-    return percent / 100
 
 
 @with_reporting

@@ -43,7 +43,7 @@ class ClosingRun:
         return dict(self.manifest.get("ledger") or {})
 
 
-def read_run(folder: Path, config_text: bytes) -> ClosingRun:
+def read_closing_run(folder: Path, config_text: bytes) -> ClosingRun:
     """The run's entry files, each checked against the hash its manifest recorded, and the
     config against the manifest's config sha256. Refused (exit 3) on any difference."""
     try:
@@ -128,7 +128,7 @@ def close_run(
     then, under the ledger's lock, the ledger is verified, the refusals checked and the
     entry written whole or not at all."""
     ledger_root(config)  # no ledger configured: a config error before anything is read
-    run = read_run(run_folder, config_text)
+    run = read_closing_run(run_folder, config_text)
     if run.manifest.get("program") != config.program.name:
         raise LedgerRefusedError(
             f"The run in {run_folder} is of program {run.manifest.get('program')!r}, not "
