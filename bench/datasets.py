@@ -33,6 +33,10 @@ HISTORY_QUARTERS = 32
 HISTORY_DEALS = MAIN_DEALS * HISTORY_QUARTERS // QUARTERS
 """Eight years of history with the main set's per-quarter volume (20M deals)."""
 PARTNERS = 20_000
+TEN_X = 10
+TEN_X_DEALS = MAIN_DEALS * TEN_X
+"""Issue 28: the main set at ten times the size (200,000 partners, 50M deals over the same
+two years, 10M NPS responses, 5M renewals), generated block by block (bounded memory)."""
 NPS_PER_DEAL = 0.2
 RENEWALS_PER_DEAL = 0.1
 STATEMENT_COUNT = 2_000
@@ -78,12 +82,14 @@ class Dataset:
         return self.folder / STATEMENT_PARTNERS
 
 
-def options_for(deals: int, scale: float, quarters: int = QUARTERS) -> SampleOptions:
+def options_for(
+    deals: int, scale: float, quarters: int = QUARTERS, partners: int = PARTNERS
+) -> SampleOptions:
     """Benchmark options for `deals` deals over `quarters` quarters; NPS and renewals grow
     with the deals."""
     deals = max(1_000, round(deals * scale))
     return SampleOptions(
-        partners=max(100, round(PARTNERS * scale)),
+        partners=max(100, round(partners * scale)),
         seed=SEED,
         period=PERIOD,
         quarters=quarters,

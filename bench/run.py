@@ -42,8 +42,9 @@ from bench.datasets import (
     HISTORY_DEALS,
     HISTORY_QUARTERS,
     MAIN_DEALS,
+    PARTNERS,
     PERIOD,
-    QUARTERS,
+    TEN_X,
     Dataset,
     ensure_dataset,
     largest_partner,
@@ -85,6 +86,18 @@ CLOSE_SECONDS = 2.0
 VERIFY_SECONDS = 2.0
 GROWTH_MB = 50.0
 CLOSED_QUARTERS = 4
+TEN_X_RUN_VS_FLOOR = 5.0
+TEN_X_RUN_VS_DUCKDB = 2.5
+TEN_X_PEAK_MB = 4 * 1024.0
+TEN_X_VALIDATE_VS_FLOOR = 3.0
+"""Issue 28: the engine's own cost at ten times the data (`--datasets 10x`)."""
+SLOWER = 1.10
+"""A step this much slower than in the last committed bench/results.json is reported."""
+SCALES = {"2x": 2, "5x": 5, "10x": TEN_X}
+"""Multiples of the main set (partners, deals, NPS, renewals) that `--datasets` can add;
+10x carries issue 28's targets, 2x and 5x only the scaling curve (docs/scaling.md)."""
+DATASETS = ("main", "history", "10x")
+"""What `make bench` runs by default (`--datasets`; 2x and 5x are on demand)."""
 PEERS = {"pandas": "bench.peers.pandas_quarter", "duckdb": "bench.peers.duckdb_quarter"}
 """Peer name -> module; each needs its library (the `bench` extra)."""
 
@@ -445,6 +458,76 @@ def bench_history(data: Dataset, main_run: Row, out_root: Path) -> list[Row]:
     return [floor, run]
 
 
+def bench_scaled(data: Dataset, label: str, out_root: Path) -> list[Row]:
+    """The main quarter at a multiple of its size: floor, DuckDB peer, `run
+    --no-statements` and `validate`; at 10x judged against issue 28's targets."""
+    judged = label == "10x"
+    config = ["--config", str(data.program), "--period", PERIOD]
+    floor = floor_step(data, f"floor ({label})")
+    duckdb = script_step(
+        f"peer: DuckDB SQL ({label})", "-", PEERS["duckdb"], [str(data.folder), PERIOD],
+        "duckdb", PEERS_PYTHON,
+    )  # fmt: skip
+    target = (
+        f"<= {TEN_X_RUN_VS_FLOOR:g} x floor, <= {TEN_X_RUN_VS_DUCKDB:g} x DuckDB, "
+        f"<= {TEN_X_PEAK_MB / 1024:g} GB"
+    )
+    run = run_step(
+        f"run --no-statements ({label})", target if judged else "-", data, out_root / label
+    )
+    validate = step(
+        f"validate ({label})",
+        f"<= {TEN_X_VALIDATE_VS_FLOOR:g} x floor" if judged else "-",
+        "validate",
+        [*config, "--quiet"],
+    )
+    if judged:
+        judge(run, lambda m: m.peak_mb <= TEN_X_PEAK_MB)
+        ratio(run, floor, "x_floor", lambda r: r <= TEN_X_RUN_VS_FLOOR)
+        ratio(run, duckdb, "x_duckdb", lambda r: r <= TEN_X_RUN_VS_DUCKDB)
+        ratio(validate, floor, "x_floor", lambda r: r <= TEN_X_VALIDATE_VS_FLOOR)
+    else:
+        for row in (run, validate):
+            ratio(row, floor, "x_floor", lambda r: True)
+        ratio(run, duckdb, "x_duckdb", lambda r: True)
+    if not judged:  # ratios recorded for the curve, no verdict (a failed command stays failed)
+        for row in (run, validate):
+            row.passed = None if row.passed else row.passed
+    return [floor, duckdb, run, validate]
+
+
+def slower_steps(previous: dict[str, Any], steps: list[Row]) -> list[tuple[str, float, float]]:
+    """(step, seconds before, seconds now) of each step more than SLOWER x its time in the
+    `previous` results (steps that did not run in both are left out)."""
+    before = {
+        step["name"]: float(step["seconds"])
+        for step in previous.get("steps", [])
+        if step.get("seconds")
+    }
+    return [
+        (row.name, before[row.name], row.measured.seconds)
+        for row in steps
+        if row.name in before
+        and row.measured is not None
+        and row.measured.ok
+        and row.measured.seconds > SLOWER * before[row.name]
+    ]
+
+
+def report_slower(console: Console, slower: list[tuple[str, float, float]], since: str) -> None:
+    """Print the steps slower than in the last committed results (issue 28: no silent
+    regressions)."""
+    if not slower:
+        console.print(f"No step more than {SLOWER - 1:.0%} slower than the results of {since}.")
+        return
+    table = Table(title=f"Steps more than {SLOWER - 1:.0%} slower than the results of {since}")
+    for name in ("step", "before s", "after s", "ratio"):
+        table.add_column(name, justify="left" if name == "step" else "right")
+    for name, before, after in slower:
+        table.add_row(name, f"{before:.2f}", f"{after:.2f}", f"{after / before:.2f}")
+    console.print(table)
+
+
 def _verdict(row: Row) -> str:
     if row.passed is None:
         return "-" if row.status == "ok" else row.status
@@ -462,7 +545,11 @@ def _peak(row: Row) -> str:
 
 
 def render(
-    console: Console, generation: list[Dataset], steps: list[Row], load_warning: str = ""
+    console: Console,
+    generation: list[Dataset],
+    steps: list[Row],
+    load_warning: str = "",
+    main_set: Dataset | None = None,
 ) -> None:
     """The two tables: steps with ratios and verdicts, per-stage times."""
     main = generation[0].options
@@ -472,12 +559,12 @@ def render(
     )
     for name in ("step", "wall s", "peak MB", "target", "result", "notes"):
         table.add_column(name, justify="right" if name in {"wall s", "peak MB"} else "left")
-    for index, data in enumerate(generation):
+    for data in generation:
         made = data.generation
         if made is not None:
             peak = "-" if made.peak_mb is None else f"{made.peak_mb:,.0f}"
             note = f"{made.how}{', cached' if made.cached else ''}"
-            judged = index == 0  # issue 8's target is for the main set; history is 4 x it
+            judged = data is main_set  # issue 8's target is for the main set only
             table.add_row(
                 f"sample-data {data.name}",
                 f"{made.seconds:.2f}",
@@ -526,6 +613,13 @@ def main(argv: list[str] | None = None) -> int:
         "--no-history", action="store_true", help="Skip the eight-year history dataset."
     )
     parser.add_argument(
+        "--datasets",
+        default=",".join(DATASETS),
+        help="Comma-separated datasets to bench: main (the 5M-deal quarter, every step), "
+        "history (8 years), 10x (50M deals, issue 28's targets), 2x, 5x (the scaling curve). "
+        f"Default: {','.join(DATASETS)}.",
+    )
+    parser.add_argument(
         "--repeat", type=int, default=1, help="Runs per step; the fastest counts (busy machine)."
     )
     parser.add_argument(
@@ -545,26 +639,41 @@ def main(argv: list[str] | None = None) -> int:
     if not console.is_terminal:
         console = Console(width=160)
     load_before = os.getloadavg()[0]
-    sizes = [(MAIN_DEALS, QUARTERS)]
-    if not args.no_history:
-        sizes.append((HISTORY_DEALS, HISTORY_QUARTERS))
+    chosen = [name.strip() for name in args.datasets.split(",") if name.strip()]
+    unknown = set(chosen) - {*DATASETS, *SCALES}
+    if unknown:
+        parser.error(f"--datasets: unknown {', '.join(sorted(unknown))}")
+    if args.no_history and "history" in chosen:
+        chosen.remove("history")
+    sizes = {"main": options_for(MAIN_DEALS, args.scale)}
+    sizes["history"] = options_for(HISTORY_DEALS, args.scale, HISTORY_QUARTERS)
+    for label, times in SCALES.items():
+        sizes[label] = options_for(MAIN_DEALS * times, args.scale, partners=PARTNERS * times)
+    if "history" in chosen and "main" not in chosen:
+        chosen.insert(0, "main")  # history is judged against the main run
     with console.status("Generating or reusing datasets"):
-        datasets = [
-            ensure_dataset(options_for(deals, args.scale, quarters), args.data)
-            for deals, quarters in sizes
-        ]
+        named = {name: ensure_dataset(sizes[name], args.data) for name in chosen}
+    datasets = list(named.values())
     out_root = args.data / "out"
-    with console.status("Benchmarking the quarter"):
-        steps = bench_main(datasets[0], out_root)
-    if not args.no_database:
-        with console.status("Reading the deals from PostgreSQL"):
-            steps.append(bench_database(datasets[0], out_root))
-    if not args.no_ledger:
-        with console.status("Benchmarking the ledger"):
-            steps += bench_ledger(datasets[0], steps[1], out_root)
-    if len(datasets) > 1:
-        with console.status("The same quarter inside eight years of history"):
-            steps += bench_history(datasets[1], steps[1], out_root)
+    steps: list[Row] = []
+    if "main" in named:
+        main_set = named["main"]
+        with console.status("Benchmarking the quarter"):
+            steps = bench_main(main_set, out_root)
+        main_run = steps[1]
+        if not args.no_database:
+            with console.status("Reading the deals from PostgreSQL"):
+                steps.append(bench_database(main_set, out_root))
+        if not args.no_ledger:
+            with console.status("Benchmarking the ledger"):
+                steps += bench_ledger(main_set, main_run, out_root)
+        if "history" in named:
+            with console.status("The same quarter inside eight years of history"):
+                steps += bench_history(named["history"], main_run, out_root)
+    for label in SCALES:
+        if label in named:
+            with console.status(f"The quarter at {label}"):
+                steps += bench_scaled(named[label], label, out_root)
     load = {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)}
     warning = ""
     if max(load.values()) > _cpus():
@@ -573,7 +682,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{load['after']} after, {_cpus()} CPUs): other processes shared the CPUs, so these "
             "times are pessimistic (the ratios less so). Rerun on a quiet machine."
         )
-    render(console, datasets, steps, warning)
+    render(console, datasets, steps, warning, named.get("main"))
+    if args.results.exists():
+        previous = json.loads(args.results.read_text(encoding="utf-8"))
+        report_slower(console, slower_steps(previous, steps), previous.get("created_at", "?"))
     document = {
         "created_at": datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": {

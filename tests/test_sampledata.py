@@ -404,3 +404,27 @@ def test_any_options_give_data_that_obeys_the_contract(
     known = people["partner_id"].implode()
     for source in (SourceName.DEALS, SourceName.NPS, SourceName.RENEWALS, SourceName.TARGETS):
         assert frames[source]["partner_id"].is_in(known).all()
+
+
+def test_deals_beyond_one_block_are_written_block_by_block_deterministically(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above DEAL_CHUNK_ROWS the deals are drawn and written in blocks (bounded memory for
+    the bench's 50M deals): ids run on across blocks, the file is the same at every write,
+    and a set that fits one block is the in-memory draw exactly."""
+    from incentcalc.sampledata import deals as deal_module
+
+    options = SampleOptions(partners=30, seed=3, deals=1_000, file_format=SampleFormat.PARQUET)
+    single = generate_sample(options).frames[SourceName.DEALS]
+    write_sample(options, tmp_path / "one")
+    assert pl.read_parquet(tmp_path / "one" / "deals.parquet").equals(single)
+
+    monkeypatch.setattr(deal_module, "DEAL_CHUNK_ROWS", 300)
+    write_sample(options, tmp_path / "a")
+    write_sample(options, tmp_path / "b")
+    a, b = (tmp_path / name / "deals.parquet" for name in ("a", "b"))
+    assert a.read_bytes() == b.read_bytes()
+    deals = pl.read_parquet(a)
+    assert deals.height == 1_000
+    assert deals["deal_id"].to_list() == [f"D{i:07d}" for i in range(1, 1_001)]
+    assert not list((tmp_path / "a").glob(".deals*"))

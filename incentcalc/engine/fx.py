@@ -38,12 +38,16 @@ def convert(
     amount_base = round(amount * rate_to_base), line by line. Rows where `when` is false (or
     without a rate) get null. Example: 50,000.00 EUR at 1.10 -> 55,000.00.
     """
-    joined = frame.join(rates, on="currency", how="left", maintain_order="left")
     if line_product_bound(frame.select(list(amounts)), rates["rate_to_base"]) >= LINE_PRODUCT_LIMIT:
         raise DataError.too_large()
+    # each row's rate looked up by its currency (a left join would copy every column of
+    # the 14M deal rows of a 50M-deal export to add one)
+    rate = pl.col("currency").replace_strict(
+        rates["currency"], rates["rate_to_base"], default=None, return_dtype=RATE
+    )
     keep = pl.lit(True) if when is None else when
     converted = [
-        pl.when(keep).then(round_line(pl.col(source), pl.col("rate_to_base"), mode)).alias(target)
+        pl.when(keep).then(round_line(pl.col(source), pl.col("fx_rate"), mode)).alias(target)
         for source, target in amounts.items()
     ]
-    return joined.with_columns(converted).rename({"rate_to_base": "fx_rate"})
+    return frame.with_columns(rate.alias("fx_rate")).with_columns(converted)

@@ -13,7 +13,9 @@ cases the rules exist for (see `partners`, `deals`, `activity`, `reference`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -21,7 +23,7 @@ import polars as pl
 from incentcalc.config import SourceName, load_config
 from incentcalc.sample_format import SampleFormat
 from incentcalc.sampledata.activity import generate_nps, generate_renewals
-from incentcalc.sampledata.deals import generate_deals
+from incentcalc.sampledata.deals import DealDraw, generate_deal_chunks, generate_deals
 from incentcalc.sampledata.partners import generate_partners
 from incentcalc.sampledata.plan import (
     LEDGER_PROGRAM_FILE,
@@ -70,13 +72,19 @@ class WrittenSample:
     rows: dict[SourceName, int] = field(default_factory=dict)
 
 
-def generate_sample(options: SampleOptions) -> SampleData:
-    """Draw every source in memory; nothing is written."""
+def generate_sample(options: SampleOptions, *, deals_to: Path | None = None) -> SampleData:
+    """Draw every source in memory; nothing is written. With `deals_to`, the deals are
+    drawn block by block straight into that file instead (bounded memory for tens of
+    millions of deals) and left out of `frames`."""
     options.check()
     calendar = Calendar.of(options)
     seed = options.seed
     book = generate_partners(options.partners, seed, calendar)
-    draw = generate_deals(book, options.deal_rows, seed, calendar)
+    if deals_to is None:
+        draw = generate_deals(book, options.deal_rows, seed, calendar)
+    else:
+        chunks = generate_deal_chunks(book, options.deal_rows, seed, calendar)
+        draw = write_deal_chunks(chunks, deals_to, options.file_format)
     frames = {
         SourceName.PARTNERS: book.frame,
         SourceName.DEALS: draw.frame,
@@ -88,7 +96,39 @@ def generate_sample(options: SampleOptions) -> SampleData:
         SourceName.FX_RATES: generate_fx_rates(seed, calendar),
         SourceName.ADJUSTMENTS: generate_adjustments(book, seed, calendar),
     }
+    if deals_to is not None:
+        del frames[SourceName.DEALS]
     return SampleData(options, calendar, frames, measure_program(book, draw, calendar))
+
+
+def write_deal_chunks(
+    chunks: Iterator[DealDraw], path: Path, file_format: SampleFormat
+) -> DealDraw:
+    """Write the deal blocks to `path` one after the other, holding one block in memory at a
+    time; the per-partner totals are summed over the blocks (the returned frame is empty)."""
+    parts: list[Path] = []
+    total: DealDraw | None = None
+    for index, draw in enumerate(chunks):
+        part = path.with_name(f".{path.name}.part{index}")
+        write_frame(draw.frame, part, file_format)
+        parts.append(part)
+        draw = replace(draw, frame=draw.frame.clear())
+        total = draw if total is None else total.plus(draw)
+    assert total is not None, "at least one block of deals"
+    if len(parts) == 1:
+        parts[0].replace(path)
+    elif file_format is SampleFormat.PARQUET:
+        pl.scan_parquet(parts).sink_parquet(path, statistics=False)
+    else:
+        with path.open("wb") as out:
+            for index, part in enumerate(parts):
+                with part.open("rb") as block:
+                    if index:
+                        block.readline()  # the header, written once
+                    shutil.copyfileobj(block, out)
+    for part in parts:
+        part.unlink(missing_ok=True)
+    return total
 
 
 def write_frame(frame: pl.DataFrame, path: Path, file_format: SampleFormat) -> None:
@@ -127,12 +167,14 @@ def write_sample(
     """Generate and write every source into `out`, plus `out/program.yaml`, its ledger
     variant `out/program-ledger.yaml` (and the plain program at `config_out`, paths relative
     to it)."""
-    sample = generate_sample(options)
     out.mkdir(parents=True, exist_ok=True)
+    deals = out / source_file_name(SourceName.DEALS, options.file_format)
+    sample = generate_sample(options, deals_to=deals)
     files: dict[SourceName, Path] = {}
     for source in SOURCE_ORDER:
         path = out / source_file_name(source, options.file_format)
-        write_frame(sample.frames[source], path, options.file_format)
+        if source in sample.frames:
+            write_frame(sample.frames[source], path, options.file_format)
         files[source] = path
     programs = [
         write_program(sample, files, out / PROGRAM_FILE),
@@ -140,5 +182,8 @@ def write_sample(
     ]
     if config_out is not None:
         programs.append(write_program(sample, files, config_out))
-    rows = {source: frame.height for source, frame in sample.frames.items()}
+    rows = {
+        source: sample.frames[source].height if source in sample.frames else options.deal_rows
+        for source in SOURCE_ORDER
+    }
     return WrittenSample(out, files, tuple(programs), rows)

@@ -13,6 +13,7 @@ Planted, so every rule has something to find:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,7 @@ from incentcalc.sampledata.frames import (
     pick,
 )
 from incentcalc.sampledata.partners import CURRENCIES, JPY, USD, USD_PER_UNIT, PartnerBook
-from incentcalc.sampledata.plan import Calendar, generator, quarter_end_days
+from incentcalc.sampledata.plan import SOURCE_ORDER, Calendar, generator, quarter_end_days
 
 STAGES = tuple(stage.value for stage in Stage)
 WON, LOST, OPEN, CANCELLED = range(4)
@@ -47,6 +48,8 @@ QUARTER_END_DAYS = 10
 SPIKE_CHANCE = 0.10
 SPIKING_PARTNER_CHANCE = 0.8
 REVERSAL_MAX_DAYS = 45
+DEAL_CHUNK_ROWS = 5_000_000
+"""Deals drawn and written per block: a 5M-deal block peaks at about 2 GB."""
 
 LOG_USD_BY_SEGMENT = np.array([9.3, 10.2, 9.0])
 """ln of a typical deal in USD for reseller, distributor, msp (about 11k, 27k, 8k)."""
@@ -66,6 +69,16 @@ class DealDraw:
     period_won_usd: np.ndarray
     new_won: np.ndarray
     pool: np.ndarray
+
+    def plus(self, other: DealDraw) -> DealDraw:
+        """The totals of two blocks of the same partners (this block's frame kept)."""
+        return DealDraw(
+            self.frame,
+            self.won_usd + other.won_usd,
+            self.period_won_usd + other.period_won_usd,
+            self.new_won + other.new_won,
+            self.pool,
+        )
 
 
 def customer_pools(book: PartnerBook, rows: int) -> np.ndarray:
@@ -95,11 +108,43 @@ def local_cents(usd_cents: np.ndarray, currency: np.ndarray) -> np.ndarray:
 
 def generate_deals(book: PartnerBook, rows: int, seed: int, calendar: Calendar) -> DealDraw:
     """`rows` deals in total, planted duplicates and reversals included."""
-    rng = generator(seed, SourceName.DEALS)
+    pool = customer_pools(book, rows)
+    return _draw_deals(generator(seed, SourceName.DEALS), book, rows, pool, calendar)
+
+
+def generate_deal_chunks(
+    book: PartnerBook, rows: int, seed: int, calendar: Calendar
+) -> Iterator[DealDraw]:
+    """`rows` deals as consecutive blocks of at most DEAL_CHUNK_ROWS (memory stays that of
+    one block): block k draws from its own stream (seed, deals, k), its deal_ids continue
+    the previous block's, and each block is in registration order, like monthly extracts
+    appended to one export. Up to DEAL_CHUNK_ROWS this is `generate_deals` exactly."""
+    if rows <= DEAL_CHUNK_ROWS:
+        yield generate_deals(book, rows, seed, calendar)
+        return
+    pool = customer_pools(book, rows)
+    stream = SOURCE_ORDER.index(SourceName.DEALS)
+    width = id_width(rows, 7)
+    for chunk, first in enumerate(range(0, rows, DEAL_CHUNK_ROWS)):
+        size = min(DEAL_CHUNK_ROWS, rows - first)
+        rng = np.random.default_rng([seed, stream, chunk])
+        yield _draw_deals(rng, book, size, pool, calendar, first_id=first, id_digits=width)
+
+
+def _draw_deals(
+    rng: np.random.Generator,
+    book: PartnerBook,
+    rows: int,
+    pool: np.ndarray,
+    calendar: Calendar,
+    *,
+    first_id: int = 0,
+    id_digits: int | None = None,
+) -> DealDraw:
+    """`rows` deals from `rng`, ids from D<first_id + 1>, planted cases included."""
     duplicates = max(1, round(DUPLICATE_SHARE * rows))
     reversals = max(1, round(REVERSAL_SHARE * rows))
     base = rows - duplicates - reversals
-    pool = customer_pools(book, rows)
 
     partner = rng.choice(book.count, size=base, p=book.weights(0.8))
     close = _close_days(rng, book, partner, calendar)
@@ -137,7 +182,7 @@ def generate_deals(book: PartnerBook, rows: int, seed: int, calendar: Calendar) 
 
     deals = frame(
         source.size,
-        deal_id=id_expr("D", id_width(source.size, 7), pl.col("_i")),
+        deal_id=id_expr("D", id_digits or id_width(source.size, 7), pl.col("_i") + first_id),
         partner_id=book.partner_ids(take(partner)),
         customer_id=customer_ids(take(partner), pool, take(customer_draw)),
         stage=pick(STAGES, stage_all[order]),
