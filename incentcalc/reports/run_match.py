@@ -43,6 +43,7 @@ class RunMatch:
 
     @property
     def matches(self) -> bool:
+        """Whether explain may answer from this run (no reason against it)."""
         return self.reason is None
 
     def message(self, period: Period) -> str:
