@@ -87,8 +87,10 @@ def locked_output(target: Path, *, force: bool, many_files: bool = False) -> Ite
     (exit 5) naming `target` when the machine refuses a write (no space left, permission
     denied, a read-only folder): the temporary folder and the lock are gone by then.
 
-    >>> with locked_output(Path("out/2026Q3"), force=False) as folder:  # doctest: +SKIP
-    ...     write_csv(payouts, folder.path / "payouts.csv")
+    Used as::
+
+        with locked_output(Path("out/2026Q3"), force=False) as folder:
+            write_csv(payouts, folder.path / "payouts.csv")
     """
     shown = target
     target = Path(os.path.abspath(target))
