@@ -27,7 +27,7 @@ import platform
 import shutil
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -481,6 +481,8 @@ def bench_scaled(data: Dataset, label: str, out_root: Path) -> list[Row]:
         "validate",
         [*config, "--quiet"],
     )
+    io = io_floor_step(data, label, out_root / label, run)
+    ratio(io, floor, "x_floor", lambda r: True)
     if judged:
         judge(run, lambda m: m.peak_mb <= TEN_X_PEAK_MB)
         ratio(run, floor, "x_floor", lambda r: r <= TEN_X_RUN_VS_FLOOR)
@@ -493,7 +495,32 @@ def bench_scaled(data: Dataset, label: str, out_root: Path) -> list[Row]:
     if not judged:  # ratios recorded for the curve, no verdict (a failed command stays failed)
         for row in (run, validate):
             row.passed = None if row.passed else row.passed
-    return [floor, duckdb, run, validate]
+    return [floor, duckdb, run, validate, io]
+
+
+def io_floor_step(data: Dataset, label: str, run_out: Path, run: Row) -> Row:
+    """`bench.io_floor` on the run just made: the reads and writes the run is bound to, with
+    no calculation. Its time is the figure the script prints (loading the run's files back,
+    and starting the interpreter, are left out): a lower bound for any run writing the same
+    files, to read the run's ratio to the floor against."""
+    name = f"I/O floor: the run's reads and writes ({label})"
+    if run.measured is None or not run.measured.ok:
+        return Row(name, "-", status="not run (the run failed)")
+    row = script_step(
+        name, "-", "bench.io_floor", [str(data.folder), str(run_out), PERIOD], "polars"
+    )
+    measured = row.measured
+    if measured is None or not measured.ok:
+        return row
+    for line in measured.stdout.splitlines():
+        if line.startswith(IO_FLOOR_LINE):
+            seconds = float(line.removeprefix(IO_FLOOR_LINE).removesuffix(" s"))
+            row.measured = replace(measured, seconds=seconds)
+    return row
+
+
+IO_FLOOR_LINE = "io floor: "
+"""How `bench.io_floor` prints its figure."""
 
 
 def slower_steps(previous: dict[str, Any], steps: list[Row]) -> list[tuple[str, float, float]]:

@@ -5,12 +5,14 @@ fast, so its time would pass any target."""
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
+from pathlib import Path
 
 from rich.console import Console
 
 from bench.measure import measure
-from bench.run import Row, _record, exit_code, judge
+from bench.run import IO_FLOOR_LINE, Row, _record, exit_code, judge
 
 
 def test_a_step_whose_command_fails_fails_the_bench_untimed() -> None:
@@ -31,3 +33,19 @@ def test_steps_that_ran_leave_the_bench_exit_0_even_when_a_target_is_missed() ->
     assert row.passed is False
     assert row.document()["seconds"] is not None
     assert exit_code(Console(file=io.StringIO()), [row, Row("site", "-")]) == 0
+
+
+def test_the_io_floor_writes_a_runs_files_again_and_prints_its_time(tmp_path: Path) -> None:
+    """`bench.io_floor` reads a small Parquet quarter's window and writes the run's outputs
+    again, summary.xlsx with the same parts; its figure is what the bench records."""
+    data, out = tmp_path / "data", tmp_path / "out"
+    cli = [sys.executable, "-m", "incentcalc"]
+    subprocess.run([*cli, "sample-data", "--out", str(data), "--partners", "30",
+                    "--format", "parquet", "--quiet"], check=True)  # fmt: skip
+    subprocess.run([*cli, "run", "--config", str(data / "program.yaml"), "--period", "2026Q3",
+                    "--no-statements", "--out", str(out), "--quiet"], check=True)  # fmt: skip
+    floor = [sys.executable, "-m", "bench.io_floor", str(data), str(out), "2026Q3"]
+    said = subprocess.run(floor, check=True, capture_output=True, text=True).stdout
+    last = said.splitlines()[-1]
+    assert last.startswith(IO_FLOOR_LINE)
+    assert float(last.removeprefix(IO_FLOOR_LINE).removesuffix(" s")) > 0
