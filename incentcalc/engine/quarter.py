@@ -5,6 +5,7 @@ one job. Pure: nothing is read or written here (`api` reads, validates and write
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import polars as pl
@@ -71,11 +72,8 @@ def _deals_with_flags(
     Only deals near the period matter (the period, the days listed around it, and the
     reversal window after it) or still open; the rest of the export's history is skipped.
     """
-    reversal = config.integrity.reversal
-    after = timedelta(days=reversal.within_days if reversal else 0)
-    relevant = near_period("close_date", period, after) | pl.col("close_date").is_null()
     deals = convert(
-        inputs[SourceName.DEALS].filter(relevant & _in_scope(scope)),
+        inputs[SourceName.DEALS].filter(_in_play(config, period, scope)),
         rates,
         {"amount": "amount_base"},
         config.program.rounding,
@@ -89,6 +87,36 @@ def _deals_with_flags(
         & ~pl.col("deal_id").is_in(excluded["deal_id"].implode())
     )
     return deals.with_columns(counted.alias("counted"), is_credit().alias("credit")), hits
+
+
+def _in_play(config: ProgramConfig, period: Period, scope: pl.DataFrame) -> pl.Expr:
+    """True for the deals the calculation reads: an in-scope partner's deal near the period
+    (the period, the days listed around it and the reversal window after it) or still open;
+    the rest of the export's history is skipped."""
+    reversal = config.integrity.reversal
+    after = timedelta(days=reversal.within_days if reversal else 0)
+    relevant = near_period("close_date", period, after) | pl.col("close_date").is_null()
+    return relevant & _in_scope(scope)
+
+
+def calculation_inputs(
+    inputs: Inputs, config: ProgramConfig, period: Period, history: History | None = None
+) -> Inputs:
+    """`inputs` with only the deals `calculate_quarter` reads (`_in_play`), so that a caller
+    who keeps this instead of `inputs` holds the deals window once: the engine's own filter
+    then keeps every row, which Polars does without copying them (at 50M deals the window
+    is 13.6M rows, 1.9 GB, and was held twice: as validated and as filtered).
+
+    The deals are left whole when clawbacks may apply (`payout.clawback_within_days` and
+    closed entries in `history`): a cancellation of any partner, dated before the window the
+    engine reads, can take back a stored deal's share (RULES.md 11.5).
+    """
+    if config.payout.clawback_within_days is not None and history is not None and history.entries:
+        return inputs
+    partners = inputs[SourceName.PARTNERS]
+    scope = compute_scope(partners, period, config.program.base_currency)
+    deals = inputs[SourceName.DEALS].filter(_in_play(config, period, scope))
+    return replace(inputs, frames={**inputs.frames, SourceName.DEALS: deals})
 
 
 def _near_and_in_scope(
