@@ -69,6 +69,9 @@ SERIAL = r"^\d{1,6}(\.0*)?$"
 
 DECIMAL_KINDS = frozenset({Kind.MONEY, Kind.SIGNED_MONEY, Kind.RATE, Kind.TARGET})
 
+FEW_VALUES = frozenset({Kind.CODE, Kind.PERIOD})
+"""Kinds of text column whose cells repeat a few values: parsed once per distinct value."""
+
 EMPTY_MEANS: dict[tuple[SourceName, str], str] = {
     (SourceName.DEALS, "deal_type"): DealType.NEW.value,
 }
@@ -417,9 +420,14 @@ def parse_columns(
     (frame, parse failures)."""
     columns = (*SOURCE_COLUMNS[name], *extra)
     mapped = mapped.with_columns(
-        pl.col(c.name).cast(pl.String()) for c in columns if c.kind is Kind.PERIOD
+        pl.col(c.name).cast(pl.String()) for c in columns if c.kind in FEW_VALUES
     )
     parsers = {c.name: _parser(c, mapped.schema[c.name], source, typed) for c in columns}
+    parsers.update(
+        (c.name, _by_distinct_value(mapped, c.name, *parsers[c.name]))
+        for c in columns
+        if c.kind in FEW_VALUES
+    )
     problems = {n: p for n, (_, p) in parsers.items() if p is not None}
     parsed = mapped.with_columns(
         *(value.alias(n) for n, (value, _) in parsers.items()),
@@ -444,6 +452,34 @@ def parse_columns(
     return frame, pl.concat(
         [pl.DataFrame(schema=FAILURE_SCHEMA), *failures], how="vertical_relaxed"
     ).cast(FAILURE_SCHEMA)  # type: ignore[arg-type]
+
+
+def _by_distinct_value(
+    mapped: pl.DataFrame, column: str, value: pl.Expr, problem: pl.Expr | None
+) -> tuple[pl.Expr, pl.Expr | None]:
+    """A text column's (value, problem) worked out once per distinct cell and looked up for
+    each row; the column itself when parsing leaves every value as it is (no copy), and no
+    problem when no value has one. Currency codes and period labels repeat a handful of
+    values over millions of rows: upper-casing 13.6M currency cells took 0.6 s and a copy of
+    the column, the period labels of 1.6M targets 1.5 s of CPU."""
+    cell = pl.col(column)
+    distinct = mapped.select(cell.unique().drop_nulls())
+    parsed = distinct.select(
+        cell,
+        value.alias("__value"),
+        (pl.lit(None, pl.String()) if problem is None else problem).alias("__problem"),
+    )
+    if parsed[column].equals(parsed["__value"]):
+        value = cell
+    else:
+        value = cell.replace_strict(
+            parsed[column], parsed["__value"], default=None, return_dtype=pl.String()
+        )
+    if parsed["__problem"].null_count() == parsed.height:
+        return value, None
+    return value, cell.replace_strict(
+        parsed[column], parsed["__problem"], default=None, return_dtype=pl.String()
+    )
 
 
 def _written_text(mapped: pl.DataFrame, column: str) -> pl.Expr:
