@@ -108,6 +108,7 @@ def read_source(
     dates: dict[str, date] | None = None,
     extra: tuple[Column, ...] = (),
     text_only: bool = False,
+    sha256: bool = True,
 ) -> SourceRead:
     """Read, map and parse one configured source (a file, or a database with `dates` bound
     to its query's `:period_start`-style parameters); with a `window`, only the rows it keeps
@@ -121,6 +122,7 @@ def read_source(
     `extra` columns (of `inputs.EXTRA_COLUMNS`) are read and parsed too. With `text_only`,
     nothing is parsed: `frame` holds the mapped text (partners from the deals need only the
     ids and names, and parsing a whole export's dates and amounts costs more than reading it).
+    Without `sha256`, a file is not hashed (`file.sha256` is empty; `validate`).
 
     Raises `ConfigError` for a missing file or a mapping key that names no canonical column,
     and `DataError` for a file that is not a readable table or lacks a needed header.
@@ -130,8 +132,8 @@ def read_source(
         table, file = read_database_table(name, source, dates)
     else:
         filters = _row_filters(name, source, window, partner)
-        table, sha256 = read_table(f"{name} source", source.path, source, filters)
-        file = SourceFile(name, source.path, sha256, 0)
+        table, digest = read_table(f"{name} source", source.path, source, filters, sha256=sha256)
+        file = SourceFile(name, source.path, digest, 0)
     written = _select_columns(name, source, table, extra)
     mapped = fill_empty_cells(written, source).with_columns(
         _apply_values(pl.col(column), mapping).alias(column)
