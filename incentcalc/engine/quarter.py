@@ -102,25 +102,38 @@ def _in_play(config: ProgramConfig, period: Period, scope: pl.DataFrame) -> pl.E
 def calculation_inputs(
     inputs: Inputs, config: ProgramConfig, period: Period, history: History | None = None
 ) -> Inputs:
-    """The validated `inputs` handed over to `calculate_quarter`, with only the deals it
-    reads (`_in_play`): the engine's own filter then keeps every row, which Polars does
-    without copying them, and the deals window is held once (at 50M deals it is 13.6M rows,
-    1.9 GB, and was held twice: as validated and as filtered).
+    """The validated `inputs` handed over to `calculate_quarter`, with only the deals, NPS
+    responses and renewals it reads (`_rows_read`): the engine's own filters then keep every
+    row, which Polars does without copying them, so each window is held once (at 50M deals
+    the deals' is 13.6M rows, 1.9 GB, and was held twice: as validated and as filtered).
 
-    The deals are moved, not copied (`_moved_rows`): `inputs` gives up its deals frame and
-    must not be used afterwards (`api.compute_quarter` keeps the result instead). They are
+    The rows are moved, not copied (`_moved_rows`): `inputs` gives up those frames and must
+    not be used afterwards (`api.compute_quarter` keeps the result instead). The deals are
     left whole when clawbacks may apply (`payout.clawback_within_days` and closed entries in
     `history`): a cancellation of any partner, dated before the rows the engine reads, can
     take back a stored deal's share (RULES.md 11.5).
     """
-    if config.payout.clawback_within_days is not None and history is not None and history.entries:
-        return inputs
     scope = compute_scope(inputs[SourceName.PARTNERS], period, config.program.base_currency)
-    deals = inputs[SourceName.DEALS]
-    keep = deals.select(_in_play(config, period, scope).fill_null(False)).to_series()
-    if keep.all():
-        return inputs
-    return replace(inputs, frames={**inputs.frames, SourceName.DEALS: _moved_rows(deals, keep)})
+    clawbacks = config.payout.clawback_within_days is not None and bool(history and history.entries)
+    frames = dict(inputs.frames)
+    for name, read in _rows_read(config, period, scope).items():
+        if name not in frames or (name is SourceName.DEALS and clawbacks):
+            continue
+        keep = frames[name].select(read.fill_null(False)).to_series()
+        if not keep.all():
+            frames[name] = _moved_rows(frames[name], keep)
+    return replace(inputs, frames=frames)
+
+
+def _rows_read(
+    config: ProgramConfig, period: Period, scope: pl.DataFrame
+) -> dict[SourceName, pl.Expr]:
+    """True for the rows of each source the calculation filters that it reads."""
+    return {
+        SourceName.DEALS: _in_play(config, period, scope),
+        SourceName.NPS: _near_in_scope("responded_on", period, scope),
+        SourceName.RENEWALS: _near_in_scope("due_date", period, scope),
+    }
 
 
 def _moved_rows(frame: pl.DataFrame, keep: pl.Series) -> pl.DataFrame:
@@ -137,7 +150,12 @@ def _near_and_in_scope(
     frame: pl.DataFrame, column: str, period: Period, scope: pl.DataFrame
 ) -> pl.DataFrame:
     """Rows of in-scope partners dated in or near the period."""
-    return frame.filter(near_period(column, period) & _in_scope(scope))
+    return frame.filter(_near_in_scope(column, period, scope))
+
+
+def _near_in_scope(column: str, period: Period, scope: pl.DataFrame) -> pl.Expr:
+    """True for the rows of in-scope partners dated in or near the period."""
+    return near_period(column, period) & _in_scope(scope)
 
 
 def _in_scope(scope: pl.DataFrame) -> pl.Expr:

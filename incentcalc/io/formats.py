@@ -257,9 +257,9 @@ def read_table(
     if before[1] == 0:
         raise FileProblem.empty(path)
     with ThreadPoolExecutor(max_workers=1) as hasher, _readable(what, path):
-        digest = hasher.submit(file_sha256, path) if sha256 else None
+        hashing = hasher.submit(file_sha256, path) if sha256 else None
         table = _read_parquet(path, source, row_filters)
-        hexdigest = "" if digest is None else digest.result()
+        hexdigest = "" if hashing is None else hashing.result()
     if _file_state(what, path) != before:
         raise FileProblem.changed(path)
     return table, hexdigest
