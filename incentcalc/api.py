@@ -148,7 +148,7 @@ def compute_quarter(
         inputs = load_inputs(
             config, period, quarantine=quarantine, max_rejected=max_rejected, history=history
         )
-    with timings.stage("integrity"):  # the validated deals give way to those the engine reads
+    with timings.stage("integrity"):  # the validated rows give way to those the engine reads
         inputs = calculation_inputs(inputs, config, period, history)
     try:
         return calculate_quarter(config, period, inputs, timings=timings, history=history)

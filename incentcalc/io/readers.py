@@ -486,8 +486,8 @@ def _by_distinct_value(
     """A text column's (value, problem) worked out once per distinct cell and looked up for
     each row; the column itself when parsing leaves every value as it is (no copy), and no
     problem when no value has one. Currency codes and period labels repeat a handful of
-    values over millions of rows: upper-casing 13.6M currency cells took 0.6 s and a copy of
-    the column, the period labels of 1.6M targets 1.5 s of CPU."""
+    values over millions of rows: at 50M deals, upper-casing the window's 13.6M currency
+    cells took 0.6 s and a copy of the column, the targets' period labels 1.5 s of CPU."""
     cell = pl.col(column)
     distinct = mapped.select(cell.unique().drop_nulls())
     parsed = distinct.select(

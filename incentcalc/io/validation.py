@@ -206,15 +206,18 @@ def check_inputs(
         try:
             if sources[name].from_ is not None:  # partners: {from: deals}
                 read, conflicts = read_partners_from_deals(
-                    sources[name], config.sources.deals, partner=partner, dates=dates,
-                    sha256=sha256,
-                )  # fmt: skip
+                    sources[name], config.sources.deals, partner=partner, dates=dates, sha256=sha256
+                )
                 two_names.append(conflicts)
             else:
                 read = read_source(
-                    name, sources[name], window=windows.get(name), partner=partner, dates=dates,
+                    name,
+                    sources[name],
+                    window=windows.get(name),
+                    partner=partner,
+                    dates=dates,
                     sha256=sha256,
-                )  # fmt: skip
+                )
         except DataError as exc:
             return exc
         credits = sources[name].credits
