@@ -141,13 +141,15 @@ def compute_quarter(
 ) -> QuarterResult:
     """Read and validate the config's sources, then calculate; nothing is written.
     `history` is the closed periods before `period` (None: no ledger)."""
-    from incentcalc.engine.quarter import calculate_quarter
+    from incentcalc.engine.quarter import calculate_quarter, calculation_inputs
 
     timings = Timings()
     with timings.stage("read_validate"):
         inputs = load_inputs(
             config, period, quarantine=quarantine, max_rejected=max_rejected, history=history
         )
+    with timings.stage("integrity"):  # the validated rows give way to those the engine reads
+        inputs = calculation_inputs(inputs, config, period, history)
     try:
         return calculate_quarter(config, period, inputs, timings=timings, history=history)
     except pl.exceptions.PolarsError as exc:

@@ -94,6 +94,59 @@ def test_a_parquet_source_records_the_sha256_of_its_bytes(tmp_path: Path) -> Non
     assert read.file.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def test_a_source_read_without_sha256_is_not_hashed(tmp_path: Path) -> None:
+    """`validate` reports no sha256 and does not pay for one (0.65 CPU s at 50M deals); the
+    rows are those of a hashed read."""
+    csv_path = deals_csv(tmp_path, "D1,P1,C1,open,,1,USD")
+    parquet = tmp_path / "deals.parquet"
+    read_source(SourceName.DEALS, source(csv_path)).frame.drop(ROW).write_parquet(parquet)
+    for path in (csv_path, parquet):
+        hashed = read_source(SourceName.DEALS, source(path))
+        unhashed = read_source(SourceName.DEALS, source(path), sha256=False)
+        assert unhashed.file.sha256 == "" and len(hashed.file.sha256) == 64
+        assert unhashed.frame.equals(hashed.frame)
+
+
+def test_codes_and_labels_are_parsed_once_per_distinct_value(tmp_path: Path) -> None:
+    """Currency codes and period labels are parsed per distinct value and looked up for
+    every row: the same values, nulls and failures as parsing each cell."""
+    path = tmp_path / "fx.parquet"
+    pl.DataFrame(
+        {"period": ["2026Q3", "2026-q3", None, "FY2026 Q3", "Q3", "2026Q3"],
+         "currency": ["eur", "EUR", "usd", None, "GBP", "eur"],
+         "rate_to_base": ["1.1", "1.1", "1", "1.2", "1.3", "1.1"]}
+    ).write_parquet(path)  # fmt: skip
+    read = read_source(SourceName.FX_RATES, Source(path=path))
+    assert read.frame["period"].to_list() == ["2026Q3", "2026Q3", None, "2026Q3", None, "2026Q3"]
+    assert read.frame["currency"].to_list() == ["EUR", "EUR", "USD", None, "GBP", "EUR"]
+    assert failures(read.failures) == [(6, "period", "Q3")]
+
+
+def test_an_upper_case_code_column_is_kept_as_read(tmp_path: Path) -> None:
+    """Parsing that changes no value leaves the column as it was read (no copy): the
+    frame's and the as-written currency column are then the same column."""
+    path = tmp_path / "deals.parquet"
+    read_source(SourceName.DEALS, source(deals_csv(tmp_path, "D1,P1,C1,open,,1,USD"))).frame.drop(
+        ROW
+    ).write_parquet(path)
+    read = read_source(SourceName.DEALS, source(path))
+    assert read.frame["currency"].to_list() == ["USD"]
+    assert read.frame["currency"].equals(read.written["currency"])
+
+
+def test_a_parquet_text_column_with_an_empty_cell_still_reads_it_as_null(tmp_path: Path) -> None:
+    """Only a Parquet text column without an empty (or `null_values`) cell is taken as
+    read; one with such a cell still has it as null."""
+    path = tmp_path / "deals.parquet"
+    pl.DataFrame(
+        {"deal_id": ["D1", "D2"], "partner_id": ["P1", "P1"], "customer_id": ["C1", "C2"],
+         "stage": ["open", "open"], "currency": ["USD", "USD"], "product": ["", "n/a"]}
+    ).write_parquet(path)  # fmt: skip
+    read = read_source(SourceName.DEALS, Source(path=path, null_values=["n/a"]))
+    assert read.frame["product"].to_list() == [None, None]
+    assert read.frame["deal_id"].to_list() == ["D1", "D2"]
+
+
 def test_a_parquet_file_rewritten_while_it_is_read_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -36,13 +36,15 @@ def read_partners_from_deals(
     *,
     partner: str | None = None,
     dates: dict[str, date] | None = None,
+    sha256: bool = True,
 ) -> tuple[SourceRead, pl.DataFrame]:
     """The partners source made from the deals export, and the failures of ids that have
-    two names there (FAILURE_SCHEMA, against the deals file's rows)."""
+    two names there (FAILURE_SCHEMA, against the deals file's rows); `sha256` as in
+    `read_source`."""
     check_mapping(SourceName.PARTNERS, partners)
     whole = read_source(
         SourceName.DEALS, deals, partner=partner, dates=dates,
-        extra=EXTRA_COLUMNS[SourceName.DEALS], text_only=True,
+        extra=EXTRA_COLUMNS[SourceName.DEALS], text_only=True, sha256=sha256,
     )  # fmt: skip
     ids, names = pl.col(ID).cast(pl.String()), pl.col(NAME).cast(pl.String())
     rows = whole.frame.filter(ids.is_not_null()).select(

@@ -180,6 +180,7 @@ def check_inputs(
     all_rows: bool = False,
     partner: str | None = None,
     history: History | None = None,
+    sha256: bool = True,
 ) -> Validation:
     """Read every source and collect all failures (raises only `ConfigError`).
 
@@ -190,6 +191,8 @@ def check_inputs(
     A file that cannot be read as a table is reported as one failure (row empty) and the
     cross-source rules are skipped, since they would only echo that problem. With
     `quarantine`, a column of which no value can be read is a failure of the whole column.
+    Without `sha256` the files are not hashed (`validate` reports no sha256; the
+    `SourceFile`s' are empty).
     """
     check_needed_sources(config)
     windows = {} if all_rows else read_windows(config, period, history)
@@ -203,12 +206,17 @@ def check_inputs(
         try:
             if sources[name].from_ is not None:  # partners: {from: deals}
                 read, conflicts = read_partners_from_deals(
-                    sources[name], config.sources.deals, partner=partner, dates=dates
+                    sources[name], config.sources.deals, partner=partner, dates=dates, sha256=sha256
                 )
                 two_names.append(conflicts)
             else:
                 read = read_source(
-                    name, sources[name], window=windows.get(name), partner=partner, dates=dates
+                    name,
+                    sources[name],
+                    window=windows.get(name),
+                    partner=partner,
+                    dates=dates,
+                    sha256=sha256,
                 )
         except DataError as exc:
             return exc
