@@ -34,10 +34,13 @@ def compute_deal_bonuses(
         .sort("partner_id")
         .with_row_index("_partner")
     )
+    # lazy: the filter copies only the columns selected, not every column of the window
     frame = (
-        deals.filter(base)
+        deals.lazy()
+        .filter(base)
         .select("deal_id", "partner_id", "customer_id", "close_date", "amount_base")
-        .join(eligible, on="partner_id")
+        .join(eligible.lazy(), on="partner_id")
+        .collect(engine="in-memory")
     )
     return (
         split_cents(
