@@ -158,8 +158,18 @@ def round_line(amount: pl.Expr, rate: pl.Expr, mode: Rounding) -> pl.Expr:
     Decimal('54096.60')
     """
     product = _whole_cents(amount) * rate.cast(FACTOR).to_physical()
-    cents = _rounded_division(product.abs(), pl.lit(10**6, dtype=pl.Int128), mode)
+    cents = _rounded_by_constant(product.abs(), 10**6, mode)
     return _from_units(cents * _sign(product), 2)
+
+
+def _rounded_by_constant(scaled: pl.Expr, divisor: int, mode: Rounding) -> pl.Expr:
+    """`_rounded_division` by a constant divisor > 0. Half up is then one integer division,
+    (scaled + divisor // 2) // divisor, a quarter of the general form's cost on millions of
+    lines (`scaled` is below LINE_PRODUCT_LIMIT, so the sum stays in Int128)."""
+    constant = pl.lit(divisor, dtype=pl.Int128)
+    if mode is Rounding.HALF_UP:
+        return (scaled + pl.lit(divisor // 2, dtype=pl.Int128)) // constant
+    return _rounded_division(scaled, constant, mode)
 
 
 def round_score(num: pl.Expr, den: pl.Expr) -> pl.Expr:
