@@ -280,18 +280,12 @@ def _step_score(config: ProgramConfig) -> pl.Expr:
     def reached(bound: Decimal) -> pl.Expr:
         return exact(pl.col("num")) >= exact(pl.lit(bound, dtype=_NUMBER)) * pl.col("den")
 
-    branches = [
-        ((pl.col("kpi") == name) & reached(bound), score)
+    steps = [
+        pl.when((pl.col("kpi") == name) & reached(bound)).then(_step_value(score))
         for name, kpi in config.kpis.items()
         for bound, score in reversed(kpi.score.steps or [])
     ]
-    if not branches:
-        return pl.lit(None)
-    first, *rest = branches
-    chain = pl.when(first[0]).then(_step_value(first[1]))
-    for condition, score in rest:
-        chain = chain.when(condition).then(_step_value(score))
-    return chain
+    return pl.coalesce(steps) if steps else pl.lit(None)
 
 
 def _step_value(score: Decimal) -> pl.Expr:
