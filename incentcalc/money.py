@@ -90,24 +90,44 @@ def round_quotient(num: pl.Expr, den: pl.Expr, places: int, mode: Rounding) -> p
     >>> cents = round_quotient(pl.col("num"), pl.col("den"), 2, Rounding.HALF_UP)
     >>> pairs.select(cents).to_series()[1]  # -0.125: the tie goes away from zero
     Decimal('-0.13')
+
+    Both sides are brought to QUOTIENT's scale as decimals (Polars checks |num| * 10^places
+    against the 38 digits and raises on an overflow), then divided as the decimals' integer
+    forms, whose ratio is the same: integer division is several times faster than decimal
+    division, and no step below can leave Int128 (`_rounded_division`).
     """
-    unit = 10**places
-    magnitude = _rounded_division(num.cast(QUOTIENT).abs() * unit, _nonzero(den), mode)
-    signed = pl.when(num < 0).then(-magnitude).otherwise(magnitude)
-    quotient: pl.Expr = (signed / unit).cast(pl.Decimal(38, places))
-    return quotient
+    scaled = (num.cast(QUOTIENT).abs() * 10**places).to_physical()
+    magnitude = _rounded_division(scaled, _nonzero(den).to_physical(), mode)
+    return _from_units(magnitude * _sign(num), places)
+
+
+def _sign(value: pl.Expr) -> pl.Expr:
+    """-1 where `value` < 0, else 1, as Int128: a magnitude times it is the signed integer
+    (Polars cannot negate an Int128, and negating the decimal would repeat its work)."""
+    one = pl.lit(1, dtype=pl.Int128)
+    return pl.when(value < 0).then(-one).otherwise(one)
 
 
 def _rounded_division(scaled: pl.Expr, divisor: pl.Expr, mode: Rounding) -> pl.Expr:
-    """`scaled` / `divisor` (both >= 0) rounded to a whole number in `mode`, from the floor and
-    the remainder: never through an inexact quotient."""
+    """`scaled` / `divisor` (integers, scaled >= 0) rounded to a whole number in `mode`, from
+    the floor and the remainder: never through an inexact quotient. The remainder is compared
+    with what is left of the divisor (2 x rest >= divisor, without doubling), so nothing
+    here exceeds its inputs' magnitude."""
     floor = scaled // divisor
-    twice_rest = (scaled - floor * divisor) * 2
+    rest = scaled - floor * divisor
+    other = divisor - rest
     if mode is Rounding.HALF_UP:
-        bump = twice_rest >= divisor
+        bump = rest >= other
     else:
-        bump = (twice_rest > divisor) | ((twice_rest == divisor) & ((floor % 2) == 1))
-    return floor + bump.cast(pl.Int64)
+        bump = (rest > other) | ((rest == other) & ((floor % 2) == 1))
+    return floor + bump.cast(pl.Int128)
+
+
+def _from_units(units: pl.Expr, places: int) -> pl.Expr:
+    """A whole number of 10^-places units (Int128) as a decimal with `places` places: the
+    same integer read at that scale, exactly."""
+    unit = pl.lit(f"{Decimal(1).scaleb(-places):f}").cast(pl.Decimal(38, places))
+    return units.cast(pl.Decimal(38, 0)) * unit
 
 
 LINE_PRODUCT_LIMIT = 10**38
@@ -121,11 +141,6 @@ def line_product_bound(amounts: pl.DataFrame, rates: pl.Series) -> int:
     cents = amounts.select(pl.max_horizontal(_whole_cents(pl.all()).abs().max())).item()
     rate = rates.cast(FACTOR).to_physical().abs().max()
     return cast(int, cents or 0) * cast(int, rate or 0)
-
-
-_CENT = pl.lit("0.01").cast(MONEY)
-"""One cent. From text: a Python Decimal here would import numpy (Polars' Decimal conversion
-does) when this module is imported, ~0.1 s at every start."""
 
 
 def round_line(amount: pl.Expr, rate: pl.Expr, mode: Rounding) -> pl.Expr:
@@ -143,8 +158,18 @@ def round_line(amount: pl.Expr, rate: pl.Expr, mode: Rounding) -> pl.Expr:
     Decimal('54096.60')
     """
     product = _whole_cents(amount) * rate.cast(FACTOR).to_physical()
-    money = _money(_rounded_division(product.abs(), pl.lit(10**6, dtype=pl.Int128), mode))
-    return pl.when(product < 0).then(-money).otherwise(money)  # Polars cannot negate Int128
+    cents = _rounded_by_constant(product.abs(), 10**6, mode)
+    return _from_units(cents * _sign(product), 2)
+
+
+def _rounded_by_constant(scaled: pl.Expr, divisor: int, mode: Rounding) -> pl.Expr:
+    """`_rounded_division` by a constant divisor > 0. Half up is then one integer division,
+    (scaled + divisor // 2) // divisor, a quarter of the general form's cost on millions of
+    lines (`scaled` is below LINE_PRODUCT_LIMIT, so the sum stays in Int128)."""
+    constant = pl.lit(divisor, dtype=pl.Int128)
+    if mode is Rounding.HALF_UP:
+        return (scaled + pl.lit(divisor // 2, dtype=pl.Int128)) // constant
+    return _rounded_division(scaled, constant, mode)
 
 
 def round_score(num: pl.Expr, den: pl.Expr) -> pl.Expr:
@@ -157,11 +182,6 @@ def _whole_cents(money: pl.Expr) -> pl.Expr:
     """A money amount (2 places) as an exact integer number of cents (Int128): the decimal's
     own integer form."""
     return money.cast(MONEY).to_physical()
-
-
-def _money(cents: pl.Expr) -> pl.Expr:
-    """Whole cents back as money (2 places)."""
-    return cents.cast(pl.Decimal(38, 0)) * _CENT
 
 
 def _sorted(frame: pl.DataFrame, tie: str, by: str | None) -> pl.DataFrame:
@@ -217,7 +237,7 @@ def split_cents(
     )
     bump = (pl.col("_sum") > 0) & (pl.col("_rank") <= pl.col("_left"))
     cents = pl.col("_cents") + bump.cast(pl.Int128)
-    return ranked.with_columns(_money(cents).alias(alias)).drop(
+    return ranked.with_columns(_from_units(cents, 2).alias(alias)).drop(
         "_weight", "_total", "_sum", "_cents", "_rest", "_left", "_rank"
     )
 

@@ -38,6 +38,29 @@ def test_round_quotient_matches_python_decimal(
     assert got == want
 
 
+@pytest.mark.parametrize("mode", list(Rounding))
+def test_round_quotient_near_38_digits_stays_exact(mode: Rounding) -> None:
+    """The quotient runs on the decimals' integer forms (Int128, which wraps silently): at
+    the edge of 38 digits, with a divisor as large, the remainder test must not overflow."""
+    num, den = Decimal("99000000000000000000000000"), Decimal("99500000000000000000000001")
+    frame = pl.DataFrame(
+        {"n": [num, -num], "d": [den, den]},
+        schema={"n": pl.Decimal(38, 12), "d": pl.Decimal(38, 12)},
+    )
+    got = frame.select(round_quotient(pl.col("n"), pl.col("d"), 0, mode)).to_series()
+    assert got.to_list() == [Decimal(1), Decimal(-1)]  # 0.99497...: twice the rest is 2e38
+
+
+def test_round_quotient_too_many_digits_raises() -> None:
+    """|num| x 10^places beyond 38 digits is a decimal overflow (the run's `too large`), never
+    a wrapped integer."""
+    frame = pl.DataFrame({"n": ["99999999999999999999999999"], "d": ["1"]}).select(
+        pl.all().cast(pl.Decimal(38, 12))
+    )
+    with pytest.raises(pl.exceptions.ComputeError):
+        frame.select(round_quotient(pl.col("n"), pl.col("d"), 4, Rounding.HALF_UP))
+
+
 def test_score_tie_rounds_half_up() -> None:
     assert _frame(Decimal("12345"), Decimal("100000")).select(
         round_score(pl.col("n"), pl.col("d"))

@@ -199,7 +199,8 @@ def find_reversals(
     >>> # within_days 30, won 2026-09-01: cancelled 2026-09-01 hit; 2026-10-01 hit; 10-02 no
     """
     cancellations = (
-        deals.filter(
+        deals.lazy()
+        .filter(
             (pl.col("stage") == Stage.CANCELLED)
             # only these dates can reverse a deal won in the period
             & pl.col("close_date").is_between(
@@ -210,10 +211,15 @@ def find_reversals(
         .group_by(*REVERSAL_KEY, pl.col("close_date").alias("_cancelled_on"))
         .agg(pl.col("deal_id").min().alias("_cancel_id"))
         .sort("_cancelled_on")
+        .collect(engine="in-memory")
     )
     gap = (pl.col("_cancelled_on") - pl.col("close_date")).dt.total_days()
+    # only the deals of a partner and customer with a cancellation can be reversed: the
+    # others are dropped before the sort by date (most deals, at a semi join's cost)
+    cancelled_pairs = cancellations.select(REVERSAL_KEY).unique()
     return (
         standing.select(_IDX, "deal_id", *REVERSAL_KEY, "close_date")
+        .join(cancelled_pairs, on=list(REVERSAL_KEY), how="semi")
         .sort("close_date")
         .join_asof(
             cancellations,

@@ -147,7 +147,9 @@ def _tier_violations(
 
     tiers = tiers_table(config).select("tier_index", "tier", "min_score")
     reached = _reached_tiers(payouts, tiers, "composite_score")
-    earned = payouts.join(tiers.rename({"tier": "earned_tier"}), on="earned_tier", how="left")
+    earned = payouts.select("partner_id", "earned_tier", "composite_score").join(
+        tiers.rename({"tier": "earned_tier"}), on="earned_tier", how="left"
+    )
     unreached = pl.col("tier_index").is_null() | (pl.col("min_score") > composite)
     found += _violations(
         earned, [(unreached, "earned_tier", "tier not reached by the composite score")]
@@ -172,7 +174,11 @@ def _tier_violations(
         .agg(pl.col("tier").sort_by("tier_index").last().alias("expected_team_tier"))
     )
     in_team = (pl.col("team_id").fill_null("") != "") & (pl.col("status") != Status.INELIGIBLE)
-    team = payouts.filter(in_team).join(best_team, on="partner_id", how="left")
+    team = (
+        payouts.filter(in_team)
+        .select("partner_id", "team_tier")
+        .join(best_team, on="partner_id", how="left")
+    )
     wrong_team = pl.col("team_tier") != pl.col("expected_team_tier")
     return found + _violations(
         team, [(wrong_team, "team_tier", "not the highest tier the team score reaches")]

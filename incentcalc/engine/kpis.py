@@ -32,11 +32,18 @@ def _count(condition: pl.Expr) -> pl.Expr:
 def _deal_totals(deals: pl.DataFrame, period: Period) -> pl.DataFrame:
     """Per partner: revenue and expansion_revenue over every counted deal (credits net in),
     the won deals, their amounts (`sales`, for avg_deal_size) and new logos over the counted
-    deals that are not credits (RULES.md 4)."""
+    deals that are not credits (RULES.md 4).
+
+    Only the rows a total reads are grouped: the counted deals (all in the period) and the
+    period's lost ones; a partner with neither gets no row here and 0 everywhere from the
+    caller, as its empty sums would give. Lazy, so the filter copies only these columns of
+    the deals window, not all of them."""
     counted = pl.col("counted")
     won = counted & ~pl.col("credit")
+    lost = (pl.col("stage") == Stage.CLOSED_LOST) & in_period("close_date", period)
     return (
-        deals.filter(in_period("close_date", period))
+        deals.lazy()
+        .filter(counted | lost)
         .group_by("partner_id")
         .agg(
             pl.col("amount_base").filter(counted).sum().alias("revenue"),
@@ -46,13 +53,14 @@ def _deal_totals(deals: pl.DataFrame, period: Period) -> pl.DataFrame:
             .alias("expansion_revenue"),
             pl.col("amount_base").filter(won).sum().alias("sales"),
             _count(won).alias("won"),
-            _count(pl.col("stage") == Stage.CLOSED_LOST).alias("lost"),
+            _count(lost).alias("lost"),
             pl.col("customer_id")
             .filter(won & (pl.col("deal_type") == DealType.NEW))
             .n_unique()
             .cast(pl.Int64)
             .alias("new_logos"),
         )
+        .collect(engine="in-memory")
     )
 
 

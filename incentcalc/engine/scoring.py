@@ -6,6 +6,8 @@ threshold t when num >= t * den, so no quotient is ever rounded before RULES.md 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import polars as pl
 
 from incentcalc.config import ADDITIVE_METRICS, Metric, ProgramConfig, Rounding, WhenMissing
@@ -46,16 +48,6 @@ def _kpi_table(config: ProgramConfig) -> pl.DataFrame:
         )
     number = {k: _NUMBER for k in ("threshold", "cap", "floor", "linear_target")}
     return pl.DataFrame(rows, schema_overrides=number)
-
-
-def _steps_table(config: ProgramConfig) -> pl.DataFrame:
-    rows = [
-        {"kpi": name, "min_value": bound, "step_score": score}
-        for name, kpi in config.kpis.items()
-        for bound, score in (kpi.score.steps or [])
-    ]
-    schema = {"kpi": pl.String(), "min_value": _NUMBER, "step_score": _NUMBER}
-    return pl.DataFrame(rows, schema=schema)
 
 
 def _weights_table(config: ProgramConfig) -> pl.DataFrame:
@@ -157,19 +149,6 @@ def _linear_score() -> pl.Expr:
     )
 
 
-def _step_scores(rows: pl.LazyFrame, steps: pl.DataFrame) -> pl.LazyFrame:
-    """(partner_id, kpi) -> score of the last step whose min_value <= value."""
-    return (
-        rows.filter(pl.col("curve") == "steps")
-        .select("partner_id", "kpi", "num", "den")
-        .join(steps.lazy(), on="kpi")
-        .filter(exact(pl.col("num")) >= exact(pl.col("min_value")) * pl.col("den"))
-        .group_by("partner_id", "kpi")
-        .agg(pl.col("step_score").sort_by("min_value").last())
-        .with_columns(round_score(pl.col("step_score"), pl.lit(1)).alias("step_score"))
-    )
-
-
 def compute_kpi_scores(
     scope: pl.DataFrame,
     metrics: pl.DataFrame,
@@ -189,11 +168,15 @@ def compute_kpi_scores(
         .filter(pl.col("period") == period.label)
         .select("partner_id", "kpi", pl.col("target").cast(_NUMBER).alias("file_target"))
     )
+    used_metrics = metrics.lazy().filter(
+        pl.col("metric").is_in([kpi.metric.value for kpi in config.kpis.values()])
+    )
     rows = (
         scope.lazy()
         .select("partner_id", "segment", "active_days")
+        .with_row_index(_PARTNER)
         .join(kpis, how="cross")
-        .join(metrics.lazy(), on=["partner_id", "metric"], how="left")
+        .join(used_metrics, on=["partner_id", "metric"], how="left")
         .join(file_targets, on=["partner_id", "kpi"], how="left")
         .join(_segment_targets(config).lazy(), on=["segment", "kpi"], how="left")
         .join(_weights_table(config).lazy(), on=["segment", "kpi"], how="left")
@@ -203,34 +186,23 @@ def compute_kpi_scores(
             (pl.col("additive") & (pl.col("active_days") < period.days)).alias("prorated"),
         )
     )
-    prorate = pl.col("prorated")
-    days, active = pl.lit(period.days), pl.col("active_days")
-    a_num = exact(pl.col("num")) * pl.when(prorate).then(days).otherwise(1)
-    a_den = (
-        exact(pl.col("den")) * pl.col("base_target") * pl.when(prorate).then(active).otherwise(1)
-    )
     too_few = (pl.col("metric") == Metric.NPS) & (pl.col("responses") < pl.col("min_responses"))
-    missing = ~pl.col("available") | too_few
-    rows = rows.with_columns(
-        missing.alias("missing"),
-        pl.when(too_few)
-        .then(pl.format("{} responses, fewer than min_responses {}", "responses", "min_responses"))
-        .when(~pl.col("available"))
-        .then(pl.col("metric").replace_strict(MISSING_REASONS, default="no data in the period"))
-        .alias("missing_reason"),
-        _shown_target(prorate, active, period).alias("target"),
-        pl.when((pl.col("curve") == "attainment") & pl.col("available"))
-        .then(round_score(a_num, a_den))
-        .alias("attainment"),
-        pl.when(pl.col("curve") == "attainment")
-        .then(_attainment_score(a_num, a_den))
-        .when(pl.col("curve") == "linear")
-        .then(_linear_score())
-        .alias("curve_score"),
+    common = (
+        rows.with_columns(
+            (~pl.col("available") | too_few).alias("missing"),
+            pl.when(too_few)
+            .then(
+                pl.format("{} responses, fewer than min_responses {}", "responses", "min_responses")
+            )
+            .when(~pl.col("available"))
+            .then(pl.col("metric").replace_strict(MISSING_REASONS, default="no data in the period"))
+            .alias("missing_reason"),
+        )
+        .sort(_PARTNER, "kpi_order")
+        .collect(engine="in-memory")
     )
-    rows = rows.join(
-        _step_scores(rows, _steps_table(config)), on=["partner_id", "kpi"], how="left"
-    ).with_columns(
+    scored = common.hstack(_curve_columns(common, config, period)).lazy()
+    scored = scored.with_columns(
         pl.when(pl.col("missing"))
         .then(pl.when(pl.col("when_missing") == WhenMissing.ZERO).then(pl.lit(0).cast(SCORE)))
         .when(pl.col("curve") == "steps")
@@ -242,7 +214,82 @@ def compute_kpi_scores(
     # One lazy query so that common subexpressions (the exact quotients) are computed once;
     # the in-memory engine, as eager frames use: it is faster on these 100k rows and keeps
     # the engine's results off the streaming engine's code paths.
-    return _with_weights(rows).collect(engine="in-memory")
+    return _with_weights(scored).drop(_PARTNER).collect(engine="in-memory")
+
+
+def _curve_columns(rows: pl.DataFrame, config: ProgramConfig, period: Period) -> pl.DataFrame:
+    """_CURVE_COLUMNS for `rows`, in their order. Each curve's columns are computed on its own
+    rows and on the few columns they read: a when/then over every curve would compute all of
+    them (and their exact quotients) on every row."""
+    position = "_position"
+    inputs = rows.lazy().select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias(position),
+        "kpi", "curve", "num", "den", "available", "prorated", "active_days", "base_target",
+        "threshold", "cap", "floor", "linear_target",
+    )  # fmt: skip
+    curve = pl.col("curve")
+    return (
+        pl.concat(
+            [
+                _attainment_rows(inputs.filter(curve == "attainment"), period),
+                _curve_rows(inputs.filter(curve == "linear"), curve_score=_linear_score()),
+                _curve_rows(inputs.filter(curve == "steps"), step_score=_step_score(config)),
+            ]
+        )
+        .sort(position)
+        .select(_CURVE_COLUMNS)
+        .collect(engine="in-memory")
+    )
+
+
+_PARTNER = "_partner"
+"""The partner's position in the scope, which is sorted by partner_id: grouping and sorting
+the KPI rows on it gives partner_id order at an integer's cost."""
+
+_CURVE_COLUMNS = ("target", "attainment", "curve_score", "step_score")
+"""What the curves add to a KPI row (SCORE; null where the curve has none), in this order."""
+
+
+def _curve_rows(rows: pl.LazyFrame, **columns: pl.Expr) -> pl.LazyFrame:
+    """`rows` with the curve columns: those given, the others null."""
+    return rows.with_columns(
+        columns.get(name, pl.lit(None)).cast(SCORE).alias(name) for name in _CURVE_COLUMNS
+    )
+
+
+def _attainment_rows(rows: pl.LazyFrame, period: Period) -> pl.LazyFrame:
+    """Attainment KPI rows with their (prorated) target, attainment and curve score."""
+    prorate = pl.col("prorated")
+    days, active = pl.lit(period.days), pl.col("active_days")
+    a_num = exact(pl.col("num")) * pl.when(prorate).then(days).otherwise(1)
+    a_den = (
+        exact(pl.col("den")) * pl.col("base_target") * pl.when(prorate).then(active).otherwise(1)
+    )
+    return _curve_rows(
+        rows,
+        target=_shown_target(prorate, active, period),
+        attainment=pl.when(pl.col("available")).then(round_score(a_num, a_den)),
+        curve_score=_attainment_score(a_num, a_den),
+    )
+
+
+def _step_score(config: ProgramConfig) -> pl.Expr:
+    """A steps KPI's score: that of the last step whose min_value <= value (num >=
+    min_value * den), null below the first step."""
+
+    def reached(bound: Decimal) -> pl.Expr:
+        return exact(pl.col("num")) >= exact(pl.lit(bound, dtype=_NUMBER)) * pl.col("den")
+
+    steps = [
+        pl.when((pl.col("kpi") == name) & reached(bound)).then(_step_value(score))
+        for name, kpi in config.kpis.items()
+        for bound, score in reversed(kpi.score.steps or [])
+    ]
+    return pl.coalesce(steps) if steps else pl.lit(None)
+
+
+def _step_value(score: Decimal) -> pl.Expr:
+    return round_score(pl.lit(score, dtype=_NUMBER), pl.lit(1))
 
 
 def _shown_target(prorate: pl.Expr, active: pl.Expr, period: Period) -> pl.Expr:
@@ -290,7 +337,7 @@ def _with_weights(rows: pl.LazyFrame) -> pl.LazyFrame:
     included = (pl.col("weight") > 0) & ~dropped
     rows = rows.with_columns(
         pl.when(included).then(pl.col("weight")).otherwise(0).alias("counted_weight"),
-    ).with_columns(pl.col("counted_weight").sum().over("partner_id").alias("weight_total"))
+    ).with_columns(pl.col("counted_weight").sum().over(_PARTNER).alias("weight_total"))
     total = pl.col("weight_total")
     return rows.with_columns(
         pl.when(total > 0)
@@ -307,4 +354,4 @@ def _with_weights(rows: pl.LazyFrame) -> pl.LazyFrame:
         .otherwise(0)
         .cast(SCORE)
         .alias("contribution"),
-    ).sort("partner_id", "kpi_order")
+    )

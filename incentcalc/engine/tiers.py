@@ -37,17 +37,17 @@ def compute_composites(kpi_rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _gate_results(kpi_rows: pl.DataFrame, config: ProgramConfig) -> pl.DataFrame:
-    """(partner, tier, gate) with `passed`: the raw KPI value >= minimum; missing fails."""
+def _failed_gates(kpi_rows: pl.DataFrame, config: ProgramConfig) -> pl.DataFrame:
+    """(partner, tier, gate) for every gate that fails, with its `gate_note`: a gate passes
+    when the raw KPI value >= minimum; missing fails. The note is written for the failed
+    gates only."""
     values = kpi_rows.select("partner_id", "kpi", "num", "den", "missing", "value")
+    passed = ~pl.col("missing") & (exact(pl.col("num")) >= exact(pl.col("minimum")) * pl.col("den"))
     return (
         gates_table(config)
         .join(values, on="kpi")
+        .filter(~passed)
         .with_columns(
-            (
-                ~pl.col("missing")
-                & (exact(pl.col("num")) >= exact(pl.col("minimum")) * pl.col("den"))
-            ).alias("passed"),
             pl.format(
                 "{} requires {} >= {} (value {})",
                 "tier",
@@ -74,7 +74,7 @@ def assign_tiers(
     reached = composites.join(tiers, how="cross").filter(
         pl.col("min_score") <= pl.col("composite_score")
     )
-    failed = _gate_results(kpi_rows, config).filter(~pl.col("passed"))
+    failed = _failed_gates(kpi_rows, config)
     qualified = reached.join(failed, on=["partner_id", "tier_index"], how="anti")
     best = qualified.group_by("partner_id").agg(pl.col("tier_index").max())
     blocked = (
