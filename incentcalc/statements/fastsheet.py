@@ -88,7 +88,6 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell_fast
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import CellNumberTuple, CellStringTuple, Worksheet
 
-
 ROWS_WRITTEN_AT_ONCE = 10_000
 """Rows of a `rows_xml` Series made Python strings at a time when the sheet is written: the
 XML of 200,000 payout rows (280 MB) is never one string, nor held twice."""
