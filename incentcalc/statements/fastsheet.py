@@ -88,7 +88,6 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell_fast
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import CellNumberTuple, CellStringTuple, Worksheet
 
-
 ROWS_WRITTEN_AT_ONCE = 10_000
 """Rows of a `rows_xml` Series made Python strings at a time when the sheet is written: the
 XML of 200,000 payout rows (280 MB) is never one string, nor held twice."""
@@ -141,13 +140,15 @@ class FastCellWorksheet(Worksheet):
             super()._write_rows()
         finally:
             self.dim_rowmax = self._row_blocks[-1][1]
-        for _, _, xml in self._row_blocks:
+        # the blocks are let go once written: the sheet's text is about to be copied twice
+        # more by xlsxwriter (its whole text, then that as UTF-8 bytes), 280 MB each at 10x
+        blocks, self._row_blocks = self._row_blocks, []
+        for _, _, xml in blocks:
             if isinstance(xml, str):
                 self.fh.write(xml)
                 continue
             for top in range(0, xml.len(), ROWS_WRITTEN_AT_ONCE):
                 self.fh.writelines(xml.slice(top, ROWS_WRITTEN_AT_ONCE).to_list())
-
 
     def _style(self, row: int, col: int, cell: Any) -> str:
         """The ` s="N"` attribute as xlsxwriter chooses it: cell, row, then column format."""
@@ -573,10 +574,18 @@ def rows_xml(
         )
         start = pl.when(pl.col(height).is_not_null()).then(tall).otherwise(start)
     xml = pl.concat_str([start, *cells, pl.lit("</row>")], ignore_nulls=True).alias(_ROW_XML)
-    # one string expression runs on one thread: a slice of the rows per thread instead
-    size = -(-frame.height // max(1, min(pl.thread_pool_size(), frame.height // ROWS_PER_SLICE)))
+    # one string expression runs on one thread: a slice of the rows per thread instead, and
+    # no more slices at once than threads, so each cell's text is held for a slice only
+    threads = pl.thread_pool_size()
+    size = -(-frame.height // max(1, min(threads, frame.height // ROWS_PER_SLICE)))
+    size = min(size, MAX_ROWS_PER_SLICE)
     slices = [frame.lazy().slice(top, size).select(xml) for top in range(0, frame.height, size)]
-    return pl.concat([part.to_series() for part in pl.collect_all(slices)], rechunk=False)
+    parts = [
+        part.to_series()
+        for batch in range(0, len(slices), threads)
+        for part in pl.collect_all(slices[batch : batch + threads])
+    ]
+    return pl.concat(parts, rechunk=False)
 
 
 _ROW_NUMBER = "__row_number"
@@ -587,6 +596,10 @@ _ROW_XML = "row_xml"
 
 ROWS_PER_SLICE = 2_000
 """Fewer rows than this per thread are not worth a slice of their own."""
+
+MAX_ROWS_PER_SLICE = 25_000
+"""More rows than this per slice hold more memory and gain no speed: the cells' text of a
+slice is made before its rows are (200,000 payout rows in one go held ~0.5 GB more)."""
 
 
 def _list_cells(
