@@ -22,7 +22,7 @@ from incentcalc.cli.options import (
     stdout_console,
     with_reporting,
 )
-from incentcalc.errors import UsageError
+from incentcalc.errors import DataError, UsageError
 
 
 @with_reporting
@@ -126,6 +126,8 @@ def _explain_latest(
             )
         except api.InputsChanged as changed:
             verdict = verdict.inputs_changed(changed.sources)
+        except DataError:  # the run passed every row: an input changed; the calculation
+            verdict = verdict.inputs_invalid()  # reports every failure, not only the partner's
     _say(reporting, fresh_message(quarter) if verdict is None else verdict.message(quarter))
     if document is None:
         from incentcalc.reports.explain import explain_partner

@@ -60,6 +60,12 @@ class RunMatch:
         which = "input " if len(names) == 1 else "inputs "
         return replace(self, reason=f"{which}{', '.join(names)} changed since {_run(self.folder)}")
 
+    def inputs_invalid(self) -> RunMatch:
+        """The verdict once the partner's rows failed validation: the run validated every
+        row, so an input changed since (which one is not known before its hash is)."""
+        rows = "the partner's rows no longer pass validation"
+        return replace(self, reason=f"an input changed since {_run(self.folder)} ({rows})")
+
     def message(self, period: Period) -> str:
         """The one line `explain` prints (on stderr) about where its numbers come from."""
         if self.matches:
