@@ -67,9 +67,20 @@ def run_quarter(
     as_of: str | None = None,
 ) -> QuarterResult:
     """Load, validate and calculate one quarter (as of a day of it, with `as_of`) on the
-    ledger's entries before it (any period, as `explain` and `diff` do: RULES.md 11.1);
-    nothing is written."""
+    ledger's entries before it: `calculate_program`."""
     config, period = load_program(config_path, period_label, as_of)
+    return calculate_program(config, period, quarantine=quarantine, max_rejected=max_rejected)
+
+
+def calculate_program(
+    config: ProgramConfig,
+    period: Period,
+    *,
+    quarantine: bool = False,
+    max_rejected: Decimal = DEFAULT_MAX_REJECTED,
+) -> QuarterResult:
+    """Validate and calculate `period` on the ledger's entries before it (any period, as
+    `explain` and `diff` do: RULES.md 11.1); nothing is written."""
     basis = ledger_basis(config, period, recalculate=False, any_period=True)
     return compute_quarter(
         config, period, quarantine=quarantine, history=basis.history, max_rejected=max_rejected
@@ -248,6 +259,20 @@ def _mismatch(run_dir: Path, what: str) -> UsageError:
     )
 
 
+@dataclass
+class InputsChanged(UsageError):
+    """The run's inputs (`sources`, names) are not the bytes the partner's rows were read
+    from: `explain --run` refuses (exit 2), plain `explain` calculates instead."""
+
+    sources: list[str] = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def of(cls, run_dir: Path, sources: list[str]) -> InputsChanged:
+        """The refusal of `--run run_dir`, naming the changed sources."""
+        what = f"from other input files ({', '.join(sources)} changed)"
+        return cls(_mismatch(run_dir, what).message, sources)
+
+
 def explain_from_run(
     config_path: Path,
     period_label: str,
@@ -257,20 +282,32 @@ def explain_from_run(
     *,
     quarantine: bool = False,
 ) -> dict[str, Any]:
-    """`explain_partner`'s document, with the payouts (budget factor, team) and deal bonuses
-    (split of the budgeted gross) of `run_dir`, on the ledger's entries before the period.
+    """`explain_run` on the config at `config_path` and the period it names (`explain
+    --run DIR`)."""
+    config, period = load_program(config_path, period_label, as_of)
+    return explain_run(config, period, (config_path, partner_id, run_dir), quarantine=quarantine)
+
+
+def explain_run(
+    config: ProgramConfig,
+    period: Period,
+    asked: tuple[Path, str, Path],
+    *,
+    quarantine: bool = False,
+) -> dict[str, Any]:
+    """`explain_partner`'s document for `asked` (the config's path, the partner, the run
+    folder), with the payouts (budget factor, team) and deal bonuses (split of the budgeted
+    gross) of the run, on the ledger's entries before the period; `InputsChanged` when an
+    input's bytes are not the run's, `UsageError` when the run is of another period or
+    config.
 
     The partner's rows are read in a thread (the Parquet scans let go of the GIL) while the
     engine is imported and the run folder is read and checked. With `quarantine` the
     partner's invalid rows are set aside whatever their share: the run made the
     `--max-rejected` check over every partner's rows."""
-    day = None if as_of is None else parse_day(as_of)
-    config = load_config(config_path)
-    period = parse_period(period_label, config.program.fiscal_year_start_month)
-    period = period if day is None else period.progress_to(day)
     with ThreadPoolExecutor(max_workers=1) as reader:
-        reading = reader.submit(_history_and_inputs, config, period, partner_id, quarantine)
-        return _explain(config, period, (config_path, partner_id, run_dir), reading)
+        reading = reader.submit(_history_and_inputs, config, period, asked[1], quarantine)
+        return _explain(config, period, asked, reading)
 
 
 def _history_and_inputs(
@@ -278,8 +315,6 @@ def _history_and_inputs(
 ) -> tuple[History, Inputs]:
     """The ledger's entries before the period, then the partner's rows (the deals' window
     keeps the rows of the stored deals the clawbacks can still take: `window.deal_window`)."""
-    from incentcalc.ledger.basis import ledger_basis
-
     history = ledger_basis(config, period, recalculate=False, any_period=True).history
     inputs = load_inputs(
         config,
@@ -299,10 +334,12 @@ def _explain(
     reading: Future[tuple[History, Inputs]],
 ) -> dict[str, Any]:
     """The document once the run is known to belong to `config`, `period` and the inputs;
-    refused (UsageError) otherwise, in this order: period, config, input files."""
+    refused otherwise, in this order: period, config, input files (`InputsChanged`, their
+    sha256 as hashed where the rows were read)."""
     from incentcalc.engine.quarter import calculate_quarter  # imported while the inputs are read
     from incentcalc.io.digest import file_sha256
     from incentcalc.reports.explain import explain_partner
+    from incentcalc.reports.run_match import changed_inputs
 
     config_path, partner_id, run_dir = asked
     manifest, payouts, deal_bonuses = read_run(run_dir, partner_id)
@@ -319,10 +356,9 @@ def _explain(
     if manifest.get("config", {}).get("sha256") != file_sha256(config_path):
         raise _mismatch(run_dir, f"with another config than {config_path}")
     history, inputs = reading.result()
-    used = {entry["source"]: entry["sha256"] for entry in manifest.get("inputs", [])}
-    changed = [f.name.value for f in inputs.files if used.get(f.name.value) != f.sha256]
+    changed = changed_inputs(manifest.get("inputs"), inputs.files)
     if changed:
-        raise _mismatch(run_dir, f"from other input files ({', '.join(changed)} changed)")
+        raise InputsChanged.of(run_dir, changed)
     result = calculate_quarter(config, period, inputs, history=history)
     whole = dataclasses.replace(result, payouts=payouts, deal_bonuses=deal_bonuses)
     return explain_partner(whole, partner_id)

@@ -7,13 +7,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from incentcalc.config import load_config
+from incentcalc.config import SourceName, load_config
+from incentcalc.inputs import SourceFile
 from incentcalc.periods import parse_period
-from incentcalc.reports.run_match import match_run
+from incentcalc.reports.run_match import changed_inputs, match_run
 
 INCENTCALC = Path(sys.executable).with_name("incentcalc")
 PERIOD = "2026Q3"
@@ -136,6 +138,68 @@ def test_a_changed_input_is_named(quarter: Path) -> None:
         f"Calculating {PERIOD}: input nps changed since the run in {DEFAULT_RUN}."
     )
     assert done.stdout == explain(quarter, "P1", "--fresh").stdout
+
+
+def test_two_changed_inputs_are_named_and_another_partners_rows_count(quarter: Path) -> None:
+    """The inputs are compared on the bytes the partner's rows are read from: a change in
+    another partner's rows is a change all the same."""
+    for name, row in (("nps.csv", "R99,P3,C100,2026-08-30,10\n"),
+                      ("renewals.csv", None)):  # fmt: skip
+        path = quarter / name
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text + row if row else text.replace("\n", "\r\n"), encoding="utf-8")
+    done = explain(quarter, "P1")
+    assert said(done) == (
+        f"Calculating {PERIOD}: inputs nps, renewals changed since the run in {DEFAULT_RUN}."
+    )
+    assert done.stdout == explain(quarter, "P1", "--fresh").stdout
+
+
+def test_a_changed_input_that_fails_validation_is_calculated_and_reported(
+    quarter: Path,
+) -> None:
+    """The run passed every row, so the partner's rows failing now means an input changed:
+    explain calculates, and the calculation reports the failure (exit 1) as --fresh does."""
+    with (quarter / "deals.csv").open("a", encoding="utf-8") as handle:
+        handle.write("D999,P1,C100,closed_won,2026-08-30,lots,USD,new,2026-08-01,Core\n")
+    done = incentcalc(quarter, "explain", "--config", "program.yaml", "--period", PERIOD,
+                      "--partner", "P1", code=1)  # fmt: skip
+    fresh = incentcalc(quarter, "explain", "--config", "program.yaml", "--period", PERIOD,
+                       "--partner", "P1", "--fresh", code=1)  # fmt: skip
+    line = (
+        f"Calculating {PERIOD}: an input changed since the run in {DEFAULT_RUN} (the "
+        "partner's rows no longer pass validation)."
+    )
+    assert said(done).startswith(line)
+    assert said(done).removeprefix(line) == said(fresh).removeprefix(
+        f"Calculating {PERIOD}: --fresh."
+    )
+    assert "lots" in said(done)
+
+
+def test_match_run_leaves_the_inputs_to_the_read(quarter: Path) -> None:
+    """`match_run` does not hash the inputs (reading the partner's rows does, once); the
+    verdict on the rows read names each source whose sha256 differs, either side."""
+    config_path = quarter / "program.yaml"
+    config, period = load_config(config_path), parse_period(PERIOD)
+    folder = quarter / DEFAULT_RUN
+    (quarter / "nps.csv").write_text("changed\n", encoding="utf-8")
+    verdict = match_run(folder, config_path, config, period)
+    assert verdict.matches
+    recorded = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["inputs"]
+    files = [
+        SourceFile(SourceName(entry["source"]), entry["path"], entry["sha256"], 0)
+        for entry in recorded
+    ]
+    assert changed_inputs(recorded, files) == []
+    files[0] = replace(files[0], sha256="0" * 64)
+    assert changed_inputs(recorded, files[:-1]) == sorted(
+        [files[0].name.value, files[-1].name.value]
+    )
+    assert changed_inputs(None, files[:1]) == [files[0].name.value]
+    assert verdict.inputs_changed(["renewals", "nps"]).message(period) == (
+        f"Calculating {PERIOD}: inputs nps, renewals changed since the run in {folder}."
+    )
 
 
 def test_a_run_of_another_period_does_not_match(quarter: Path) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,7 +22,7 @@ from incentcalc.cli.options import (
     stdout_console,
     with_reporting,
 )
-from incentcalc.errors import UsageError
+from incentcalc.errors import DataError, UsageError
 
 
 @with_reporting
@@ -75,8 +76,6 @@ def explain(
                 "calculates the quarter. Leave one of them out."
             )
         share = parse_share(max_rejected)  # a wrong value is refused on every path
-        if run_dir is None:
-            run_dir = _matching_run(config, period, as_of, fresh=fresh, reporting=reporting)
         if run_dir is not None:
             from incentcalc.api import explain_from_run
 
@@ -84,13 +83,10 @@ def explain(
                 config, period, partner, run_dir, as_of, quarantine=quarantine
             )
         else:
-            from incentcalc import api
-            from incentcalc.reports.explain import explain_partner
-
-            result = api.run_quarter(
-                config, period, quarantine=quarantine, max_rejected=share, as_of=as_of
-            )
-            document = explain_partner(result, partner)
+            document = _explain_latest(
+                (config, partner), period, as_of, quarantine, share, fresh=fresh,
+                reporting=reporting,
+            )  # fmt: skip
         if reporting.as_json:
             emit_json(document)
         elif not reporting.quiet:
@@ -99,24 +95,53 @@ def explain(
             render_explanation(stdout_console(), document)
 
 
-def _matching_run(
-    config_path: Path, period_label: str, as_of: str | None, *, fresh: bool, reporting: Reporting
-) -> Path | None:
-    """The run folder plain `explain` reuses (`run`'s default --out for the period, when its
-    config, inputs and ledger are unchanged: `reports.run_match`), or None to calculate.
-    Which it is goes to `--log-file` and to stderr, but not with --quiet or --json: `--json`
-    prints the same document either way, so nothing is printed beside it."""
+def _explain_latest(
+    asked: tuple[Path, str],
+    period_label: str,
+    as_of: str | None,
+    quarantine: bool,
+    max_rejected: Decimal,
+    *,
+    fresh: bool,
+    reporting: Reporting,
+) -> dict[str, Any]:
+    """Plain `explain`: from `run`'s default --out for the period when its config, inputs
+    and ledger are unchanged (`reports.run_match`; the inputs are compared on the bytes the
+    partner's rows are read from), else calculated. Which it is goes to `--log-file` and to
+    stderr, but not with --quiet or --json: `--json` prints the same document either way, so
+    nothing is printed beside it."""
     from incentcalc import api
     from incentcalc.reports.run_match import fresh_message, match_run
 
+    config_path, partner = asked
     program, quarter = api.load_program(config_path, period_label, as_of)
-    if fresh:
-        verdict, line = None, fresh_message(quarter)
-    else:
+    document, verdict = None, None
+    if not fresh:
         folder = default_out(quarter.label, recalculation=False, as_of=quarter.as_of)
         verdict = match_run(folder, config_path, program, quarter)
-        line = verdict.message(quarter)
+    if verdict is not None and verdict.matches:
+        try:
+            document = api.explain_run(
+                program, quarter, (config_path, partner, verdict.folder), quarantine=quarantine
+            )
+        except api.InputsChanged as changed:
+            verdict = verdict.inputs_changed(changed.sources)
+        except DataError:  # the run passed every row: an input changed; the calculation
+            verdict = verdict.inputs_invalid()  # reports every failure, not only the partner's
+    _say(reporting, fresh_message(quarter) if verdict is None else verdict.message(quarter))
+    if document is None:
+        from incentcalc.reports.explain import explain_partner
+
+        result = api.calculate_program(
+            program, quarter, quarantine=quarantine, max_rejected=max_rejected
+        )
+        document = explain_partner(result, partner)
+    return document
+
+
+def _say(reporting: Reporting, line: str) -> None:
+    """Where explain's numbers come from, in the log and (unless --json or --quiet) on
+    stderr."""
     log_line(reporting.log_file, f"explain: {line}")
     if not (reporting.as_json or reporting.quiet):
         stderr_console().print(line, markup=False, highlight=False, soft_wrap=True)
-    return verdict.folder if verdict is not None and verdict.matches else None

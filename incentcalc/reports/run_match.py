@@ -2,26 +2,32 @@
 
 A controller explains partner after partner while reviewing a quarter; the quarter-wide
 numbers (team tiers, the budget factor, each deal's share of the budget) are already in the
-run folder, so `explain` can read only the partner's own rows (`api.explain_from_run`). It
-may do so only when the run is the calculation `explain` would make now: same period and
-as-of day, same incentcalc, same config bytes, same input bytes, same ledger, nothing set
-aside by quarantine, and the run's payout files as it wrote them. `match_run` checks exactly
-that and, when anything differs, says what (docs/explain.md).
+run folder, so `explain` can read only the partner's own rows (`api.explain_run`). It may do
+so only when the run is the calculation `explain` would make now: same period and as-of day,
+same incentcalc, same config bytes, same input bytes, same ledger, nothing set aside by
+quarantine, and the run's payout files as it wrote them. `match_run` checks all of that but
+the input bytes and, when anything differs, says what (docs/explain.md).
 
-Every input is hashed in full (sha256, as the manifest records it): on the 5M-deal quarter
-that is under 0.1 s, so no shortcut (size and modification time) stands between a finance
-user and stale data.
+The input bytes are compared where they are read: reading the partner's rows hashes every
+input in full (sha256, as the manifest records it, of the very bytes the rows come from), and
+`changed_inputs` compares those hashes with the run's. Hashing them here as well would read
+every input twice (0.1 s of CPU on the 5M-deal quarter, 1 s at ten times that) and would still
+leave the rows read unchecked. No shortcut (size and modification time) stands between a
+finance user and stale data. When an input differs, explain calculates and names it
+(`RunMatch.inputs_changed`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from incentcalc import __version__
 from incentcalc.config import ProgramConfig, Source, SourceName
+from incentcalc.inputs import SourceFile
 from incentcalc.io.digest import file_sha256
 from incentcalc.ledger.store import open_ledger
 from incentcalc.outputs import MANIFEST_VERSION
@@ -35,7 +41,8 @@ READ_FROM_RUN = (PAYOUTS_PARQUET, DEAL_BONUSES_PARQUET)
 @dataclass(frozen=True)
 class RunMatch:
     """The verdict on one run folder: `reason` is None when the run matches, otherwise why
-    it does not (a phrase: "the config changed since the run in out/2026Q3")."""
+    it does not (a phrase: "the config changed since the run in out/2026Q3"). A verdict of
+    `match_run` that matches still stands on the inputs read (`inputs_changed`)."""
 
     folder: Path
     reason: str | None
@@ -45,6 +52,19 @@ class RunMatch:
     def matches(self) -> bool:
         """Whether explain may answer from this run (no reason against it)."""
         return self.reason is None
+
+    def inputs_changed(self, sources: Iterable[str]) -> RunMatch:
+        """The verdict once reading the partner's rows found `sources` (names) with other
+        bytes than the run's: "input nps changed since the run in out/2026Q3"."""
+        names = sorted(sources)
+        which = "input " if len(names) == 1 else "inputs "
+        return replace(self, reason=f"{which}{', '.join(names)} changed since {_run(self.folder)}")
+
+    def inputs_invalid(self) -> RunMatch:
+        """The verdict once the partner's rows failed validation: the run validated every
+        row, so an input changed since (which one is not known before its hash is)."""
+        rows = "the partner's rows no longer pass validation"
+        return replace(self, reason=f"an input changed since {_run(self.folder)} ({rows})")
 
     def message(self, period: Period) -> str:
         """The one line `explain` prints (on stderr) about where its numbers come from."""
@@ -61,9 +81,10 @@ def fresh_message(period: Period) -> str:
 
 def match_run(folder: Path, config_path: Path, config: ProgramConfig, period: Period) -> RunMatch:
     """Whether the run in `folder` is the calculation of `period` that `config` (read from
-    `config_path`) makes on today's inputs, checked cheapest first. A missing, unreadable or
-    foreign folder is a reason like any other, never an error (a ledger that fails its
-    verification is one, as it is for the calculation)."""
+    `config_path`) makes, checked cheapest first, but for the input bytes: those are compared
+    on the rows read (`changed_inputs`). A missing, unreadable or foreign folder is a reason
+    like any other, never an error (a ledger that fails its verification is one, as it is for
+    the calculation)."""
     manifest = _read_manifest(folder)
     if isinstance(manifest, str):
         return RunMatch(folder, manifest)
@@ -92,7 +113,7 @@ def _differences(
     manifest: dict[str, Any], folder: Path, config_path: Path, config: ProgramConfig, period: Period
 ) -> str | None:
     """The first difference between the run and the calculation asked for, or None."""
-    run = f"the run in {folder}"
+    run = _run(folder)
     made_for = _period_text_of(manifest.get("period"), manifest.get("as_of"))
     if made_for != _period_text(period):
         return f"{run} was made for {made_for}"
@@ -104,35 +125,35 @@ def _differences(
         return f"the ledger changed since {run}"
     if manifest.get("rejected_rows"):
         return f"{run} set invalid rows aside (--quarantine), so it calculates them again"
-    changed = _changed_inputs(manifest.get("inputs"), config)
-    if isinstance(changed, str):
-        return changed
-    if changed:
-        which = "input " if len(changed) == 1 else "inputs "
-        return f"{which}{', '.join(changed)} changed since {run}"
+    uncomparable = _uncomparable_inputs(manifest.get("inputs"), config)
+    if uncomparable is not None:
+        return uncomparable
     outputs = _changed_outputs(manifest.get("outputs"), folder)
     if outputs:
         return f"{', '.join(outputs)} of {run} changed since it was written"
     return None
 
 
-def _changed_inputs(recorded: Any, config: ProgramConfig) -> list[str] | str:
-    """The sources whose bytes differ from the run's (sorted), or why they cannot be
-    compared: a database source would have to be read whole to know."""
+def _uncomparable_inputs(recorded: Any, config: ProgramConfig) -> str | None:
+    """Why the run's inputs cannot be compared with the files read, or None: a manifest
+    without its inputs, or a database source (it would have to be read whole to know)."""
     if not isinstance(recorded, list):
         return "its manifest lists no inputs"
-    hashes = {str(entry.get("source")): entry for entry in recorded if isinstance(entry, dict)}
-    current: dict[str, str | None] = {}
     for name in SourceName:
         source: Source | None = getattr(config.sources, name.value)
-        if source is None:
-            continue
-        if source.path is None and source.from_ is None:
+        if source is not None and source.path is None and source.from_ is None:
             return f"{name.value} is read from a database, which cannot be compared quickly"
-        path = source.path if source.path is not None else config.sources.deals.path
-        current[name.value] = None if path is None else _sha256_or_none(path)
-    names = sorted(set(current) | set(hashes))
-    return [n for n in names if current.get(n) is None or current[n] != _get(hashes, n, "sha256")]
+    return None
+
+
+def changed_inputs(recorded: Any, files: Iterable[SourceFile]) -> list[str]:
+    """The sources (sorted names) whose bytes, as hashed where they were read (`files`),
+    differ from the run's manifest (`recorded`: its `inputs`), a source only one side has
+    included."""
+    entries = recorded if isinstance(recorded, list) else []
+    hashes = {str(e.get("source")): e.get("sha256") for e in entries if isinstance(e, dict)}
+    read = {file.name.value: file.sha256 for file in files}
+    return sorted(n for n in set(hashes) | set(read) if hashes.get(n) != read.get(n))
 
 
 def _changed_outputs(recorded: Any, folder: Path) -> list[str]:
@@ -163,6 +184,10 @@ def _get(document: Any, *keys: str) -> Any:
     for key in keys:
         document = document.get(key) if isinstance(document, dict) else None
     return document
+
+
+def _run(folder: Path) -> str:
+    return f"the run in {folder}"
 
 
 def _period_text(period: Period) -> str:
