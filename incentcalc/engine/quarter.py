@@ -64,16 +64,12 @@ def _held_by_rules(hits: pl.DataFrame) -> pl.DataFrame:
 
 
 def _deals_with_flags(
-    inputs: Inputs, config: ProgramConfig, period: Period, rates: pl.DataFrame, scope: pl.DataFrame
+    deals_read: pl.DataFrame, config: ProgramConfig, period: Period, rates: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """In-scope partners' deals with amount_base, `counted` and `credit` (RULES.md 4), and
-    the integrity hits.
-
-    Only deals near the period matter (the period, the days listed around it, and the
-    reversal window after it) or still open; the rest of the export's history is skipped.
-    """
+    """The deals the calculation reads (`_rows_read`) with amount_base, `counted` and
+    `credit` (RULES.md 4), and the integrity hits."""
     deals = convert(
-        inputs[SourceName.DEALS].filter(_in_play(config, period, scope)),
+        deals_read,
         rates,
         {"amount": "amount_base"},
         config.program.rounding,
@@ -128,7 +124,9 @@ def calculation_inputs(
 def _rows_read(
     config: ProgramConfig, period: Period, scope: pl.DataFrame
 ) -> dict[SourceName, pl.Expr]:
-    """True for the rows of each source the calculation filters that it reads."""
+    """True for the rows of each source the calculation filters that it reads: one
+    definition for `calculate_quarter`, which keeps them, and `calculation_inputs`, which
+    narrows the inputs to them beforehand (so nothing the engine reads is narrowed away)."""
     return {
         SourceName.DEALS: _in_play(config, period, scope),
         SourceName.NPS: _near_in_scope("responded_on", period, scope),
@@ -145,13 +143,6 @@ def _moved_rows(frame: pl.DataFrame, keep: pl.Series) -> pl.DataFrame:
     while frame.width:
         columns.append(frame.drop_in_place(frame.columns[0]).filter(keep))
     return pl.DataFrame(columns)
-
-
-def _near_and_in_scope(
-    frame: pl.DataFrame, column: str, period: Period, scope: pl.DataFrame
-) -> pl.DataFrame:
-    """Rows of in-scope partners dated in or near the period."""
-    return frame.filter(_near_in_scope(column, period, scope))
 
 
 def _near_in_scope(column: str, period: Period, scope: pl.DataFrame) -> pl.Expr:
@@ -180,18 +171,22 @@ def calculate_quarter(
     base_currency, mode = config.program.base_currency, config.program.rounding
     scope = compute_scope(inputs[SourceName.PARTNERS], period, base_currency)
     rates = period_rates(inputs[SourceName.FX_RATES], period, base_currency)
+    rows_read = _rows_read(config, period, scope)
+
+    def read(name: SourceName) -> pl.DataFrame:
+        return inputs[name].filter(rows_read[name])
 
     with timings.stage("integrity"):
-        deals, hits = _deals_with_flags(inputs, config, period, rates, scope)
+        deals, hits = _deals_with_flags(read(SourceName.DEALS), config, period, rates)
     with timings.stage("kpis"):
         renewals = convert(
-            _near_and_in_scope(inputs[SourceName.RENEWALS], "due_date", period, scope),
+            read(SourceName.RENEWALS),
             rates,
             {"original_amount": "original_base", "renewed_amount": "renewed_base"},
             mode,
             when=in_period("due_date", period),
         )
-        nps = _near_and_in_scope(inputs[SourceName.NPS], "responded_on", period, scope)
+        nps = read(SourceName.NPS)
         metrics = compute_metric_values(scope["partner_id"], deals, nps, renewals, period)
         kpi_rows = compute_kpi_scores(scope, metrics, inputs[SourceName.TARGETS], config, period)
     with timings.stage("payouts"):

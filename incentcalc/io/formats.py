@@ -243,11 +243,8 @@ def read_table(
     if fmt is not FileFormat.PARQUET:
         with _readable(what, path):
             data = path.read_bytes()
-        if not sha256:
-            return _parse_bytes(data, path, source, fmt), ""
-        with ThreadPoolExecutor(max_workers=1) as hasher:
-            digest = hasher.submit(lambda: hashlib.sha256(data).hexdigest())
-            return _parse_bytes(data, path, source, fmt), digest.result()
+        hashing = (lambda: hashlib.sha256(data).hexdigest()) if sha256 else None
+        return _beside_hash(hashing, lambda: _parse_bytes(data, path, source, fmt))
     if source.header_row != 1:
         raise ConfigError(
             f"`header_row` does not apply to the Parquet file {path}: its column names are "
@@ -256,13 +253,26 @@ def read_table(
     before = _file_state(what, path)
     if before[1] == 0:
         raise FileProblem.empty(path)
-    with ThreadPoolExecutor(max_workers=1) as hasher, _readable(what, path):
-        hashing = hasher.submit(file_sha256, path) if sha256 else None
-        table = _read_parquet(path, source, row_filters)
-        hexdigest = "" if hashing is None else hashing.result()
+    with _readable(what, path):
+        read = _beside_hash(
+            (lambda: file_sha256(path)) if sha256 else None,
+            lambda: _read_parquet(path, source, row_filters),
+        )
     if _file_state(what, path) != before:
         raise FileProblem.changed(path)
-    return table, hexdigest
+    return read
+
+
+def _beside_hash(
+    hashing: Callable[[], str] | None, parse: Callable[[], RawTable]
+) -> tuple[RawTable, str]:
+    """`parse()`, and `hashing()` in a thread meanwhile (hashlib lets go of the GIL while it
+    hashes); the digest is empty when there is nothing to hash (`validate`)."""
+    if hashing is None:
+        return parse(), ""
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        digest = hasher.submit(hashing)
+        return parse(), digest.result()
 
 
 def _parse_bytes(data: bytes, path: Path, source: Source, fmt: FileFormat) -> RawTable:
