@@ -23,8 +23,9 @@ the payout currency's smallest coin, so a yen payout is whole yen and a dinar pa
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 import polars as pl
 
@@ -41,6 +42,41 @@ SCORE = pl.Decimal(38, 4)
 FACTOR = pl.Decimal(38, 6)
 
 _POLARS_MODE = {Rounding.HALF_UP: "half_away_from_zero", Rounding.HALF_EVEN: "half_to_even"}
+
+
+def decimal_lit(value: Decimal, dtype: pl.Decimal | None = None) -> pl.Expr:
+    """`pl.lit(value)` made from the value's text (which casts to a decimal type exactly):
+    of `dtype`, else of the value's own places, the type `pl.lit` gives a Decimal.
+
+    Polars imports numpy (0.1 s of CPU at every start of `explain`) the first time it
+    converts a Python Decimal, and incentcalc uses no numpy: the engine hands config numbers
+    to Polars through here and `decimal_frame` (docs/performance.md, issue 28).
+
+    >>> pl.select(decimal_lit(Decimal("0.035"))).to_series().dtype
+    Decimal(precision=38, scale=3)
+    """
+    text = f"{value:f}"
+    return pl.lit(text).cast(dtype or pl.Decimal(38, len(text.partition(".")[2])))
+
+
+def decimal_frame(
+    rows: Sequence[Mapping[str, Any]], schema: Mapping[str, pl.DataType]
+) -> pl.DataFrame:
+    """`pl.DataFrame(rows, schema=schema)` for rows holding Python Decimals: the decimal
+    columns are made from the values' text and cast, for `decimal_lit`'s reason.
+
+    >>> tiers = decimal_frame([{"tier": "Gold", "rate": Decimal("0.035")}],
+    ...                       {"tier": pl.String(), "rate": FACTOR})
+    >>> tiers.row(0)
+    ('Gold', Decimal('0.035000'))
+    """
+    decimals = {name: dtype for name, dtype in schema.items() if isinstance(dtype, pl.Decimal)}
+    text = [
+        {**row, **{name: None if row[name] is None else f"{row[name]:f}" for name in decimals}}
+        for row in rows
+    ]
+    frame = pl.DataFrame(text, schema={**schema, **dict.fromkeys(decimals, pl.String())})
+    return frame.with_columns(pl.col(name).cast(dtype) for name, dtype in decimals.items())
 
 
 def money_total(frame: pl.DataFrame, column: str, where: pl.Expr | None = None) -> Decimal:

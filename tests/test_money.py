@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 from incentcalc.config import Rounding
 from incentcalc.engine.fx import convert
 from incentcalc.errors import DataError
-from incentcalc.money import round_line, round_money, round_quotient, round_score, split_cents
+from incentcalc.money import (
+    decimal_frame,
+    decimal_lit,
+    round_line,
+    round_money,
+    round_quotient,
+    round_score,
+    split_cents,
+)
 
 PYTHON_MODE = {Rounding.HALF_UP: ROUND_HALF_UP, Rounding.HALF_EVEN: ROUND_HALF_EVEN}
 decimals = st.decimals(min_value=-(10**9), max_value=10**9, places=6, allow_nan=False)
@@ -179,3 +187,21 @@ def test_polars_pitfall_round_defaults_to_half_even() -> None:
 def test_polars_pitfall_to_decimal_silently_rounds() -> None:
     """Why readers check digits with a regex before str.to_decimal."""
     assert pl.Series(["1.115"]).str.to_decimal(scale=2).item() == Decimal("1.12")
+
+
+@settings(max_examples=200, deadline=None)
+@given(decimals, st.sampled_from([None, pl.Decimal(38, 6), pl.Decimal(38, 18)]))
+def test_decimal_lit_is_pl_lit_of_the_decimal(value: Decimal, dtype: pl.Decimal | None) -> None:
+    """Same type and value as Polars' own literal of the Decimal, `dtype` or not."""
+    want = pl.select(x=pl.lit(value, dtype=dtype))
+    got = pl.select(x=decimal_lit(value, dtype))
+    assert got.schema == want.schema
+    assert got.item() == want.item() == value
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), decimals), max_size=4))
+def test_decimal_frame_is_the_frame_of_the_rows(values: list[Decimal | None]) -> None:
+    rows = [{"name": f"r{i}", "rate": value} for i, value in enumerate(values)]
+    schema = {"name": pl.String(), "rate": pl.Decimal(38, 6)}
+    assert decimal_frame(rows, schema).equals(pl.DataFrame(rows, schema=schema))

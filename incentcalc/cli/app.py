@@ -103,9 +103,10 @@ def main() -> NoReturn:
     """Console-script entry point (`incentcalc`, `python -m incentcalc`): the process-wide
     settings a command line may make, then the app, then a fast exit.
 
-    OPENBLAS_NUM_THREADS=1 unless the user set it: Polars imports numpy for its first Python
-    Decimal, and numpy starts OpenBLAS's thread pool, whose threads spin-wait before they
-    sleep: ~5% of an `explain --run`'s CPU went there, on the core the Parquet readers need.
+    OPENBLAS_NUM_THREADS=1 unless the user set it: numpy (sample-data's generator; Polars
+    imports it for a Python Decimal, which the engine no longer hands it) starts OpenBLAS's
+    thread pool, whose threads spin-wait before they sleep: ~5% of an `explain --run`'s CPU
+    went there while explain imported numpy, on the core the Parquet readers need.
     incentcalc does no linear algebra. Set here, not at import, so importing incentcalc as a
     library changes no environment variable.
 

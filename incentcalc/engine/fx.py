@@ -9,15 +9,15 @@ import polars as pl
 from incentcalc.config import Rounding
 from incentcalc.errors import DataError
 from incentcalc.inputs import RATE
-from incentcalc.money import LINE_PRODUCT_LIMIT, line_product_bound, round_line
+from incentcalc.money import LINE_PRODUCT_LIMIT, decimal_frame, line_product_bound, round_line
 from incentcalc.periods import Period
 
 
 def period_rates(fx_rates: pl.DataFrame, period: Period, base_currency: str) -> pl.DataFrame:
     """`currency` -> `rate_to_base` for the period; the base currency's rate is always 1."""
-    base = pl.DataFrame(
-        {"currency": [base_currency], "rate_to_base": [Decimal(1)]},
-        schema={"currency": pl.String(), "rate_to_base": RATE},
+    base = decimal_frame(
+        [{"currency": base_currency, "rate_to_base": Decimal(1)}],
+        {"currency": pl.String(), "rate_to_base": RATE},
     )
     listed = fx_rates.filter(
         (pl.col("period") == period.label) & (pl.col("currency") != base_currency)

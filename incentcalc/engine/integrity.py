@@ -34,7 +34,7 @@ from incentcalc.config import (
 )
 from incentcalc.inputs import Stage, is_credit
 from incentcalc.io.rules import key_hash
-from incentcalc.money import WORK, exact, round_quotient
+from incentcalc.money import WORK, decimal_lit, exact, round_quotient
 from incentcalc.periods import Period
 
 
@@ -160,7 +160,7 @@ def find_spikes(standing: pl.DataFrame, period: Period, rule: SpikeRule) -> pl.D
             revenue.filter(in_window).sum().alias("_window"),
         )
         .filter(
-            exact(pl.col("_window")) > exact(pl.col("_total")) * pl.lit(rule.max_share, dtype=WORK)
+            exact(pl.col("_window")) > exact(pl.col("_total")) * decimal_lit(rule.max_share, WORK)
         )
     )
     share = round_quotient(pl.col("_window") * 100, pl.col("_total"), 2, Rounding.HALF_UP)

@@ -23,6 +23,7 @@ import polars as pl
 from incentcalc.config import MONEY_METRICS, Metric, ProgramConfig
 from incentcalc.engine.scoring import gates_table, tiers_table
 from incentcalc.errors import InvariantError
+from incentcalc.money import decimal_lit
 from incentcalc.result import LEDGER_LINE_COLUMNS, BudgetUse, Status
 
 _VALUE_RANGES: dict[Metric, tuple[Decimal | None, Decimal | None]] = {
@@ -105,13 +106,15 @@ def _kpi_violations(config: ProgramConfig, kpis: pl.DataFrame) -> list[Violation
             low = None  # credits above the quarter's sales (RULES.md 4)
         present = this & ~pl.col("missing")
         if low is not None:
-            checks.append((present & (value < low), "value", f"{name} below {low}"))
+            checks.append((present & (value < decimal_lit(low)), "value", f"{name} below {low}"))
         if high is not None:
-            checks.append((present & (value > high), "value", f"{name} above {high}"))
+            checks.append((present & (value > decimal_lit(high)), "value", f"{name} above {high}"))
         floor, cap = _score_bounds(config, name)
-        checks.append((this & (score < floor), "score", f"{name} score below {floor}"))
+        checks.append((this & (score < decimal_lit(floor)), "score", f"{name} score below {floor}"))
         if cap is not None:
-            checks.append((this & (score > cap), "score", f"{name} score above its cap {cap}"))
+            checks.append(
+                (this & (score > decimal_lit(cap)), "score", f"{name} score above its cap {cap}")
+            )
     return _violations(kpis, checks)
 
 
@@ -142,7 +145,7 @@ def _tier_violations(
     checks: list[Check] = [(composite < 0, "composite_score", "composite below 0")]
     if bounds and all(b is not None for b in bounds):
         top = max(b for b in bounds if b is not None)
-        checks.append((composite > top, "composite_score", f"above {top}"))
+        checks.append((composite > decimal_lit(top), "composite_score", f"above {top}"))
     found = _violations(payouts, checks)
 
     tiers = tiers_table(config).select("tier_index", "tier", "min_score")
@@ -200,11 +203,10 @@ def _gate_checks(config: ProgramConfig, kpis: pl.DataFrame) -> pl.DataFrame:
     the 4-place display value with its rounding slack (undecidable gates are neither)."""
     gates = gates_table(config).select("tier_index", "kpi", "minimum")
     values = kpis.select("partner_id", "kpi", "value", "missing")
+    slack = decimal_lit(_DISPLAY_SLACK)
     judged = values.join(gates, on="kpi").with_columns(
-        (~pl.col("missing") & (pl.col("value") - _DISPLAY_SLACK > pl.col("minimum"))).alias(
-            "passes"
-        ),
-        (pl.col("missing") | (pl.col("value") + _DISPLAY_SLACK < pl.col("minimum"))).alias("fails"),
+        (~pl.col("missing") & (pl.col("value") - slack > pl.col("minimum"))).alias("passes"),
+        (pl.col("missing") | (pl.col("value") + slack < pl.col("minimum"))).alias("fails"),
     )
     return judged.group_by("partner_id", "tier_index").agg(
         pl.col("passes").all().alias("clearly_passes"),

@@ -15,6 +15,7 @@ from incentcalc.config import Payout, Rounding
 from incentcalc.money import (
     FACTOR,
     MONEY,
+    decimal_lit,
     exact,
     round_local,
     round_money,
@@ -44,8 +45,10 @@ def compute_bonuses(
     )
     base = exact(pl.col("bonus_base"))
     zero = pl.lit(0).cast(MONEY)
-    individual = round_money(base * exact(pl.lit(payout.individual_share)) * pl.col("rate"), mode)
-    team = round_money(base * exact(pl.lit(payout.team_share)) * pl.col("team_rate"), mode)
+    individual = round_money(
+        base * exact(decimal_lit(payout.individual_share)) * pl.col("rate"), mode
+    )
+    team = round_money(base * exact(decimal_lit(payout.team_share)) * pl.col("team_rate"), mode)
     frame = frame.with_columns(
         pl.when(_INELIGIBLE).then(zero).otherwise(individual).alias("individual_bonus"),
         pl.when(_INELIGIBLE).then(zero).otherwise(team).alias("team_bonus"),
@@ -76,10 +79,10 @@ def _cap_expr(payout: Payout, mode: Rounding) -> pl.Expr | None:
         return None
     limits = []
     if payout.cap.amount is not None:
-        limits.append(pl.lit(payout.cap.amount).cast(MONEY))
+        limits.append(decimal_lit(payout.cap.amount, MONEY))
     if payout.cap.pct_of_base is not None:
         limits.append(
-            round_money(exact(pl.col("bonus_base")) * pl.lit(payout.cap.pct_of_base), mode)
+            round_money(exact(pl.col("bonus_base")) * decimal_lit(payout.cap.pct_of_base), mode)
         )
     return pl.min_horizontal(limits).cast(MONEY)
 
@@ -91,7 +94,7 @@ def progress_budget(
     budget once the period has elapsed. Example: 15,000 after 46 of 92 days -> 7,500.00."""
     if budget is None or elapsed >= days:
         return budget
-    share = round_quotient(pl.lit(budget) * elapsed, pl.lit(days), 2, mode)
+    share = round_quotient(decimal_lit(budget) * elapsed, pl.lit(days), 2, mode)
     return Decimal(pl.select(share).item())
 
 
@@ -117,15 +120,15 @@ def apply_budget(frame: pl.DataFrame, budget: Decimal | None) -> tuple[pl.DataFr
         factor = Decimal(1)
         scaled = frame.with_columns(
             pl.col("gross_capped").alias("gross"),
-            pl.lit(factor).cast(FACTOR).alias("budget_factor"),
+            decimal_lit(factor, FACTOR).alias("budget_factor"),
         )
         return scaled, BudgetUse(budget, total, factor, scaled=False)
-    factor_value = round_quotient(pl.lit(budget), pl.lit(total), 6, Rounding.HALF_UP)
+    factor_value = round_quotient(decimal_lit(budget), decimal_lit(total), 6, Rounding.HALF_UP)
     scaled = (
         split_cents(
             frame,
             pl.when(eligible).then(pl.col("gross_capped")).otherwise(0),
-            pl.lit(budget),
+            decimal_lit(budget),
             tie="partner_id",
             alias="_scaled",
         )
@@ -159,7 +162,9 @@ def compute_payable(
     """
     zero = pl.lit(0).cast(MONEY)
     frame = frame.join(adjustments, on="partner_id", how="left").with_columns(
-        round_money(exact(pl.col("gross")) * pl.lit(payout.holdback_pct), mode).alias("holdback"),
+        round_money(exact(pl.col("gross")) * decimal_lit(payout.holdback_pct), mode).alias(
+            "holdback"
+        ),
         pl.when(_INELIGIBLE)
         .then(zero)
         .otherwise(pl.col("adjustments").fill_null(0))
@@ -176,7 +181,7 @@ def compute_payable(
         - pl.col("clawback")
     ).cast(MONEY)
     frame = frame.with_columns(net.alias("net"))
-    net_col, minimum = pl.col("net"), pl.lit(payout.min_payout).cast(MONEY)
+    net_col, minimum = pl.col("net"), decimal_lit(payout.min_payout, MONEY)
     status = (
         pl.when(pl.col("scope_status").is_not_null())
         .then(pl.col("scope_status"))

@@ -11,7 +11,7 @@ from decimal import Decimal
 import polars as pl
 
 from incentcalc.config import ADDITIVE_METRICS, Metric, ProgramConfig, Rounding, WhenMissing
-from incentcalc.money import SCORE, exact, round_quotient, round_score
+from incentcalc.money import SCORE, decimal_frame, decimal_lit, exact, round_quotient, round_score
 from incentcalc.periods import Period
 
 _NUMBER = pl.Decimal(38, 6)
@@ -46,8 +46,17 @@ def _kpi_table(config: ProgramConfig) -> pl.DataFrame:
                 "additive": kpi.metric in ADDITIVE_METRICS,
             }
         )
-    number = {k: _NUMBER for k in ("threshold", "cap", "floor", "linear_target")}
-    return pl.DataFrame(rows, schema_overrides=number)
+    schema = {
+        "kpi": pl.String(),
+        "kpi_order": pl.Int64(),
+        "metric": pl.String(),
+        "curve": pl.String(),
+        **{k: _NUMBER for k in ("threshold", "cap", "floor", "linear_target")},
+        "min_responses": pl.Int64(),
+        "when_missing": pl.String(),
+        "additive": pl.Boolean(),
+    }
+    return decimal_frame(rows, schema)
 
 
 def _weights_table(config: ProgramConfig) -> pl.DataFrame:
@@ -56,9 +65,7 @@ def _weights_table(config: ProgramConfig) -> pl.DataFrame:
         for seg, segment in config.segments.items()
         for kpi, weight in segment.weights.items()
     ]
-    return pl.DataFrame(
-        rows, schema={"segment": pl.String(), "kpi": pl.String(), "weight": _NUMBER}
-    )
+    return decimal_frame(rows, {"segment": pl.String(), "kpi": pl.String(), "weight": _NUMBER})
 
 
 def _segment_targets(config: ProgramConfig) -> pl.DataFrame:
@@ -68,7 +75,7 @@ def _segment_targets(config: ProgramConfig) -> pl.DataFrame:
         for kpi, target in segment.targets.items()
     ]
     schema = {"segment": pl.String(), "kpi": pl.String(), "segment_target": _NUMBER}
-    return pl.DataFrame(rows, schema=schema)
+    return decimal_frame(rows, schema)
 
 
 def tiers_table(config: ProgramConfig) -> pl.DataFrame:
@@ -90,7 +97,7 @@ def tiers_table(config: ProgramConfig) -> pl.DataFrame:
         "rate": _NUMBER,
         "fixed": pl.Decimal(38, 2),
     }
-    return pl.DataFrame(rows, schema=schema)
+    return decimal_frame(rows, schema)
 
 
 def gates_table(config: ProgramConfig) -> pl.DataFrame:
@@ -101,7 +108,7 @@ def gates_table(config: ProgramConfig) -> pl.DataFrame:
         for kpi, minimum in t.requires.items()
     ]
     schema = {"tier_index": pl.Int64(), "tier": pl.String(), "kpi": pl.String(), "minimum": _NUMBER}
-    return pl.DataFrame(rows, schema=schema)
+    return decimal_frame(rows, schema)
 
 
 def _attainment_score(a_num: pl.Expr, a_den: pl.Expr) -> pl.Expr:
@@ -278,7 +285,7 @@ def _step_score(config: ProgramConfig) -> pl.Expr:
     min_value * den), null below the first step."""
 
     def reached(bound: Decimal) -> pl.Expr:
-        return exact(pl.col("num")) >= exact(pl.lit(bound, dtype=_NUMBER)) * pl.col("den")
+        return exact(pl.col("num")) >= exact(decimal_lit(bound, _NUMBER)) * pl.col("den")
 
     steps = [
         pl.when((pl.col("kpi") == name) & reached(bound)).then(_step_value(score))
@@ -289,7 +296,7 @@ def _step_score(config: ProgramConfig) -> pl.Expr:
 
 
 def _step_value(score: Decimal) -> pl.Expr:
-    return round_score(pl.lit(score, dtype=_NUMBER), pl.lit(1))
+    return round_score(decimal_lit(score, _NUMBER), pl.lit(1))
 
 
 def _shown_target(prorate: pl.Expr, active: pl.Expr, period: Period) -> pl.Expr:

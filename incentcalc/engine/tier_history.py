@@ -11,7 +11,7 @@ import polars as pl
 
 from incentcalc.config import ProgramConfig
 from incentcalc.history import History
-from incentcalc.money import MONEY
+from incentcalc.money import MONEY, decimal_frame
 from incentcalc.periods import Period
 from incentcalc.result import LEDGER_NOTE_SCHEMA, Status
 
@@ -101,13 +101,12 @@ def _milestone_streaks(
     with `streak`: 1 + the consecutive closed quarters ending at P-1 with an earned tier at or
     above the milestone's when the partner earned that tier in P, else 0."""
     milestones = (
-        pl.DataFrame(
-            {
-                "milestone_tier": [m.tier for m in config.payout.loyalty],
-                "quarters": [m.quarters for m in config.payout.loyalty],
-                "bonus": [m.bonus for m in config.payout.loyalty],
-            },
-            schema={"milestone_tier": pl.String(), "quarters": pl.Int64(), "bonus": MONEY},
+        decimal_frame(
+            [
+                {"milestone_tier": m.tier, "quarters": m.quarters, "bonus": m.bonus}
+                for m in config.payout.loyalty
+            ],
+            {"milestone_tier": pl.String(), "quarters": pl.Int64(), "bonus": MONEY},
         )
         .with_row_index("milestone")
         .with_columns(_rank("milestone_tier", _ranks(config)).alias("need"))

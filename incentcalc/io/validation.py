@@ -226,12 +226,9 @@ def check_inputs(
         )
 
     # Polars lets go of the GIL while it reads and checks: the small sources are done while
-    # the deals export is decoded, and this thread meanwhile loads what Polars needs for
-    # exact decimals (its first Python Decimal imports numpy, ~50 ms at every start).
+    # the deals export is decoded.
     with ThreadPoolExecutor(max_workers=READERS) as pool:
-        reading = pool.map(read_and_check, sources)
-        pl.lit(Decimal(0))
-        done = dict(zip(sources, reading, strict=True))
+        done = dict(zip(sources, pool.map(read_and_check, sources), strict=True))
     reads = {name: got[0] for name, got in done.items() if not isinstance(got, DataError)}
     checked = [
         _by_header(got[1], sources[name])
