@@ -187,6 +187,7 @@ def calculate_quarter(
             when=in_period("due_date", period),
         )
         nps = read(SourceName.NPS)
+        # the metric values (2M rows at 200,000 partners) are not kept once scored
         kpi_rows = compute_kpi_scores(
             scope,
             compute_metric_values(scope["partner_id"], deals, nps, renewals, period),
