@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from incentcalc.config import ProgramConfig, load_config
+from incentcalc.config import ProgramConfig, SourceName, load_config
 from incentcalc.errors import DataError, UsageError
 from incentcalc.history import History
 from incentcalc.inputs import Inputs
@@ -125,9 +125,14 @@ def start_run(
     return RunStart(config, period, basis, round(time.perf_counter() - started, 4))
 
 
-def calculate_run(start: RunStart, *, quarantine: bool, max_rejected: Decimal) -> QuarterResult:
+def calculate_run(
+    start: RunStart, *, quarantine: bool, max_rejected: Decimal, lines: bool = True
+) -> QuarterResult:
     """`compute_quarter` on the run's ledger basis, marked with it (recalculation, ledger
-    head) and timed (the "ledger" stage: verify the ledger, read the history)."""
+    head) and timed (the "ledger" stage: verify the ledger, read the history).
+
+    `lines=False` (a run that writes no statements) leaves out the rows behind the numbers
+    (`_without_lines`), which nothing else a run writes reads."""
     result = compute_quarter(
         start.config,
         start.period,
@@ -139,7 +144,27 @@ def calculate_run(start: RunStart, *, quarantine: bool, max_rejected: Decimal) -
         result, recalculation=start.basis.recalculation, ledger_head=start.basis.head
     )
     result.timings["ledger"] = start.ledger_seconds
-    return result
+    return result if lines else _without_lines(result)
+
+
+_LINE_SOURCES = (SourceName.DEALS, SourceName.NPS, SourceName.RENEWALS)
+"""The sources whose rows the line frames (statements, explain) are made of."""
+
+
+def _without_lines(result: QuarterResult) -> QuarterResult:
+    """`result` with empty line frames and without the deals, NPS responses and renewals
+    they are made of, so those rows are freed before the files are written: at 50M deals
+    the deals window alone is 2 GB, held through the writing of summary.xlsx for nothing."""
+    return dataclasses.replace(
+        result,
+        inputs=dataclasses.replace(
+            result.inputs,
+            frames={k: v for k, v in result.inputs.frames.items() if k not in _LINE_SOURCES},
+        ),
+        deal_lines=pl.LazyFrame(schema=result.deal_lines.collect_schema()),
+        nps_lines=pl.LazyFrame(schema=result.nps_lines.collect_schema()),
+        renewal_lines=pl.LazyFrame(schema=result.renewal_lines.collect_schema()),
+    )
 
 
 def compute_quarter(

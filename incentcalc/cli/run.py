@@ -130,7 +130,12 @@ def run(
             def on_progress(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            result = api.calculate_run(start, quarantine=quarantine, max_rejected=rejected_share)
+            result = api.calculate_run(
+                start,
+                quarantine=quarantine,
+                max_rejected=rejected_share,
+                lines=not no_statements,
+            )
             progress.update(task, description="Writing payout files")
             warnings = [
                 *result.inputs.warnings,

@@ -35,17 +35,15 @@ def compute_deal_bonuses(
         .with_row_index("_partner")
     )
     # Lazy: the filter copies only the columns selected, not every column of the window. The
-    # deals' order kept: an export by deal_id then costs `split_cents` little to sort by it.
-    frame = (
-        deals.lazy()
-        .filter(base)
-        .select("deal_id", "partner_id", "customer_id", "close_date", "amount_base")
-        .join(eligible.lazy(), on="partner_id", maintain_order="left")
-        .collect(engine="in-memory")
-    )
+    # deals' order kept: an export by deal_id then costs `split_cents` no sort by it. Handed
+    # on, not kept here, so `split_cents` lets these rows go once it has sorted them.
     return (
         split_cents(
-            frame,
+            deals.lazy()
+            .filter(base)
+            .select("deal_id", "partner_id", "customer_id", "close_date", "amount_base")
+            .join(eligible.lazy(), on="partner_id", maintain_order="left")
+            .collect(engine="in-memory"),
             pl.col("amount_base"),
             pl.col("gross"),
             tie="deal_id",

@@ -25,6 +25,15 @@ def period_rates(fx_rates: pl.DataFrame, period: Period, base_currency: str) -> 
     return pl.concat([base, listed])
 
 
+def rate_of(rates: pl.DataFrame) -> pl.Expr:
+    """Each row's `rate_to_base`, looked up by its `currency` (null without a rate). An
+    expression, evaluated where a rate is used: a column of it would hold 16 bytes for each
+    of the 14M deal rows of a 50M-deal export (0.2 GB) for the 6 rates there are."""
+    return pl.col("currency").replace_strict(
+        rates["currency"], rates["rate_to_base"], default=None, return_dtype=RATE
+    )
+
+
 def convert(
     frame: pl.DataFrame,
     rates: pl.DataFrame,
@@ -42,12 +51,8 @@ def convert(
         raise DataError.too_large()
     # each row's rate looked up by its currency (a left join would copy every column of
     # the 14M deal rows of a 50M-deal export to add one)
-    rate = pl.col("currency").replace_strict(
-        rates["currency"], rates["rate_to_base"], default=None, return_dtype=RATE
-    )
     keep = pl.lit(True) if when is None else when
-    converted = [
-        pl.when(keep).then(round_line(pl.col(source), pl.col("fx_rate"), mode)).alias(target)
+    return frame.with_columns(
+        pl.when(keep).then(round_line(pl.col(source), rate_of(rates), mode)).alias(target)
         for source, target in amounts.items()
-    ]
-    return frame.with_columns(rate.alias("fx_rate")).with_columns(converted)
+    )

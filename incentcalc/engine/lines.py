@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from incentcalc.engine.fx import rate_of
 from incentcalc.engine.kpis import decided_renewal, in_period
 from incentcalc.inputs import RenewalStatus, Stage
 from incentcalc.io.window import near_period
@@ -32,11 +33,17 @@ def _outside(column: str, period: Period) -> pl.Expr:
 
 
 def build_deal_lines(
-    deals: pl.DataFrame, hits: pl.DataFrame, period: Period, *, win_rate: bool = True
+    deals: pl.DataFrame,
+    hits: pl.DataFrame,
+    rates: pl.DataFrame,
+    period: Period,
+    *,
+    win_rate: bool = True,
 ) -> pl.LazyFrame:
     """Deals of in-scope partners closed in or near the period, or still open.
 
-    `deals` needs `counted`, `credit`, `amount_base`, `fx_rate`; `hits` are the integrity hits.
+    `deals` needs `counted`, `credit`, `amount_base`; `hits` are the integrity hits, `rates`
+    the period's (`fx.period_rates`: each line's fx_rate, looked up when the lines are read).
     `win_rate`: the program has a win-rate KPI, so a lost deal counts toward it.
     """
     notes = (
@@ -67,10 +74,11 @@ def build_deal_lines(
         .filter(near_period("close_date", period) | pl.col("close_date").is_null())
         .join(notes, on="deal_id", how="left")
         .with_columns(
+            rate_of(rates).alias("fx_rate"),
             pl.when(pl.col("hit_note").is_not_null())
             .then(pl.format("{}; {}", note, "hit_note"))
             .otherwise(note)
-            .alias("note")
+            .alias("note"),
         )
         .select(DEAL_LINE_COLUMNS)
     )

@@ -187,8 +187,14 @@ def calculate_quarter(
             when=in_period("due_date", period),
         )
         nps = read(SourceName.NPS)
-        metrics = compute_metric_values(scope["partner_id"], deals, nps, renewals, period)
-        kpi_rows = compute_kpi_scores(scope, metrics, inputs[SourceName.TARGETS], config, period)
+        # the metric values (2M rows at 200,000 partners) are not kept once scored
+        kpi_rows = compute_kpi_scores(
+            scope,
+            compute_metric_values(scope["partner_id"], deals, nps, renewals, period),
+            inputs[SourceName.TARGETS],
+            config,
+            period,
+        )
     with timings.stage("payouts"):
         payouts, details, budget, ledger = _payouts(
             config, period, inputs, scope, kpi_rows, hits, rates, history
@@ -218,6 +224,7 @@ def calculate_quarter(
             deal_lines=build_deal_lines(
                 deals,
                 hits,
+                rates,
                 period,
                 win_rate=any(k.metric is Metric.WIN_RATE for k in config.kpis.values()),
             ),
