@@ -36,7 +36,9 @@ def invoke(command: str, folder: Path, *extra: str, config: str = "program.yaml"
     args = [command, "--config", str(folder / config), "--period", PERIOD, *extra]
     if command == "run":
         args += ["--out", str(folder / "out"), "--no-statements"]
-    return runner.invoke(app, args)
+    # Wide enough that no file name in a table is folded across lines, whatever the length
+    # of pytest's temporary path (the needles are file names).
+    return runner.invoke(app, args, env={"COLUMNS": "400"})
 
 
 def assert_refused(folder: Path, code: int, *needles: str) -> None:
