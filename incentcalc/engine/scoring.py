@@ -13,18 +13,18 @@ import polars as pl
 from incentcalc.config import ADDITIVE_METRICS, Metric, ProgramConfig, Rounding, WhenMissing
 from incentcalc.money import SCORE, decimal_frame, decimal_lit, exact, round_quotient, round_score
 from incentcalc.periods import Period
+from incentcalc.result import KPI_COLUMNS
 
 _NUMBER = pl.Decimal(38, 6)
 
 KPI_ROW_COLUMNS = (
-    "partner_id", "kpi", "metric", "curve", "additive", "base_target", "num", "den", "missing",
-    "missing_reason", "value", "target", "attainment", "score", "weight", "counted_weight",
-    "weight_total", "weight_used", "contribution",
+    *(column for column in KPI_COLUMNS if column != "period"),
+    "curve", "additive", "base_target", "num", "den", "counted_weight", "weight_total",
 )  # fmt: skip
-"""What `compute_kpi_scores` returns: the columns the later stages read (kpis.csv's, the
-composite's, the gates', a progress run's quarter targets). The curve parameters and the
-other intermediate columns are left behind: the KPI rows live until the run ends, and at
-200,000 partners those 16 columns were 0.2 GB of them."""
+"""What `compute_kpi_scores` returns: kpis.csv's columns (`KPI_COLUMNS`; the period is added
+when it is written) and the ones the composite, the gates and a progress run's quarter
+targets read. The curve parameters and the other intermediate columns are left behind: the
+KPI rows live until the run ends, and at 200,000 partners those 16 columns were 0.2 GB."""
 
 MISSING_REASONS = {
     Metric.WIN_RATE: "no counted and no lost deal in the period",
